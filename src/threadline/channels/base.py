@@ -1,0 +1,458 @@
+"""The channel adapter contract.
+
+A channel is a strategy behind the `ChannelAdapter` protocol, listed once in `registry.py`.
+Adapters are pure translators between a provider's wire format and Threadline's normalised
+DTOs: they import no database, no web framework and no domain package. The pipeline owns
+storage; the web edge owns HTTP; the adapter only verifies, splits, normalises and sends.
+
+Inbound flow (DESIGN §4):
+    web edge builds a `WebhookRequest` (raw body bytes kept) ->
+    adapter.handshake()  (GET: CRC / hub.challenge; or None)
+    adapter.verify()     (signature; raises SignatureError)
+    adapter.split()      (one body -> provider events, each with a stable provider_event_id)
+    ... each event is stored durably, 2xx is answered, and later a worker calls ...
+    adapter.normalize()  (one stored event payload -> normalised items)
+
+Outbound flow: the sender worker builds an `OutboundMessage` and calls adapter.send(), which
+returns a `SendResult` or raises `RetryableSendError` / `PermanentSendError`.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, ClassVar, Protocol, runtime_checkable
+
+import httpx
+
+JSON = dict[str, Any]
+
+
+class Visibility(enum.StrEnum):
+    PUBLIC = "public"
+    PRIVATE = "private"
+
+
+class Direction(enum.StrEnum):
+    INBOUND = "inbound"
+    OUTBOUND = "outbound"
+
+
+class DeliveryState(enum.StrEnum):
+    """Outbound delivery states; they never regress (failed is terminal)."""
+
+    PENDING = "pending"
+    SENT = "sent"
+    DELIVERED = "delivered"
+    READ = "read"
+    FAILED = "failed"
+    RECEIVED = "received"  # inbound messages
+
+    @property
+    def rank(self) -> int:
+        return _DELIVERY_RANK[self]
+
+
+_DELIVERY_RANK = {
+    DeliveryState.PENDING: 0,
+    DeliveryState.SENT: 1,
+    DeliveryState.DELIVERED: 2,
+    DeliveryState.READ: 3,
+    DeliveryState.FAILED: 4,
+    DeliveryState.RECEIVED: 0,
+}
+
+
+class MessageKind(enum.StrEnum):
+    MESSAGE = "message"  # a private message (DM, SMS, email, chat)
+    POST = "post"  # a public top-level post or tweet
+    COMMENT = "comment"  # a public comment or reply
+    CALL = "call"  # a phone call record
+
+
+# --- errors -----------------------------------------------------------------------------------
+
+
+class ChannelError(Exception):
+    """Base of every adapter error. `code` is stable and machine readable."""
+
+    code = "channel_error"
+
+    def __init__(self, message: str, *, code: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        if code:
+            self.code = code
+
+
+class SignatureError(ChannelError):
+    """The request is not signed by the provider (answer 401/403, store nothing)."""
+
+    code = "bad_signature"
+
+
+class PayloadError(ChannelError):
+    """The body is not a payload of this provider (answer 400, store nothing)."""
+
+    code = "bad_payload"
+
+
+class RetryableSendError(ChannelError):
+    """429, 5xx, timeouts: the send may be retried (after `retry_after` seconds if given)."""
+
+    code = "retryable"
+
+    def __init__(self, message: str, *, retry_after: float | None = None,
+                 code: str | None = None) -> None:
+        super().__init__(message, code=code)
+        self.retry_after = retry_after
+
+
+class PermanentSendError(ChannelError):
+    """Other 4xx: never retried; the message is marked failed with `message` as reason."""
+
+    code = "send_failed"
+
+
+class SendPolicyError(ChannelError):
+    """A send breaks the channel's rules (window, length, private reply used...).
+
+    `allowed` names what is possible instead, e.g. ["template", "human_agent_tag"].
+    """
+
+    code = "channel_policy"
+
+    def __init__(self, message: str, *, code: str | None = None,
+                 allowed: Sequence[str] = ()) -> None:
+        super().__init__(message, code=code)
+        self.allowed = list(allowed)
+
+
+# --- inbound ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AccountConfig:
+    """A connected channel account as an adapter sees it (credentials included: never log)."""
+
+    id: str
+    kind: str
+    name: str
+    config: Mapping[str, Any]
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return self.config.get(key, default)
+
+    def require(self, key: str) -> Any:
+        value = self.config.get(key)
+        if value in (None, ""):
+            raise ChannelError(f"channel account is missing config key {key!r}",
+                               code="account_misconfigured")
+        return value
+
+    @property
+    def api_base_url(self) -> str:
+        return str(self.require("api_base_url")).rstrip("/")
+
+    def __repr__(self) -> str:  # credentials never appear in logs or tracebacks
+        return f"AccountConfig(id={self.id!r}, kind={self.kind!r}, name={self.name!r})"
+
+
+@dataclass(frozen=True)
+class WebhookRequest:
+    method: str
+    url: str  # the full URL the provider called (Twilio signs it)
+    headers: Mapping[str, str]  # lower-case names
+    query: Mapping[str, str]
+    body: bytes  # raw bytes, exactly as received
+
+    def header(self, name: str) -> str | None:
+        return self.headers.get(name.lower())
+
+
+@dataclass(frozen=True)
+class WebhookResponse:
+    status: int = 200
+    body: bytes = b""
+    media_type: str = "text/plain"
+
+
+@dataclass(frozen=True)
+class ProviderEvent:
+    """One provider event cut out of a webhook body; stored as is, normalised later.
+
+    `provider_event_id` must be stable across redeliveries (see channels.md §8.2).
+    `payload` must be JSON-serialisable and hold everything `normalize` needs.
+    """
+
+    provider_event_id: str
+    payload: JSON
+
+
+@dataclass(frozen=True)
+class Coordinate:
+    """An address of a person on some channel kind: ('email', 'a@b.com'), ('phone', '+1...')."""
+
+    kind: str
+    address: str
+
+
+@dataclass(frozen=True)
+class Author:
+    """Who wrote an inbound item, in the provider's terms.
+
+    `identity_kind` + `provider_user_id` is the Identity (unique per workspace), e.g.
+    ('x', '2244994945'), ('messenger', PSID), ('phone', '+14155550100'), ('email', 'a@b.com').
+    `is_self` marks the company's own account (echoes of our sends, posts by the brand).
+    `coordinates` are further addresses the provider vouches for (e.g. an email in a chat form).
+    """
+
+    identity_kind: str
+    provider_user_id: str
+    handle: str | None = None
+    display_name: str | None = None
+    is_self: bool = False
+    coordinates: tuple[Coordinate, ...] = ()
+
+
+@dataclass(frozen=True)
+class Attachment:
+    type: str  # image, video, audio, file, location, sticker...
+    url: str | None = None
+    mime_type: str | None = None
+    provider_media_id: str | None = None
+    name: str | None = None
+    size: int | None = None
+
+
+@dataclass(frozen=True)
+class InboundMessage:
+    """A new message, post, comment or call record.
+
+    Threading keys (DESIGN §5):
+      - `in_reply_to` (+ `references`): provider ids this item replies to -> rule 1;
+      - `link_token`: a short-link / form token -> rule 2;
+      - `thread_key`: a private thread (DM conversation id, phone number, chat visitor) -> rule 3.
+    """
+
+    provider_id: str
+    author: Author
+    visibility: Visibility
+    text: str
+    created_at: datetime  # UTC, aware
+    kind: MessageKind = MessageKind.MESSAGE
+    in_reply_to: str | None = None
+    references: tuple[str, ...] = ()
+    root_provider_id: str | None = None
+    thread_key: str | None = None
+    link_token: str | None = None
+    html: str | None = None
+    subject: str | None = None
+    attachments: tuple[Attachment, ...] = ()
+    meta: JSON = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class StatusUpdate:
+    """Delivery state of an outbound message we sent (matched on provider id)."""
+
+    provider_id: str
+    state: DeliveryState
+    at: datetime
+    error: str | None = None
+    # Watermark semantics (Messenger read/delivery): every outbound message in `thread_key`
+    # up to `at` takes the state. When set, provider_id may be empty.
+    thread_key: str | None = None
+
+
+@dataclass(frozen=True)
+class MessageEdit:
+    provider_id: str
+    text: str
+    at: datetime
+
+
+@dataclass(frozen=True)
+class MessageDelete:
+    provider_id: str
+    at: datetime
+
+
+NormalizedItem = InboundMessage | StatusUpdate | MessageEdit | MessageDelete
+
+
+# --- outbound ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class OutboundMessage:
+    """What the sender worker asks an adapter to send.
+
+    `message_id` is Threadline's id of the outbound message: the idempotency key.
+    `recipient` is the customer's identity address on this channel (PSID, phone, email, user id).
+    `in_reply_to` is the provider id being answered (tweet, comment, email Message-ID).
+    `options` carries channel specifics: {"template": {...}}, {"tag": "HUMAN_AGENT"},
+    {"private_reply_to": comment_id}, {"subject": ...}, {"references": [...]} ...
+    """
+
+    message_id: str
+    visibility: Visibility
+    text: str
+    recipient: str | None = None
+    in_reply_to: str | None = None
+    thread_key: str | None = None
+    root_provider_id: str | None = None
+    attachments: tuple[Attachment, ...] = ()
+    options: JSON = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class SendResult:
+    provider_id: str
+    state: DeliveryState = DeliveryState.SENT
+    meta: JSON = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class SendContext:
+    """What the conversation knows that a channel's policy needs (channels.md §8.6)."""
+
+    now: datetime
+    last_inbound_at: datetime | None = None  # last inbound on this channel account + recipient
+    replied_item_created_at: datetime | None = None  # e.g. the comment answered privately
+    private_reply_used: bool = False
+
+
+@dataclass(frozen=True)
+class ChannelTraits:
+    """What the composer and the policy checks need to know about a channel."""
+
+    public: bool  # has a public surface
+    private: bool  # has a private surface
+    char_limit: int | None = None  # e.g. 280 on X
+    window_hours: float | None = None  # customer-service window for free-form private sends
+    realtime: bool = True  # False for delayed channels (email)
+    can_hide: bool = False  # can hide a public post/comment
+    identity_kind: str = ""  # the Identity kind this channel's authors have
+
+
+@runtime_checkable
+class ChannelAdapter(Protocol):
+    """One provider. Stateless: every call gets the account; `http` is owned by the caller."""
+
+    kind: ClassVar[str]
+    traits: ClassVar[ChannelTraits]
+
+    def handshake(self, account: AccountConfig, request: WebhookRequest) -> WebhookResponse | None:
+        """Answer a provider's GET handshake (X CRC, Meta hub.challenge), or None if not one."""
+        ...
+
+    def verify(self, account: AccountConfig, request: WebhookRequest) -> None:
+        """Raise SignatureError unless the request is signed by the provider."""
+        ...
+
+    def split(self, account: AccountConfig, request: WebhookRequest) -> list[ProviderEvent]:
+        """Cut a verified body into provider events; raise PayloadError on a malformed body."""
+        ...
+
+    def ack(self, account: AccountConfig, request: WebhookRequest) -> WebhookResponse:
+        """The 2xx answer to a stored POST (e.g. empty TwiML for Twilio)."""
+        ...
+
+    def normalize(self, account: AccountConfig, payload: JSON) -> list[NormalizedItem]:
+        """One stored event -> normalised items. Raise PayloadError if it cannot be read."""
+        ...
+
+    def check_send(self, account: AccountConfig, message: OutboundMessage,
+                   context: SendContext) -> None:
+        """Raise SendPolicyError if the channel's rules forbid this send now."""
+        ...
+
+    def send(self, account: AccountConfig, message: OutboundMessage,
+             http: httpx.Client) -> SendResult:
+        """Call the provider. Raise RetryableSendError / PermanentSendError."""
+        ...
+
+
+@dataclass(frozen=True)
+class ChannelAction:
+    """A side effect other than a message: hide/unhide a comment, place a call, delete a post."""
+
+    name: str  # "hide", "unhide", "call", ...
+    target: str | None = None  # provider id acted on (comment id), or a number to call
+    params: JSON = field(default_factory=dict)
+
+
+@runtime_checkable
+class PollingAdapter(Protocol):
+    """Adapters whose inbound is pulled (IMAP, X mentions without webhooks)."""
+
+    def poll(self, account: AccountConfig, cursor: JSON | None,
+             http: httpx.Client) -> tuple[list[ProviderEvent], JSON]:
+        """Fetch new events since `cursor`; return them and the next cursor (JSON)."""
+        ...
+
+
+class BaseAdapter:
+    """Shared behaviour; adapters subclass it and override what differs."""
+
+    kind: ClassVar[str] = ""
+    traits: ClassVar[ChannelTraits] = ChannelTraits(public=False, private=True)
+
+    def handshake(self, account: AccountConfig, request: WebhookRequest) -> WebhookResponse | None:
+        return None
+
+    def ack(self, account: AccountConfig, request: WebhookRequest) -> WebhookResponse:
+        return WebhookResponse(status=200, body=b"ok")
+
+    def check_send(self, account: AccountConfig, message: OutboundMessage,
+                   context: SendContext) -> None:
+        check_common_policy(self.traits, message, context)
+
+    def act(self, account: AccountConfig, action: ChannelAction,
+            http: httpx.Client) -> SendResult:
+        raise PermanentSendError(f"{self.kind} does not support {action.name!r}",
+                                 code="unsupported_action")
+
+
+def check_common_policy(traits: ChannelTraits, message: OutboundMessage,
+                        context: SendContext) -> None:
+    """Length limit, surface availability and the messaging window, for any channel."""
+    if message.visibility is Visibility.PUBLIC and not traits.public:
+        raise SendPolicyError("this channel has no public surface", code="no_public_surface",
+                              allowed=["private"])
+    if message.visibility is Visibility.PRIVATE and not traits.private:
+        raise SendPolicyError("this channel has no private surface", code="no_private_surface",
+                              allowed=["public"])
+    if traits.char_limit is not None and len(message.text) > traits.char_limit:
+        raise SendPolicyError(
+            f"message is {len(message.text)} characters; this channel allows {traits.char_limit}",
+            code="too_long", allowed=[f"at most {traits.char_limit} characters"])
+    if (message.visibility is Visibility.PRIVATE and traits.window_hours is not None
+            and not message.options.get("template") and not message.options.get("tag")):
+        last = context.last_inbound_at
+        if last is None or (context.now - last).total_seconds() > traits.window_hours * 3600:
+            raise SendPolicyError(
+                f"the {traits.window_hours:g}-hour messaging window is closed",
+                code="window_closed", allowed=["template"])
+
+
+def raise_for_provider_status(response: httpx.Response) -> None:
+    """Map a provider HTTP answer to the retryable/permanent error types."""
+    if response.status_code < 400:
+        return
+    reason = response.text[:500]
+    if response.status_code == 429 or response.status_code >= 500:
+        retry_after: float | None = None
+        header = response.headers.get("retry-after")
+        if header:
+            try:
+                retry_after = float(header)
+            except ValueError:
+                retry_after = None
+        raise RetryableSendError(f"provider answered {response.status_code}: {reason}",
+                                 retry_after=retry_after, code=f"http_{response.status_code}")
+    raise PermanentSendError(f"provider answered {response.status_code}: {reason}",
+                             code=f"http_{response.status_code}")

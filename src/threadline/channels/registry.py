@@ -1,0 +1,27 @@
+"""The explicit channel registry: one line per channel kind."""
+
+from __future__ import annotations
+
+import importlib
+from functools import cache
+
+from threadline.channels.base import ChannelAdapter, ChannelError
+
+_ADAPTERS: dict[str, str] = {
+    "api": "threadline.channels.api.adapter:ApiAdapter",
+}
+
+
+def kinds() -> list[str]:
+    return sorted(_ADAPTERS)
+
+
+@cache
+def get_adapter(kind: str) -> ChannelAdapter:
+    try:
+        target = _ADAPTERS[kind]
+    except KeyError:
+        raise ChannelError(f"unknown channel kind {kind!r}", code="unknown_channel") from None
+    module_name, _, class_name = target.partition(":")
+    adapter: ChannelAdapter = getattr(importlib.import_module(module_name), class_name)()
+    return adapter

@@ -1,0 +1,44 @@
+"""Settings: one object, read from the environment (prefix THREADLINE_)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="THREADLINE_", extra="ignore")
+
+    database_url: str = "sqlite:///threadline.db"
+    redis_url: str | None = None
+    secret_key: str = "dev-insecure-change-me"
+    data_dir: Path = Path(".")
+    public_url: str | None = Field(
+        default=None, description="Base URL providers call (used for Twilio signatures)."
+    )
+
+    # Threading windows (DESIGN §5), in hours.
+    reopen_window_hours: float = 72.0
+    cross_channel_window_hours: float = 72.0
+
+    # Workers.
+    worker_batch_size: int = 200
+    worker_poll_seconds: float = 1.0
+    worker_lease_seconds: float = 60.0
+    max_attempts: int = 8
+    retry_base_seconds: float = 2.0
+    retry_max_seconds: float = 600.0
+
+    # Webhooks.
+    max_webhook_body_bytes: int = 1024 * 1024
+
+    # Web.
+    embedded_workers: int = 1
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()
