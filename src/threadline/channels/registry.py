@@ -9,6 +9,15 @@ from threadline.channels.base import ChannelAdapter, ChannelError
 
 _ADAPTERS: dict[str, str] = {
     "api": "threadline.channels.api.adapter:ApiAdapter",
+    "x": "threadline.channels.x.adapter:XAdapter",
+    "facebook": "threadline.channels.facebook.adapter:FacebookAdapter",
+    "messenger": "threadline.channels.facebook.adapter:FacebookAdapter",
+    "instagram": "threadline.channels.instagram.adapter:InstagramAdapter",
+    "whatsapp": "threadline.channels.whatsapp.adapter:WhatsAppAdapter",
+    "sms": "threadline.channels.twilio.adapter:SmsAdapter",
+    "voice": "threadline.channels.twilio.adapter:VoiceAdapter",
+    "telegram": "threadline.channels.telegram.adapter:TelegramAdapter",
+    "email": "threadline.channels.email.adapter:EmailAdapter",
 }
 
 

@@ -18,6 +18,7 @@ Control API (for tests and demos):
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import itertools
 import threading
 import time
@@ -30,6 +31,10 @@ from fastapi.responses import JSONResponse, Response
 
 PROVIDERS: dict[str, str] = {
     "api": "threadline.sandbox.providers.api",
+    "x": "threadline.sandbox.providers.x",
+    "meta": "threadline.sandbox.providers.meta",
+    "twilio": "threadline.sandbox.providers.twilio",
+    "telegram": "threadline.sandbox.providers.telegram",
 }
 
 
@@ -104,12 +109,21 @@ def recorder_of(request: Request) -> Recorder:
     return rec
 
 
+def available_providers() -> list[str]:
+    """Providers whose module imports (lets the sandbox run while adapters are being added)."""
+    names = []
+    for name, module in PROVIDERS.items():
+        if importlib.util.find_spec(module) is not None:
+            names.append(name)
+    return names
+
+
 def create_app(providers: list[str] | None = None) -> FastAPI:
     app = FastAPI(title="Threadline provider sandbox", docs_url=None, redoc_url=None)
     recorder = Recorder()
     setattr(app.state, RECORDER_KEY, recorder)
     prefixes: list[tuple[str, str]] = []
-    for name in providers or list(PROVIDERS):
+    for name in providers or available_providers():
         module = importlib.import_module(PROVIDERS[name])
         router: APIRouter = module.router
         prefix: str = module.PREFIX
