@@ -1,0 +1,68 @@
+"""``analyze``: one pass over a message giving every triage annotation."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from threadline.triage import rules
+from threadline.triage.language import detect_language
+from threadline.triage.model import TriageModel
+from threadline.triage.pii import detect_pii
+from threadline.triage.sentiment import classify, clean, signals
+from threadline.triage.types import CATEGORIES, Triage
+
+_NEEDS_ANSWER = frozenset({"complaint", "technical", "question"})
+
+
+def analyze(
+    text: str,
+    *,
+    channel: str | None = None,
+    visibility: str = "public",
+    brand_handles: Sequence[str] = (),
+    competitor_handles: Sequence[str] = (),
+    model: TriageModel | None = None,
+) -> Triage:
+    """Triage one message. ``model`` is a workspace model from ``train`` (default: built-in rules)."""
+    low = clean(text)
+    sig = signals(text, low)
+    sentiment, score = classify(sig)
+    scores = rules.category_scores(low, sig, sentiment, score)
+    if model is not None:
+        feats = [*sig.features(), score, *(scores[c] for c in CATEGORIES)]
+        if model.category is not None:
+            probs = model.category.probabilities(low, feats)
+            scores = {k: probs.get(k, 0.0) for k in scores}
+        if model.sentiment is not None:
+            sentiment, confidence = model.sentiment.predict(low, feats)
+            sign = {"negative": -1.0, "neutral": 0.0, "positive": 1.0}[sentiment]
+            score = sign * max(abs(score), confidence) if sign else score * 0.3
+    category = max(scores, key=lambda k: scores[k])
+    pii = tuple(detect_pii(text))
+    reasons = rules.private_reasons(low, bool(pii))
+    relevance, relevance_score = rules.relevance(
+        text,
+        channel=channel,
+        visibility=visibility,
+        brand_handles=brand_handles,
+        competitor_handles=competitor_handles,
+        needs_answer=category in _NEEDS_ANSWER,
+        is_question=category == "question" or sig.question,
+    )
+    complaint = scores["complaint"] if category == "complaint" else min(0.49, scores["complaint"])
+    if category == "technical" and sentiment == "negative":
+        complaint = max(complaint, 0.5 + 0.3 * max(0.0, -score))
+    return Triage(
+        relevance=relevance,
+        relevance_score=min(1.0, relevance_score),
+        category=category,
+        public_ok=not reasons,
+        sentiment=sentiment,
+        sentiment_score=max(-1.0, min(1.0, score)),
+        urgency=rules.urgency(low, text, sig),
+        language=detect_language(text),
+        pii=pii,
+        complaint_score=min(1.0, complaint),
+        category_scores=tuple(sorted(scores.items(), key=lambda kv: -kv[1])),
+        private_reasons=tuple(reasons),
+    )
