@@ -13,8 +13,8 @@ import re
 import time
 import types
 import warnings
-import zipfile
 import xml.etree.ElementTree as ET
+import zipfile
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -125,7 +125,7 @@ def bench_sentiment(data: Path) -> dict[str, Any]:
     texts, gold = _airline(data)
     ours = [analyze(t).sentiment for t in texts]
     out: dict[str, Any] = {
-        "split": "airline_sentiment/Tweets.csv, all 14,640 rows (evaluation only, never trained on)",
+        "split": "airline_sentiment/Tweets.csv, all 14,640 rows (evaluation only)",
         "threadline": _classification(gold, ours, SENTIMENTS),
         "vader": _classification(gold, [_vader_label(vader, t) for t in texts], SENTIMENTS),
     }
@@ -269,15 +269,23 @@ def bench_pii(data: Path) -> dict[str, Any]:
             "threadline": round(1000 * t_ours / len(samples), 3),
             "presidio": round(1000 * t_presidio / len(samples), 3),
         },
-        "date_of_birth_precision_vs_gold_DATE_TIME": round(dob["hit"] / max(1, sum(dob.values())), 4),
+        "date_of_birth_precision_vs_gold_DATE_TIME": round(
+            dob["hit"] / max(1, sum(dob.values())), 4
+        ),
     }
     for kind in sorted(set(counts["threadline"]) | set(counts["presidio"])):
         row = {}
         for system in ("threadline", "presidio"):
             c = counts[system].get(kind, Counter())
             p, r, f = _f1(c["tp"], c["fp"], c["fn"])
-            row[system] = {"precision": round(p, 4), "recall": round(r, 4), "f1": round(f, 4),
-                           "tp": c["tp"], "fp": c["fp"], "fn": c["fn"]}
+            row[system] = {
+                "precision": round(p, 4),
+                "recall": round(r, 4),
+                "f1": round(f, 4),
+                "tp": c["tp"],
+                "fp": c["fp"],
+                "fn": c["fn"],
+            }
         result["per_type"][kind] = row
     return result
 

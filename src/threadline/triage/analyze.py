@@ -23,7 +23,7 @@ def analyze(
     competitor_handles: Sequence[str] = (),
     model: TriageModel | None = None,
 ) -> Triage:
-    """Triage one message. ``model`` is a workspace model from ``train`` (default: built-in rules)."""
+    """Triage one message; ``model`` is a workspace model from ``train`` (default: rules)."""
     low = clean(text)
     sig = signals(text, low)
     sentiment, score = classify(sig)

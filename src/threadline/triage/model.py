@@ -11,6 +11,7 @@ import math
 import re
 import zlib
 from dataclasses import dataclass, field
+from itertools import pairwise
 from typing import Any
 
 FORMAT = "threadline-triage-model/1"
@@ -20,7 +21,7 @@ _TOKEN = re.compile(r"[a-z0-9']+|[!?]")
 def tokens(low: str) -> list[str]:
     """Unigrams and bigrams of a cleaned, lower-cased text."""
     words = _TOKEN.findall(low)
-    return words + [f"{a} {b}" for a, b in zip(words, words[1:], strict=False)]
+    return words + [f"{a} {b}" for a, b in pairwise(words)]
 
 
 @dataclass(frozen=True)

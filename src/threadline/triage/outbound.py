@@ -29,7 +29,8 @@ _ASKED_FOR: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
         ("CARD_SECURITY", r"cvv2?|cvc|security code|expiry(?: date)?|expiration date"),
         (
             "CREDIT_CARD",
-            r"(?:credit |debit |payment )?card (?:number|details|no\.?)|credit card|long card number",
+            r"(?:credit |debit |payment )?card (?:number|details|no\.?)|credit card|"
+            r"long card number",
         ),
         ("US_SSN", r"ssn|social security(?: number)?"),
         ("IBAN", r"iban"),
@@ -40,35 +41,41 @@ _ASKED_FOR: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
         ("PHONE_NUMBER", r"(?:phone|mobile|cell|telephone|contact) (?:number|no\.?)|your number"),
         (
             "EMAIL_ADDRESS",
-            r"e-?mail address|e-?mail id|your e-?mail(?= (?:so|and|to|here|below|publicly)|[?.!]|$)",
+            r"e-?mail address|e-?mail id|"
+            r"your e-?mail(?= (?:so|and|to|here|below|publicly)|[?.!]|$)",
         ),
         ("DATE_OF_BIRTH", r"date of birth|dob|d\.o\.b\.?|birth ?date|birthday"),
         ("PASSPORT", r"passport(?: number| details| no\.?)?"),
         (
             "BOOKING_REFERENCE",
-            r"booking (?:reference|ref|number|code)|confirmation (?:number|code)|reservation (?:number|code)|pnr|record locator",
+            r"booking (?:reference|ref|number|code)|confirmation (?:number|code)|"
+            r"reservation (?:number|code)|pnr|record locator",
         ),
         (
             "ADDRESS",
-            r"(?:your|home|postal|full|street|billing|shipping|delivery) address|post ?code|zip code",
+            r"(?:your|home|postal|full|street|billing|shipping|delivery) address|"
+            r"post ?code|zip code",
         ),
         ("PASSWORD", r"password|passcode|pin(?: code| number)?|login details|credentials"),
         (
             "MEDICAL",
-            r"medical (?:history|details|records|condition)|health (?:condition|details|information)|medications?|diagnosis",
+            r"medical (?:history|details|records|condition)|"
+            r"health (?:condition|details|information)|medications?|diagnosis",
         ),
     )
 )
 _REQUEST = re.compile(
     r"(?<![\w])(?:reply|respond|tweet|post|comment|send|share|give|provide|tell|confirm|include|"
-    r"let us know|let me know|write|drop|type|enter|add|what(?:'s| is| are)|can (?:you|we|i) (?:get|have)|"
+    r"let us know|let me know|write|drop|type|enter|add|what(?:'s| is| are)|"
+    r"can (?:you|we|i) (?:get|have)|"
     r"could you|can you|may we have|need|please|list)(?![\w])",
     re.IGNORECASE,
 )
 _PRIVATE = re.compile(
     r"(?<![\w])(?:dm|dms|direct message|private message|privately|in private|pm|inbox|"
-    r"secure (?:link|form|page|chat|portal)|this link|the link|link below|form|online chat|live chat|"
-    r"chat|message us|email us|e-mail us|call us|give us a call|phone us|ring us|whatsapp|messenger|"
+    r"secure (?:link|form|page|chat|portal)|this link|the link|link below|form|online chat|"
+    r"live chat|chat|message us|email us|e-mail us|call us|give us a call|phone us|ring us|"
+    r"whatsapp|messenger|"
     r"over the phone|securely|encrypted)(?![\w])",
     re.IGNORECASE,
 )
