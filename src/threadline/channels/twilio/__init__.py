@@ -1,0 +1,1 @@
+"""Twilio Programmable Messaging (SMS/MMS) and Voice adapters."""

@@ -1,0 +1,166 @@
+"""Sandbox side of Twilio: Messages.json and Calls.json, and signed SMS/voice webhooks.
+
+Accounts point `api_base_url` at sandbox base + PREFIX. The webhook builders sign the full
+public URL of Threadline (`base_url` + `/webhooks/<kind>/<account_id>`) as Twilio does.
+"""
+
+from __future__ import annotations
+
+import base64
+import uuid
+from datetime import UTC, datetime
+from email.utils import format_datetime
+from typing import Any
+from urllib.parse import parse_qsl, urlencode
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+
+from threadline.channels.twilio.signature import SIGNATURE_HEADER, compute_signature
+from threadline.sandbox.core import SignedWebhook, recorder_of
+
+PREFIX = "/twilio"
+router = APIRouter()
+DEFAULT_BASE_URL = "http://127.0.0.1:8000"
+_API = "/2010-04-01/Accounts/{account_sid}"
+
+
+def _error(status: int, code: int, message: str) -> JSONResponse:
+    return JSONResponse({"code": code, "message": message, "status": status,
+                         "more_info": f"https://www.twilio.com/docs/errors/{code}"},
+                        status_code=status)
+
+
+async def _form(request: Request) -> list[tuple[str, str]]:
+    raw = (await request.body()).decode("utf-8", "replace")
+    return parse_qsl(raw, keep_blank_values=True)
+
+
+def _authorised(request: Request, account_sid: str) -> bool:
+    header = request.headers.get("authorization", "")
+    if not header.lower().startswith("basic "):
+        return False
+    try:
+        user = base64.b64decode(header[6:]).decode().partition(":")[0]
+    except ValueError:
+        return False
+    return user in (account_sid,) or user.startswith("SK")
+
+
+def _sid(request: Request, prefix: str) -> str:
+    return f"{prefix}{recorder_of(request).next_id():032x}"
+
+
+def _now() -> str:
+    return format_datetime(datetime.now(UTC))
+
+
+@router.post(_API + "/Messages.json")
+async def create_message(account_sid: str, request: Request) -> JSONResponse:
+    if not _authorised(request, account_sid):
+        return _error(401, 20003, "Authenticate")
+    form = await _form(request)
+    fields = dict(form)
+    media = [v for k, v in form if k == "MediaUrl"]
+    if not fields.get("To"):
+        return _error(400, 21604, "A 'To' phone number is required.")
+    if not fields.get("From") and not fields.get("MessagingServiceSid"):
+        return _error(400, 21603, "A 'From' phone number is required.")
+    if not fields.get("Body") and not media and not fields.get("ContentSid"):
+        return _error(400, 21619, "A text message body or media urls must be specified.")
+    if len(fields.get("Body", "")) > 1600:
+        return _error(400, 21617, "The concatenated message body exceeds the 1600 character limit.")
+    sid = _sid(request, "SM" if not media else "MM")
+    service = fields.get("MessagingServiceSid")
+    now = _now()
+    return JSONResponse(status_code=201, content={
+        "account_sid": account_sid, "api_version": "2010-04-01", "body": fields.get("Body", ""),
+        "date_created": now, "date_updated": now, "date_sent": None,
+        "direction": "outbound-api", "error_code": None, "error_message": None,
+        "from": fields.get("From"), "messaging_service_sid": service,
+        "num_media": str(len(media)), "num_segments": "0" if service else "1",
+        "price": None, "price_unit": "USD", "sid": sid,
+        "status": "accepted" if service else "queued", "to": fields["To"],
+        "uri": f"/2010-04-01/Accounts/{account_sid}/Messages/{sid}.json"})
+
+
+@router.post(_API + "/Calls.json")
+async def create_call(account_sid: str, request: Request) -> JSONResponse:
+    if not _authorised(request, account_sid):
+        return _error(401, 20003, "Authenticate")
+    fields = dict(await _form(request))
+    if not fields.get("To"):
+        return _error(400, 21201, "No 'To' number is specified")
+    if not fields.get("From"):
+        return _error(400, 21213, "No 'From' number is specified")
+    if sum(1 for k in ("Url", "Twiml", "ApplicationSid") if fields.get(k)) != 1:
+        return _error(400, 21205, "Exactly one of Url, Twiml or ApplicationSid is required.")
+    sid = _sid(request, "CA")
+    return JSONResponse(status_code=201, content={
+        "account_sid": account_sid, "api_version": "2010-04-01", "date_created": _now(),
+        "direction": "outbound-api", "from": fields["From"], "to": fields["To"], "sid": sid,
+        "status": "queued", "uri": f"/2010-04-01/Accounts/{account_sid}/Calls/{sid}.json"})
+
+
+# --- webhook builders (the sandbox plays customers) -----------------------------------------
+
+
+def _signed(kind: str, account_id: str, config: dict[str, Any], params: dict[str, str],
+            base_url: str) -> SignedWebhook:
+    path = f"/webhooks/{kind}/{account_id}"
+    url = base_url.rstrip("/") + path
+    pairs = list(params.items())
+    signature = compute_signature(str(config["auth_token"]), url, pairs)
+    return SignedWebhook(path=path, body=urlencode(pairs).encode("utf-8"),
+                         headers={"content-type": "application/x-www-form-urlencoded",
+                                  SIGNATURE_HEADER: signature})
+
+
+def _account_sid(config: dict[str, Any]) -> str:
+    return str(config.get("account_sid") or "AC" + "0" * 32)
+
+
+def sms_webhook(account_id: str, config: dict[str, Any], from_number: str, body: str,
+                message_sid: str | None = None, base_url: str = DEFAULT_BASE_URL,
+                media: list[tuple[str, str]] | None = None) -> SignedWebhook:
+    """A customer texts the account's number (media: [(url, content_type), ...] for MMS)."""
+    sid = message_sid or f"{'MM' if media else 'SM'}{uuid.uuid4().hex}"
+    params = {"ToCountry": "US", "SmsMessageSid": sid, "NumMedia": str(len(media or [])),
+              "SmsSid": sid, "SmsStatus": "received", "Body": body,
+              "To": str(config.get("from_number") or "+15559870000"), "NumSegments": "1",
+              "MessageSid": sid, "AccountSid": _account_sid(config), "From": from_number,
+              "ApiVersion": "2010-04-01"}
+    for i, (url, ctype) in enumerate(media or []):
+        params[f"MediaUrl{i}"] = url
+        params[f"MediaContentType{i}"] = ctype
+    return _signed("sms", account_id, config, params, base_url)
+
+
+def sms_status_webhook(account_id: str, config: dict[str, Any], message_sid: str, status: str,
+                       to_number: str = "+15551230000", error_code: str | None = None,
+                       base_url: str = DEFAULT_BASE_URL) -> SignedWebhook:
+    """Twilio reports the delivery status of a message Threadline sent."""
+    params = {"SmsSid": message_sid, "SmsStatus": status, "MessageStatus": status,
+              "To": to_number, "MessageSid": message_sid, "AccountSid": _account_sid(config),
+              "From": str(config.get("from_number") or "+15559870000"),
+              "ApiVersion": "2010-04-01"}
+    if error_code:
+        params["ErrorCode"] = error_code
+    return _signed("sms", account_id, config, params, base_url)
+
+
+def call_webhook(account_id: str, config: dict[str, Any], from_number: str,
+                 call_sid: str | None = None, status: str = "ringing",
+                 duration: int | None = None, direction: str = "inbound",
+                 base_url: str = DEFAULT_BASE_URL) -> SignedWebhook:
+    """A customer calls (status "ringing"), or a status callback of that call or of ours."""
+    sid = call_sid or f"CA{uuid.uuid4().hex}"
+    ours = str(config.get("from_number") or "+15559870000")
+    caller, called = (from_number, ours) if direction == "inbound" else (ours, from_number)
+    params = {"AccountSid": _account_sid(config), "ApiVersion": "2010-04-01", "CallSid": sid,
+              "CallStatus": status, "Called": called, "Caller": caller, "Direction": direction,
+              "From": caller, "To": called,
+              "Timestamp": format_datetime(datetime.now(UTC))}
+    if duration is not None:
+        params["CallDuration"] = str(duration)
+    return _signed("voice", account_id, config, params, base_url)
