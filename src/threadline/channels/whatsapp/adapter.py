@@ -1,0 +1,271 @@
+"""WhatsApp Cloud API adapter: inbound messages and statuses, text and template sends.
+
+Webhooks arrive with `object: "whatsapp_business_account"`, field `messages`
+(channels.md §3). The customer's identity and private thread are the E.164 phone number
+(`+` and the `wa_id` digits). Free-form sends are allowed only inside the 24-hour
+customer-service window; outside it only templates (`options["template"]`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import timedelta
+from typing import Any, ClassVar, TypeVar
+
+import httpx
+from pydantic import BaseModel, ValidationError
+
+from threadline.channels import meta_common as meta
+from threadline.channels.base import (
+    JSON,
+    AccountConfig,
+    Attachment,
+    Author,
+    BaseAdapter,
+    ChannelAction,
+    ChannelTraits,
+    DeliveryState,
+    InboundMessage,
+    NormalizedItem,
+    OutboundMessage,
+    PayloadError,
+    PermanentSendError,
+    ProviderEvent,
+    SendContext,
+    SendPolicyError,
+    SendResult,
+    StatusUpdate,
+    Visibility,
+    WebhookRequest,
+    WebhookResponse,
+    check_common_policy,
+)
+from threadline.channels.whatsapp.payloads import (
+    IGNORED_TYPES,
+    MEDIA_TYPES,
+    STATUS_VALUES,
+    Contact,
+    SendAnswer,
+    Value,
+    WaMessage,
+    WaStatus,
+)
+
+WINDOW = timedelta(hours=24)
+OUTBOUND_MEDIA = {"image": "image", "video": "video", "audio": "audio"}  # others: document
+
+
+class WhatsAppAdapter(BaseAdapter):
+    kind: ClassVar[str] = "whatsapp"
+    traits: ClassVar[ChannelTraits] = ChannelTraits(
+        public=False, private=True, char_limit=None, window_hours=24, realtime=True,
+        can_hide=False, identity_kind="phone")
+
+    def handshake(self, account: AccountConfig, request: WebhookRequest) -> WebhookResponse | None:
+        return meta.hub_handshake(account, request)
+
+    def verify(self, account: AccountConfig, request: WebhookRequest) -> None:
+        meta.verify_signature(account, request)
+
+    # --- inbound ------------------------------------------------------------------------------
+
+    def split(self, account: AccountConfig, request: WebhookRequest) -> list[ProviderEvent]:
+        envelope = meta.load_envelope(request.body, {"whatsapp_business_account"})
+        own_number = account.get("phone_number_id")
+        events: list[ProviderEvent] = []
+        for entry in envelope.entry:
+            for change in entry.all_changes():
+                if change.field != "messages":
+                    continue
+                value = _parse(Value, change.value)
+                number = value.metadata.phone_number_id if value.metadata else None
+                if own_number and number and str(own_number) != number:
+                    continue  # another number of the same WhatsApp Business Account
+                context: JSON = {**meta.entry_context(envelope, entry),
+                                 "metadata": change.value.get("metadata")}
+                contacts = {c.wa_id: raw for c, raw in zip(
+                    value.contacts, change.value.get("contacts") or [], strict=False)}
+                for raw in value.messages:
+                    message = _parse(WaMessage, raw)
+                    if message.type in IGNORED_TYPES:
+                        continue
+                    events.append(ProviderEvent(message.id, {
+                        **context, "contact": contacts.get(message.sender), "message": raw}))
+                for raw in value.statuses:
+                    status = _parse(WaStatus, raw)
+                    if status.status in STATUS_VALUES:
+                        events.append(ProviderEvent(f"{status.id}:{status.status}",
+                                                    {**context, "status": raw}))
+        return events
+
+    def normalize(self, account: AccountConfig, payload: JSON) -> list[NormalizedItem]:
+        if "status" in payload:
+            status = _parse(WaStatus, payload["status"])
+            if status.status not in STATUS_VALUES:
+                raise PayloadError(f"unknown WhatsApp status {status.status[:40]!r}")
+            error = "; ".join(e.describe() for e in status.errors) or None
+            return [StatusUpdate(provider_id=status.id, state=DeliveryState(status.status),
+                                 at=meta.from_epoch(status.timestamp, millis=False),
+                                 error=error)]
+        if "message" not in payload:
+            raise PayloadError("stored event is neither a message nor a status")
+        message = _parse(WaMessage, payload["message"])
+        contact = _parse(Contact, payload["contact"]) if payload.get("contact") else None
+        phone = e164(message.sender)
+        author = Author(identity_kind="phone", provider_user_id=phone, handle=phone,
+                        display_name=contact.profile.name if contact and contact.profile
+                        else None)
+        text, attachments, extra = _content(message)
+        return [InboundMessage(
+            provider_id=message.id, author=author, visibility=Visibility.PRIVATE, text=text,
+            created_at=meta.from_epoch(message.timestamp, millis=False),
+            in_reply_to=message.context.id if message.context else None,
+            thread_key=phone, attachments=attachments, meta=extra)]
+
+    # --- outbound -----------------------------------------------------------------------------
+
+    def check_send(self, account: AccountConfig, message: OutboundMessage,
+                   context: SendContext) -> None:
+        # surface and length here; the window below, where templates are the way out
+        check_common_policy(dataclasses.replace(self.traits, window_hours=None), message,
+                            context)
+        template = message.options.get("template")
+        if template is not None:
+            if not isinstance(template, dict) or not template.get("name") \
+                    or not template.get("language"):
+                raise SendPolicyError("a template needs a name and a language",
+                                      code="bad_template", allowed=["template"])
+            return
+        if len(message.attachments) > 1 or any(not a.url for a in message.attachments):
+            raise SendPolicyError("one attachment with a URL per message", code="attachments",
+                                  allowed=["one attachment with a URL"])
+        last = context.last_inbound_at
+        if last is None or context.now - last > WINDOW:
+            raise SendPolicyError("the 24-hour customer-service window is closed",
+                                  code="window_closed", allowed=["template"])
+
+    def send(self, account: AccountConfig, message: OutboundMessage,
+             http: httpx.Client) -> SendResult:
+        to = (message.recipient or message.thread_key or "").lstrip("+")
+        if not to:
+            raise PermanentSendError("no recipient phone number", code="no_recipient")
+        body: JSON = {"messaging_product": "whatsapp", "recipient_type": "individual",
+                      "to": to, "biz_opaque_callback_data": meta.METADATA_PREFIX
+                      + message.message_id}
+        template = message.options.get("template")
+        if isinstance(template, dict):
+            body.update(type="template", template=_template(template))
+        elif message.attachments:
+            first = message.attachments[0]
+            kind = OUTBOUND_MEDIA.get(first.type, "document")
+            media: JSON = {"link": first.url}
+            if message.text and kind != "audio":
+                media["caption"] = message.text
+            if kind == "document" and first.name:
+                media["filename"] = first.name
+            body.update({"type": kind, kind: media})
+        else:
+            body.update(type="text", text={"preview_url": False, "body": message.text})
+        if message.in_reply_to and not isinstance(template, dict):
+            body["context"] = {"message_id": message.in_reply_to}
+        answer = _answer(meta.graph_post(account, http, f"{_number(account)}/messages", body))
+        extra: JSON = {"wa_id": answer.contacts[0].wa_id} if answer.contacts else {}
+        return SendResult(provider_id=answer.messages[0].id, meta=extra)
+
+    def act(self, account: AccountConfig, action: ChannelAction,
+            http: httpx.Client) -> SendResult:
+        """`read`: mark an inbound message (and the earlier ones) as read (blue ticks)."""
+        if action.name != "read" or not action.target:
+            return super().act(account, action, http)
+        answer = meta.graph_post(account, http, f"{_number(account)}/messages",
+                                 {"messaging_product": "whatsapp", "status": "read",
+                                  "message_id": action.target})
+        if answer.get("success") is not True:
+            raise PermanentSendError("read receipt was not confirmed", code="not_confirmed")
+        return SendResult(provider_id=action.target, state=DeliveryState.READ)
+
+
+def e164(wa_id: str) -> str:
+    """WhatsApp ids are the phone number's digits; identities use E.164 (`+<digits>`)."""
+    digits = "".join(c for c in wa_id if c.isascii() and c.isdigit())
+    if not 6 <= len(digits) <= 15:
+        raise PayloadError(f"not a WhatsApp phone id: {wa_id[:40]!r}")
+    return "+" + digits
+
+
+def _content(message: WaMessage) -> tuple[str, tuple[Attachment, ...], JSON]:
+    """Text, attachments and extra facts of one inbound message, per `type`."""
+    extra: JSON = {"type": message.type}
+    if message.referral is not None:
+        extra["referral"] = message.referral
+    if message.type == "text" and message.text is not None:
+        return message.text.body, (), extra
+    if message.type in MEDIA_TYPES:
+        media = getattr(message, message.type)
+        if media is None:
+            raise PayloadError(f"{message.type} message without its {message.type} object")
+        return media.caption or "", (Attachment(
+            type=MEDIA_TYPES[message.type], mime_type=media.mime_type,
+            provider_media_id=media.id, name=media.filename),), extra
+    if message.type == "location" and message.location is not None:
+        loc = message.location
+        extra["location"] = loc.model_dump(exclude_none=True)
+        label = " ".join(p for p in (loc.name, loc.address) if p)
+        return label or f"{loc.latitude},{loc.longitude}", (
+            Attachment(type="location", url=loc.url),), extra
+    if message.type == "interactive" and message.interactive is not None:
+        choice = message.interactive.button_reply or message.interactive.list_reply
+        if choice is not None:
+            extra["reply_id"] = choice.id
+            return choice.title, (), extra
+        extra["interactive"] = message.interactive.model_dump(exclude_none=True)
+        return "", (), extra
+    if message.type == "button" and message.button is not None:
+        extra["payload"] = message.button.payload
+        return message.button.text, (), extra
+    if message.type == "contacts" and message.contacts is not None:
+        extra["contacts"] = message.contacts
+        names = [str((c.get("name") or {}).get("formatted_name", "")) for c in message.contacts
+                 if isinstance(c.get("name"), dict)]
+        return ", ".join(n for n in names if n), (), extra
+    for key in ("system", "order"):
+        body = getattr(message, key)
+        if message.type == key and body is not None:
+            extra[key] = body
+            return str(body.get("body", "")) if key == "system" else "", (), extra
+    extra["unsupported"] = True
+    if message.errors:
+        extra["errors"] = [e.describe() for e in message.errors]
+    return "", (), extra
+
+
+def _template(template: dict[str, Any]) -> JSON:
+    language = template.get("language")
+    if not isinstance(language, dict):
+        language = {"code": str(language), "policy": "deterministic"}
+    body: JSON = {"name": str(template.get("name")), "language": language}
+    if template.get("components"):
+        body["components"] = template["components"]
+    return body
+
+
+def _number(account: AccountConfig) -> str:
+    return str(account.require("phone_number_id"))
+
+
+def _answer(data: JSON) -> SendAnswer:
+    try:
+        return SendAnswer.model_validate(data)
+    except ValidationError:
+        raise PermanentSendError("the WhatsApp answer has no message id",
+                                 code="unreadable_answer") from None
+
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def _parse(model: type[M], raw: Any) -> M:
+    try:
+        return model.model_validate(raw)
+    except ValidationError as exc:
+        raise PayloadError(meta.describe(exc)) from None
