@@ -22,7 +22,25 @@ from threadline.triage.pii_checks import (
 from threadline.triage.pii_medical import find_medical
 from threadline.triage.types import PII_TYPES, PiiFinding
 
-_PRIORITY = {name: i for i, name in enumerate(PII_TYPES)}
+# Overlaps keep the finding whose type comes first: checksummed and context-anchored types
+# before the generic phone and address shapes.
+_ORDER = (
+    "CREDIT_CARD",
+    "IBAN",
+    "US_SSN",
+    "EMAIL_ADDRESS",
+    "BANK_ACCOUNT",
+    "CARD_SECURITY",
+    "PASSPORT",
+    "BOOKING_REFERENCE",
+    "DATE_OF_BIRTH",
+    "PASSWORD",
+    "MEDICAL",
+    "PHONE_NUMBER",
+    "ADDRESS",
+)
+_PRIORITY = {name: i for i, name in enumerate(_ORDER)}
+assert set(_ORDER) == set(PII_TYPES)
 
 # Words that, right before a number, say "this is an identifier, not a phone/card/SSN".
 _LOOKALIKE_BEFORE = re.compile(

@@ -276,6 +276,9 @@ def category_scores(
         "question": 0.55 if sig.question else 0.3,
         "praise": (0.5 + 0.4 * pos) if sentiment == "positive" else 0.0,
     }
+    if suggest:  # a suggestion is feedback even when it is worded kindly or crossly
+        scores["praise"] *= 0.7
+        scores["complaint"] *= 0.85 if not anger else 1.0
     if sentiment == "negative" and (anger or neg >= 0.6):
         scores["technical"] *= 0.7
     if sig.question and sentiment == "negative" and not anger and neg < 0.5:
