@@ -16,7 +16,7 @@ from urllib.parse import quote
 
 import httpx
 
-from threadline.channels.base import JSON, AccountConfig, PayloadError, ProviderEvent
+from threadline.channels.base import JSON, AccountConfig, ChannelError, ProviderEvent
 from threadline.channels.x.outbound import read_answer, x_request
 from threadline.channels.x.payloads import XV2Tweet, XV2TweetPage, XV2User
 
@@ -30,7 +30,7 @@ def poll(account: AccountConfig, cursor: JSON | None,
          http: httpx.Client) -> tuple[list[ProviderEvent], JSON]:
     user_id = str(account.get("user_id") or "")
     if not user_id:
-        raise PayloadError("polling X mentions needs the account's config key user_id",
+        raise ChannelError("polling X mentions needs the account's config key user_id",
                            code="account_misconfigured")
     cursor = cursor or {}
     since_id = _str(cursor.get("since_id"))
