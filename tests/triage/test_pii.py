@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from itertools import pairwise
+
 import pytest
 
 from threadline.triage import PII_TYPES, PiiFinding, detect_pii, mask
@@ -99,5 +101,5 @@ def test_findings_do_not_overlap() -> None:
         "PHONE_NUMBER",
         "EMAIL_ADDRESS",
     ]
-    for a, b in zip(found, found[1:], strict=False):
+    for a, b in pairwise(found):
         assert a.end <= b.start
