@@ -38,6 +38,10 @@ from typing import Any, NoReturn
 
 import pytest
 
+# aiosmtpd warns about AUTH without TLS when each session starts; fine on loopback in tests
+warnings.filterwarnings("ignore", message="Requiring AUTH while not requiring TLS",
+                        category=UserWarning)
+
 TEST_USER = "agent@acme-support.com"
 TEST_PASSWORD = "s3cret-test-password"  # test-only credential for the throwaway servers
 DOVECOT_CANDIDATES = ("/usr/sbin/dovecot", "/usr/local/sbin/dovecot")
@@ -168,6 +172,7 @@ info_log_path = {root}/dovecot.log
 ssl = no
 disable_plaintext_auth = no
 auth_mechanisms = plain login
+auth_failure_delay = 0
 mail_location = maildir:{root}/mail/%u
 default_internal_user = {internal_user}
 default_internal_group = {internal_group}
@@ -194,6 +199,9 @@ service imap-login {{
 }}
 service anvil {{
   chroot =
+  unix_listener anvil-auth-penalty {{
+    mode = 0
+  }}
 }}
 """
 

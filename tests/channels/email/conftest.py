@@ -2,34 +2,14 @@
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterator
-from pathlib import Path
-from typing import Any
 
 import pytest
+from email_helpers import make_account
 
-ROOT = Path(__file__).resolve().parents[3]
-if str(ROOT) not in sys.path:  # `tests` has no __init__.py: make `tests.mailservers` importable
-    sys.path.insert(0, str(ROOT))
-
-from tests.mailservers import (  # noqa: E402
-    DovecotServer,
-    SmtpServer,
-    dovecot_server,
-    smtp_server,
-)
-from threadline.channels.base import AccountConfig  # noqa: E402
-from threadline.channels.email.adapter import EmailAdapter  # noqa: E402
-
-FIXTURES = ROOT / "src" / "threadline" / "channels" / "email" / "fixtures"
-ADDRESS = "support@acme-support.com"
-
-
-def make_account(**config: Any) -> AccountConfig:
-    base: dict[str, Any] = {"address": ADDRESS, "display_name": "Acme Support"}
-    base.update(config)
-    return AccountConfig(id="acc-email-1", kind="email", name="Acme support mail", config=base)
+from tests.mailservers import DovecotServer, SmtpServer, dovecot_server, smtp_server
+from threadline.channels.base import AccountConfig
+from threadline.channels.email.adapter import EmailAdapter
 
 
 @pytest.fixture

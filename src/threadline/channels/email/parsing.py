@@ -137,7 +137,8 @@ def event_key_of(raw: bytes) -> str:
 
 
 def _content(part: Message) -> str:
-    if isinstance(part, EmailMessage):
+    # without a charset parameter, 8-bit text is far more often UTF-8 than ASCII
+    if isinstance(part, EmailMessage) and part.get_param("charset") is not None:
         try:
             content = part.get_content()
         except Exception:  # unknown charset, bad transfer encoding...
@@ -195,7 +196,7 @@ class _TextExtractor(HTMLParser):
     def handle_endtag(self, tag: str) -> None:
         if tag in self._SKIP:
             self._skip = max(0, self._skip - 1)
-        elif tag in self._BLOCK:
+        elif tag in self._BLOCK and tag != "li":
             self.parts.append("\n")
 
     def handle_data(self, data: str) -> None:

@@ -1,0 +1,31 @@
+"""Shared helpers of the email channel tests (a unique module name: tests have no packages)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from threadline.channels.base import AccountConfig
+
+ROOT = Path(__file__).resolve().parents[3]
+if str(ROOT) not in sys.path:  # `tests` has no __init__.py: make `tests.mailservers` importable
+    sys.path.insert(0, str(ROOT))
+
+FIXTURES = ROOT / "src" / "threadline" / "channels" / "email" / "fixtures"
+ADDRESS = "support@acme-support.com"
+# email ignores the `http` argument of poll() and send(); this client never connects
+NO_HTTP = httpx.Client()
+OUR_ID = "6bdc3f4d-0bec-4515-a284-5d916fdde489"
+
+
+def make_account(**config: Any) -> AccountConfig:
+    base: dict[str, Any] = {"address": ADDRESS, "display_name": "Acme Support"}
+    base.update(config)
+    return AccountConfig(id="acc-email-1", kind="email", name="Acme support mail", config=base)
+
+
+def fixture_bytes(name: str) -> bytes:
+    return (FIXTURES / name).read_bytes()
