@@ -92,6 +92,13 @@ class TestSends:
         again = ADAPTER.send(ACCOUNT, message, client)  # the commit of `first` was lost
         assert again.provider_id == first.provider_id and again.meta["reconciled"] is True
 
+    def test_the_same_text_to_two_customers_is_two_tweets(self, client: TestClient) -> None:
+        first, second = (OutboundMessage(message_id=f"m{n}", visibility=Visibility.PUBLIC,
+                                         text="Thanks for waiting!", in_reply_to=str(n))
+                         for n in (1, 2))
+        assert (ADAPTER.send(ACCOUNT, first, client).provider_id
+                != ADAPTER.send(ACCOUNT, second, client).provider_id)
+
     def test_faults_map_to_typed_errors(self, client: TestClient) -> None:
         message = OutboundMessage(message_id="m4", visibility=Visibility.PUBLIC, text="hi")
         client.post("/_sandbox/faults", json={"provider": "x", "path_contains": "/2/tweets",

@@ -179,8 +179,7 @@ def _tweet(tweet: XTweet, for_user_id: str, blocked: Any) -> list[NormalizedItem
                     handle=f"@{user.screen_name}" if user.screen_name else None,
                     display_name=user.name, is_self=user.id_str == for_user_id)
     reply_to = tweet.in_reply_to_status_id_str
-    quoted = tweet.quoted_status_id_str if tweet.is_quote_status or tweet.quoted_status_id_str \
-        else None
+    quoted = tweet.quoted_status_id_str
     meta: JSON = {}
     for key, value in (("in_reply_to_user_id", tweet.in_reply_to_user_id_str),
                        ("in_reply_to_screen_name", tweet.in_reply_to_screen_name),

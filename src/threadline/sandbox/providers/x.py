@@ -122,7 +122,9 @@ async def create_tweet(request: Request) -> JSONResponse:
         tweet["referenced_tweets"] = [{"type": "replied_to",
                                        "id": str(reply["in_reply_to_tweet_id"])}]
     with _lock:
+        # X refuses an account's duplicate tweet; here: same text to the same reply target.
         duplicate = any(t["text"] == tweet["text"] and t["author_id"] == tweet["author_id"]
+                        and t.get("referenced_tweets") == tweet.get("referenced_tweets")
                         for t in _posted)
         if not duplicate:
             _posted.append(tweet)
