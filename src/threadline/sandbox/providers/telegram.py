@@ -1,0 +1,160 @@
+"""Sandbox side of the Telegram Bot API: sendMessage/getMe, and secret-token webhooks.
+
+Accounts point `api_base_url` at sandbox base + PREFIX; methods live at /bot{token}/{method}.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import re
+import time
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+
+from threadline.sandbox.core import SignedWebhook, recorder_of
+
+PREFIX = "/telegram"
+router = APIRouter()
+_TOKEN = re.compile(r"^\d+:[A-Za-z0-9_-]+$")
+_UPDATE_IDS = itertools.count(int(time.time()) % 100_000_000 * 10)
+_MESSAGE_IDS = itertools.count(10_000)
+
+
+def _error(status: int, description: str) -> JSONResponse:
+    return JSONResponse({"ok": False, "error_code": status, "description": description},
+                        status_code=status)
+
+
+def _bot(token: str) -> dict[str, Any]:
+    return {"id": int(token.partition(":")[0]), "is_bot": True, "first_name": "Sandbox Bot",
+            "username": "sandbox_support_bot"}
+
+
+async def _params(request: Request) -> dict[str, Any]:
+    raw = await request.body()
+    if "json" in request.headers.get("content-type", ""):
+        try:
+            data = json.loads(raw or b"{}")
+        except ValueError:
+            return {}
+        return data if isinstance(data, dict) else {}
+    form = await request.form()
+    return {k: v for k, v in form.items() if isinstance(v, str)}
+
+
+@router.post("/bot{token}/sendMessage")
+async def send_message(token: str, request: Request) -> JSONResponse:
+    if not _TOKEN.match(token):
+        return _error(401, "Unauthorized")
+    params = await _params(request)
+    chat_id, text = params.get("chat_id"), params.get("text")
+    if chat_id in (None, ""):
+        return _error(400, "Bad Request: chat_id is empty")
+    if not isinstance(text, str) or not text.strip():
+        return _error(400, "Bad Request: message text is empty")
+    if len(text) > 4096:
+        return _error(400, "Bad Request: message is too long")
+    try:
+        chat_value: int | str = int(chat_id)
+    except (TypeError, ValueError):
+        chat_value = str(chat_id)
+    chat_type = "private" if isinstance(chat_value, int) and chat_value > 0 else "supergroup"
+    message: dict[str, Any] = {
+        "message_id": 10_000 + recorder_of(request).next_id(), "from": _bot(token),
+        "chat": {"id": chat_value, "type": chat_type}, "date": int(time.time()), "text": text}
+    reply = params.get("reply_parameters") or {}
+    reply_id = reply.get("message_id") if isinstance(reply, dict) else None
+    reply_id = reply_id or params.get("reply_to_message_id")
+    if reply_id:
+        message["reply_to_message"] = {"message_id": int(reply_id),
+                                       "chat": message["chat"], "date": int(time.time())}
+    return JSONResponse({"ok": True, "result": message})
+
+
+@router.api_route("/bot{token}/getMe", methods=["GET", "POST"])
+async def get_me(token: str) -> JSONResponse:
+    if not _TOKEN.match(token):
+        return _error(401, "Unauthorized")
+    return JSONResponse({"ok": True, "result": {**_bot(token), "can_join_groups": True,
+                                                "can_read_all_group_messages": False,
+                                                "supports_inline_queries": False}})
+
+
+@router.post("/bot{token}/setWebhook")
+async def set_webhook(token: str) -> JSONResponse:
+    if not _TOKEN.match(token):
+        return _error(401, "Unauthorized")
+    return JSONResponse({"ok": True, "result": True, "description": "Webhook was set"})
+
+
+# --- webhook builders (the sandbox plays customers) -----------------------------------------
+
+
+def _signed(account_id: str, config: dict[str, Any], update: dict[str, Any]) -> SignedWebhook:
+    return SignedWebhook(path=f"/webhooks/telegram/{account_id}",
+                         body=json.dumps(update, ensure_ascii=False).encode("utf-8"),
+                         headers={"content-type": "application/json",
+                                  "x-telegram-bot-api-secret-token": str(config["secret_token"])})
+
+
+def _message(chat_id: int, user_id: int, text: str, message_id: int | None,
+             reply_to_message_id: int | None, chat_type: str, first_name: str,
+             username: str | None, chat_title: str | None) -> dict[str, Any]:
+    user: dict[str, Any] = {"id": user_id, "is_bot": False, "first_name": first_name,
+                            "language_code": "en"}
+    if username:
+        user["username"] = username
+    chat: dict[str, Any] = {"id": chat_id, "type": chat_type}
+    if chat_type == "private":
+        chat["first_name"] = first_name
+    else:
+        chat["title"] = chat_title or "Sandbox group"
+    message: dict[str, Any] = {"message_id": message_id or next(_MESSAGE_IDS), "from": user,
+                               "chat": chat, "date": int(time.time()), "text": text}
+    if reply_to_message_id is not None:
+        message["reply_to_message"] = {"message_id": reply_to_message_id, "chat": chat,
+                                       "date": int(time.time()) - 60}
+    return message
+
+
+def telegram_message_webhook(account_id: str, config: dict[str, Any], chat_id: int,
+                             user_id: int, text: str, message_id: int | None = None,
+                             update_id: int | None = None,
+                             reply_to_message_id: int | None = None,
+                             chat_type: str = "private", first_name: str = "Jane",
+                             username: str | None = None,
+                             chat_title: str | None = None) -> SignedWebhook:
+    """A user writes to the bot (private chat) or in a group the bot is in."""
+    update = {"update_id": update_id or next(_UPDATE_IDS),
+              "message": _message(chat_id, user_id, text, message_id, reply_to_message_id,
+                                  chat_type, first_name, username, chat_title)}
+    return _signed(account_id, config, update)
+
+
+def telegram_edited_message_webhook(account_id: str, config: dict[str, Any], chat_id: int,
+                                    user_id: int, message_id: int, text: str,
+                                    update_id: int | None = None,
+                                    chat_type: str = "private",
+                                    first_name: str = "Jane") -> SignedWebhook:
+    """The user edits an earlier message (same message_id, new text, edit_date)."""
+    message = _message(chat_id, user_id, text, message_id, None, chat_type, first_name, None,
+                       None)
+    message["date"] = int(time.time()) - 120
+    message["edit_date"] = int(time.time())
+    return _signed(account_id, config, {"update_id": update_id or next(_UPDATE_IDS),
+                                        "edited_message": message})
+
+
+def telegram_channel_post_webhook(account_id: str, config: dict[str, Any], channel_id: int,
+                                  text: str, message_id: int | None = None,
+                                  update_id: int | None = None,
+                                  title: str = "Sandbox channel") -> SignedWebhook:
+    """A post in a channel where the bot is an administrator (public)."""
+    chat = {"id": channel_id, "title": title, "type": "channel"}
+    post = {"message_id": message_id or next(_MESSAGE_IDS), "sender_chat": chat, "chat": chat,
+            "date": int(time.time()), "text": text}
+    return _signed(account_id, config, {"update_id": update_id or next(_UPDATE_IDS),
+                                        "channel_post": post})
