@@ -173,13 +173,25 @@ def from_epoch(value: Any, *, millis: bool | None = None) -> datetime:
     try:
         number = float(value)
     except (TypeError, ValueError, OverflowError):
-        raise PayloadError(f"not a timestamp: {str(value)[:40]!r}") from None
+        return _from_iso(value)
     if millis is None:
         millis = number > 100_000_000_000
     seconds = number / 1000 if millis else number
     if not 0 <= seconds <= _MAX_EPOCH_SECONDS:
         raise PayloadError(f"timestamp out of range: {str(value)[:40]!r}")
     return datetime.fromtimestamp(seconds, tz=UTC)
+
+
+def _from_iso(value: Any) -> datetime:
+    """Graph's REST form `2025-03-05T10:15:00+0000`, accepted where a number is expected."""
+    try:
+        parsed = datetime.fromisoformat(value) if isinstance(value, str) else None
+        if parsed is not None:
+            return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else \
+                parsed.astimezone(UTC)
+    except (ValueError, OverflowError):
+        pass
+    raise PayloadError(f"not a timestamp: {str(value)[:40]!r}")
 
 
 def event_time(payload: JSON, *candidates: Any) -> datetime:
@@ -221,11 +233,11 @@ def graph_post(account: AccountConfig, http: httpx.Client, path: str, body: JSON
 
 
 def _retry_after(response: httpx.Response) -> float | None:
-    header = response.headers.get("retry-after")
     try:
-        return float(header) if header else None
-    except ValueError:
+        seconds = float(response.headers.get("retry-after") or "")
+    except ValueError:  # absent, or an HTTP date
         return None
+    return seconds if 0 <= seconds <= 86_400 else None
 
 
 def raise_for_graph_error(response: httpx.Response) -> None:
@@ -289,7 +301,6 @@ class Message(MetaModel):
     reply_to: ReplyTo | None = None
     referral: dict[str, Any] | None = None
     metadata: str | None = Field(default=None, max_length=2000)
-    app_id: str | None = Field(default=None, max_length=128)
 
 
 class Watermark(MetaModel):
