@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -133,3 +134,13 @@ def test_webhook_signed_for_another_base_url_fails() -> None:
                               base_url="http://localhost:9999")
     with pytest.raises(SignatureError):
         SmsAdapter().verify(SMS, _request(hook))
+
+
+def test_reconcile_finds_a_send_through_the_list_endpoint(client: TestClient) -> None:
+    since = datetime.now(UTC) - timedelta(minutes=1)
+    message = OutboundMessage("m-9", Visibility.PRIVATE, "Refund issued",
+                              recipient="+15551230000")
+    assert SmsAdapter().find_sent(SMS, message, since, client) is None
+    result = SmsAdapter().send(SMS, message, client)
+    found = SmsAdapter().find_sent(SMS, message, since, client)
+    assert found is not None and found.provider_id == result.provider_id

@@ -271,3 +271,27 @@ class TestPolicy:
     def test_empty_message(self) -> None:
         with pytest.raises(SendPolicyError):
             ADAPTER.check_send(SMS, _message("  "), SendContext(now=NOW))
+
+
+class TestReconcile:
+    @respx.mock
+    def test_finds_the_message_twilio_already_accepted(self) -> None:
+        sent = {**fixture("messages_create_201.json"), "date_created":
+                "Wed, 05 Mar 2025 10:20:00 +0000"}
+        route = respx.get(MESSAGES_URL).mock(return_value=httpx.Response(
+            200, json={"messages": [sent], "next_page_uri": None}))
+        with httpx.Client() as http:
+            found = ADAPTER.find_sent(SMS, _message(), datetime(2025, 3, 5, 10, 19, tzinfo=UTC),
+                                      http)
+        assert found is not None and found.provider_id == "SM66666666666666666666666666666666"
+        assert route.calls.last.request.url.params["To"] == "+15551230000"
+
+    @respx.mock
+    def test_other_body_or_older_message_is_not_a_match(self) -> None:
+        sent = fixture("messages_create_201.json")
+        respx.get(MESSAGES_URL).mock(return_value=httpx.Response(200, json={"messages": [
+            {**sent, "body": "something else"}, {**sent, "date_created":
+                                                 "Tue, 04 Mar 2025 10:20:00 +0000"}]}))
+        with httpx.Client() as http:
+            assert ADAPTER.find_sent(SMS, _message(), datetime(2025, 3, 5, tzinfo=UTC),
+                                     http) is None

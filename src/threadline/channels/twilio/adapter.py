@@ -9,6 +9,7 @@ and places outbound calls through `act(ChannelAction("call", ...))` -> `POST ...
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 from typing import ClassVar
 
 import httpx
@@ -40,7 +41,12 @@ from threadline.channels.base import (
 )
 from threadline.channels.twilio import client, webhook
 from threadline.channels.twilio.calls import call_items, call_request, call_response
-from threadline.channels.twilio.payloads import MessageResource, SmsParams, StoredEvent
+from threadline.channels.twilio.payloads import (
+    MessagePage,
+    MessageResource,
+    SmsParams,
+    StoredEvent,
+)
 
 SMS_CHAR_LIMIT = 1600  # Twilio concatenates up to 1,600 characters (channels.md §4.3)
 
@@ -152,9 +158,30 @@ class SmsAdapter(_TwilioAdapter):
         if not resource.sid:
             raise PermanentSendError("Twilio accepted the message but answered without a sid",
                                      code="bad_response")
-        meta: JSON = {"status": resource.status, "num_segments": resource.num_segments}
-        return SendResult(provider_id=resource.sid, state=DeliveryState.SENT,
-                          meta={k: v for k, v in meta.items() if v is not None})
+        return _result(resource)
+
+    def find_sent(self, account: AccountConfig, message: OutboundMessage, since: datetime,
+                  http: httpx.Client) -> SendResult | None:
+        """Reconcile after a crash or an ambiguous timeout (see README): the message Twilio
+        already accepted for this recipient with this body since `since`, if any."""
+        to = _recipient(message)
+        if to is None:
+            return None
+        query = [("To", to), ("PageSize", "50")]
+        sender = _sender(account)
+        if sender[0] == "From":
+            query.append(sender)
+        try:
+            page = MessagePage.model_validate_json(
+                client.get_json(http, account, "Messages", query) or b"{}")
+        except ValidationError:
+            return None
+        for resource in page.messages:
+            created = _rfc2822(resource.date_created)
+            if (resource.sid and resource.body == message.text
+                    and created is not None and created >= since):
+                return _result(resource)
+        return None
 
 
 class VoiceAdapter(_TwilioAdapter):
@@ -198,6 +225,22 @@ class VoiceAdapter(_TwilioAdapter):
                                      code="unsupported_action")
         form = call_request(account, action)
         return call_response(client.post_form(http, account, "Calls", form))
+
+
+def _result(resource: MessageResource) -> SendResult:
+    meta: JSON = {"status": resource.status, "num_segments": resource.num_segments}
+    return SendResult(provider_id=str(resource.sid), state=DeliveryState.SENT,
+                      meta={k: v for k, v in meta.items() if v is not None})
+
+
+def _rfc2822(value: str | None) -> datetime | None:
+    if not value:
+        return None
+    try:
+        parsed = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return None
+    return _utc(parsed)
 
 
 def _stored(payload: JSON) -> StoredEvent:

@@ -95,3 +95,16 @@ def _require(account: AccountConfig, key: str) -> object:
         raise PermanentSendError(f"channel account is missing config key {key!r}",
                                  code="account_misconfigured")
     return value
+
+
+def get_json(http: httpx.Client, account: AccountConfig, resource: str,
+             params: Sequence[tuple[str, str]]) -> bytes:
+    """GET a list resource (used to reconcile sends); failures map like sends do."""
+    try:
+        response = http.get(resource_url(account, resource), params=list(params),
+                            auth=auth(account), headers={"accept": "application/json"})
+    except httpx.TransportError as exc:
+        raise RetryableSendError(f"no answer from Twilio: {type(exc).__name__}",
+                                 code="transport_unreached") from None
+    raise_for_twilio(response)
+    return response.content

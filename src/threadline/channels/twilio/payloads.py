@@ -73,6 +73,15 @@ class MessageResource(_Model):
     num_segments: str | int | None = None
     error_code: int | None = None
     error_message: str | None = Field(default=None, max_length=2000)
+    body: str | None = Field(default=None, max_length=100_000)
+    to: str | None = Field(default=None, max_length=64)
+    date_created: str | None = Field(default=None, max_length=100)
+
+
+class MessagePage(_Model):
+    """A page of `GET .../Messages.json` (newest first)."""
+
+    messages: list[MessageResource] = Field(default_factory=list, max_length=1000)
 
 
 class CallResource(_Model):

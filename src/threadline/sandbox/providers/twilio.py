@@ -73,7 +73,7 @@ async def create_message(account_sid: str, request: Request) -> JSONResponse:
     sid = _sid(request, "SM" if not media else "MM")
     service = fields.get("MessagingServiceSid")
     now = _now()
-    return JSONResponse(status_code=201, content={
+    resource = {
         "account_sid": account_sid, "api_version": "2010-04-01", "body": fields.get("Body", ""),
         "date_created": now, "date_updated": now, "date_sent": None,
         "direction": "outbound-api", "error_code": None, "error_message": None,
@@ -81,7 +81,31 @@ async def create_message(account_sid: str, request: Request) -> JSONResponse:
         "num_media": str(len(media)), "num_segments": "0" if service else "1",
         "price": None, "price_unit": "USD", "sid": sid,
         "status": "accepted" if service else "queued", "to": fields["To"],
-        "uri": f"/2010-04-01/Accounts/{account_sid}/Messages/{sid}.json"})
+        "uri": f"/2010-04-01/Accounts/{account_sid}/Messages/{sid}.json"}
+    _sent(request).insert(0, resource)
+    return JSONResponse(status_code=201, content=resource)
+
+
+def _sent(request: Request) -> list[dict[str, Any]]:
+    """Messages created on this sandbox app, newest first (for the list endpoint)."""
+    state = request.app.state
+    if not hasattr(state, "twilio_messages"):
+        state.twilio_messages = []
+    messages: list[dict[str, Any]] = state.twilio_messages
+    return messages
+
+
+@router.get(_API + "/Messages.json")
+async def list_messages(account_sid: str, request: Request) -> JSONResponse:
+    if not _authorised(request, account_sid):
+        return _error(401, 20003, "Authenticate")
+    query = request.query_params
+    size = int(query.get("PageSize", "50")) if query.get("PageSize", "50").isdigit() else 50
+    found = [m for m in _sent(request) if m["account_sid"] == account_sid
+             and query.get("To") in (None, m["to"]) and query.get("From") in (None, m["from"])]
+    return JSONResponse({"messages": found[:size], "page": 0, "page_size": size,
+                         "next_page_uri": None,
+                         "uri": f"/2010-04-01/Accounts/{account_sid}/Messages.json"})
 
 
 @router.post(_API + "/Calls.json")
