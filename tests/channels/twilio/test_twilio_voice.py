@@ -85,10 +85,6 @@ class TestInboundCalls:
         with pytest.raises(PayloadError):
             ADAPTER.split(VOICE, request)
 
-    def test_ack_is_empty_twiml(self) -> None:
-        response = ADAPTER.ack(VOICE, fixture_request("call_inbound_ringing.json"))
-        assert response.media_type == "application/xml" and b"<Response/>" in response.body
-
     @pytest.mark.parametrize(("seconds", "text"), [(0, "0 s"), (45, "45 s"),
                                                    (125, "2 min 5 s"), (3725, "1 h 2 min 5 s")])
     def test_durations(self, seconds: int, text: str) -> None:
@@ -163,3 +159,26 @@ class TestPlaceCall:
         assert info.value.allowed == ["call"]
         with httpx.Client() as http, pytest.raises(PermanentSendError):
             ADAPTER.send(VOICE, message, http)
+
+
+class TestCallAnswer:
+    def test_incoming_call_without_config_is_ended_politely(self) -> None:
+        body = ADAPTER.ack(VOICE, fixture_request("call_inbound_ringing.json")).body
+        assert b"<Say>" in body and b"<Hangup/>" in body
+
+    def test_incoming_call_is_forwarded(self) -> None:
+        account = AccountConfig("a", "voice", "n", {**CONFIG, "forward_to": "+15550001111"})
+        response = ADAPTER.ack(account, fixture_request("call_inbound_ringing.json"))
+        assert response.media_type == "application/xml"
+        assert b"<Dial>+15550001111</Dial>" in response.body
+
+    def test_custom_twiml(self) -> None:
+        twiml = "<Response><Enqueue>support</Enqueue></Response>"
+        account = AccountConfig("a", "voice", "n", {**CONFIG, "inbound_twiml": twiml})
+        assert ADAPTER.ack(account, fixture_request("call_inbound_ringing.json")).body == \
+            twiml.encode()
+
+    @pytest.mark.parametrize("name", ["call_status_completed.json",
+                                      "call_status_outbound_in_progress.json"])
+    def test_callbacks_get_empty_twiml(self, name: str) -> None:
+        assert ADAPTER.ack(VOICE, fixture_request(name)).body.endswith(b"<Response/>")

@@ -40,7 +40,12 @@ from threadline.channels.base import (
     check_common_policy,
 )
 from threadline.channels.twilio import client, webhook
-from threadline.channels.twilio.calls import call_items, call_request, call_response
+from threadline.channels.twilio.calls import (
+    answer_twiml,
+    call_items,
+    call_request,
+    call_response,
+)
 from threadline.channels.twilio.payloads import (
     MessagePage,
     MessageResource,
@@ -201,6 +206,16 @@ class VoiceAdapter(_TwilioAdapter):
             return []  # recording / transcription callbacks: not tracked (see README)
         call_items(params, datetime.now(UTC))  # validates the parameters now, not later
         return [webhook.event(f"{sid}:{status}", "call", params)]
+
+    def ack(self, account: AccountConfig, request: WebhookRequest) -> WebhookResponse:
+        """Empty TwiML for callbacks; call-handling TwiML for a new inbound call."""
+        try:
+            twiml = answer_twiml(account, webhook.read_params(request))
+        except PayloadError:
+            twiml = None
+        if twiml is None:
+            return webhook.empty_twiml()
+        return WebhookResponse(status=200, body=twiml, media_type="application/xml")
 
     def normalize(self, account: AccountConfig, payload: JSON) -> list[NormalizedItem]:
         stored = _stored(payload)

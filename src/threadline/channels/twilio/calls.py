@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
+from xml.sax.saxutils import escape
 
 import httpx
 from pydantic import ValidationError
@@ -91,6 +92,27 @@ def call_items(params: dict[str, str], received_at: datetime) -> list[Normalized
     if call.call_status in TERMINAL:
         items.append(MessageEdit(provider_id=call.call_sid, text=text, at=at))
     return items
+
+
+def answer_twiml(account: AccountConfig, params: dict[str, str]) -> bytes | None:
+    """TwiML for a new inbound call (the number's voice URL), or None for callbacks.
+
+    An empty `<Response/>` hangs up, so an incoming call gets the account's `inbound_twiml`,
+    or `<Dial>` to its `forward_to` number; without either the call is ended politely.
+    """
+    if params.get("Direction", "inbound") != "inbound" or params.get("CallStatus") not in (
+            "ringing", "queued"):
+        return None
+    custom = account.get("inbound_twiml")
+    if custom:
+        return str(custom).encode("utf-8")
+    forward = account.get("forward_to")
+    if forward:
+        body = f"<Dial>{escape(str(forward))}</Dial>"
+    else:
+        body = ("<Say>Thank you for calling. Nobody can take your call right now; "
+                "please send us a message instead.</Say><Hangup/>")
+    return f'<?xml version="1.0" encoding="UTF-8"?><Response>{body}</Response>'.encode()
 
 
 def summary(inbound: bool, status: str, duration: int | None) -> str:
