@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from functools import lru_cache
 from pathlib import Path
 
@@ -14,7 +15,7 @@ class Settings(BaseSettings):
 
     database_url: str = "sqlite:///threadline.db"
     redis_url: str | None = None
-    secret_key: str = "dev-insecure-change-me"
+    secret_key: str | None = None  # unset: generated once and kept in data_dir
     data_dir: Path = Path(".")
     public_url: str | None = Field(
         default=None, description="Base URL providers call (used for Twilio signatures)."
@@ -37,6 +38,19 @@ class Settings(BaseSettings):
 
     # Web.
     embedded_workers: int = 1
+
+    def resolved_secret_key(self) -> str:
+        """The configured secret, or one generated on first use and kept in data_dir."""
+        if self.secret_key:
+            return self.secret_key
+        path = self.data_dir / ".threadline-secret"
+        if path.exists():
+            return path.read_text().strip()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        value = secrets.token_urlsafe(48)
+        path.write_text(value)
+        path.chmod(0o600)
+        return value
 
 
 @lru_cache(maxsize=1)

@@ -184,7 +184,8 @@ def create_app(providers: list[str] | None = None) -> FastAPI:
 
     @app.post("/_sandbox/faults")
     def add_fault(spec: dict[str, Any]) -> dict[str, Any]:
-        fault = Fault(provider=str(spec["provider"]), path_contains=str(spec.get("path_contains", "")),
+        fault = Fault(provider=str(spec["provider"]),
+                      path_contains=str(spec.get("path_contains", "")),
                       status=int(spec["status"]), count=int(spec.get("count", 1)),
                       retry_after=spec.get("retry_after"), body=spec.get("body"))
         with recorder.lock:

@@ -1,0 +1,245 @@
+"""The `threadline` command line (DESIGN §8)."""
+
+from __future__ import annotations
+
+import importlib
+import json
+import logging
+import signal
+import sys
+import threading
+import uuid
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.progress import Progress
+
+from threadline.config import get_settings
+from threadline.db.migrate import upgrade
+from threadline.events.runtime import Runtime
+from threadline.events.worker import Worker
+from threadline.pipeline import install as install_pipeline
+
+app = typer.Typer(help="Threadline: social customer care in one desktop.", no_args_is_help=True)
+accounts_app = typer.Typer(help="Channel accounts.")
+agents_app = typer.Typer(help="Agents.")
+tokens_app = typer.Typer(help="API tokens.")
+app.add_typer(accounts_app, name="accounts")
+app.add_typer(agents_app, name="agents")
+app.add_typer(tokens_app, name="tokens")
+
+BENCHES = {
+    "ingest": "threadline.bench.ingest",
+    "threading": "threadline.bench.thread_accuracy",
+    "triage": "threadline.bench.triage",
+    "desktop": "threadline.bench.desktop",
+}
+
+
+def _runtime(migrate: bool = True) -> Runtime:
+    runtime = Runtime.create()
+    if migrate:
+        upgrade(runtime.db)
+    return runtime
+
+
+def _workspace_id(runtime: Runtime, slug: str | None) -> uuid.UUID:
+    from sqlalchemy import select
+
+    from threadline.workspace.models import Workspace
+    from threadline.workspace.service import get_or_create_default_workspace
+
+    with runtime.db.session() as session:
+        if slug:
+            ws = session.scalar(select(Workspace).where(Workspace.slug == slug))
+            if ws is None:
+                raise typer.BadParameter(f"no workspace {slug!r}")
+            return ws.id
+        return get_or_create_default_workspace(session).id
+
+
+def _print(data: Any) -> None:
+    typer.echo(json.dumps(data, indent=2, default=str))
+
+
+@app.command()
+def migrate() -> None:
+    """Create or upgrade the database schema."""
+    runtime = _runtime()
+    typer.echo(f"database at head ({runtime.db.dialect})")
+    runtime.close()
+
+
+@app.command()
+def serve(host: str = "127.0.0.1", port: int = 8000,
+          web: Annotated[bool, typer.Option("--web", help="Web only: no workers.")] = False,
+          workers: Annotated[int, typer.Option(help="In-process worker threads.")] = 1) -> None:
+    """Web, API and (unless --web) workers in one process."""
+    import uvicorn
+
+    from threadline.web.app import create_app
+
+    runtime = _runtime()
+    application = create_app(runtime, workers=0 if web else workers)
+    uvicorn.run(application, host=host, port=port, log_level="info")
+
+
+@app.command()
+def worker(concurrency: int = 1) -> None:
+    """Run workers only (scaled mode: any number of these on PostgreSQL)."""
+    install_pipeline()
+    runtime = _runtime(migrate=False)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    threads = [threading.Thread(target=Worker(runtime, name=f"w{i}").run_forever, args=(stop,))
+               for i in range(concurrency)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    runtime.close()
+
+
+@accounts_app.command("create")
+def accounts_create(kind: Annotated[str, typer.Option()], name: Annotated[str, typer.Option()],
+                    config: Annotated[str, typer.Option(help="JSON object")] = "{}",
+                    workspace: str | None = None) -> None:
+    """Connect a channel account; prints its id and webhook path."""
+    from threadline.channels.registry import kinds
+    from threadline.workspace.service import create_channel_account, webhook_path
+
+    try:
+        cfg = json.loads(config)
+    except json.JSONDecodeError as exc:
+        raise typer.BadParameter(f"--config is not JSON: {exc}") from None
+    if not isinstance(cfg, dict):
+        raise typer.BadParameter("--config must be a JSON object")
+    runtime = _runtime()
+    ws = _workspace_id(runtime, workspace)
+    with runtime.db.session() as session:
+        account = create_channel_account(session, ws, kind=kind, name=name, config=cfg,
+                                         known_kinds=kinds())
+        out = {"id": str(account.id), "kind": kind, "name": name,
+               "webhook_path": webhook_path(account)}
+    _print(out)
+    runtime.close()
+
+
+@agents_app.command("create")
+def agents_create(email: Annotated[str, typer.Option()], role: Annotated[str, typer.Option()],
+                  name: str | None = None, workspace: str | None = None) -> None:
+    """Create an agent; prints a one-time password."""
+    from threadline.workspace.service import create_agent
+
+    runtime = _runtime()
+    ws = _workspace_id(runtime, workspace)
+    with runtime.db.session() as session:
+        agent, password = create_agent(session, ws, email=email, role=role, name=name)
+        out = {"id": str(agent.id), "email": agent.email, "role": role, "password": password}
+    _print(out)
+    runtime.close()
+
+
+@tokens_app.command("create")
+def tokens_create(role: Annotated[str, typer.Option()], name: str = "api",
+                  workspace: str | None = None) -> None:
+    """Create an API token (printed once; only its hash is stored)."""
+    from threadline.workspace.service import create_token
+
+    runtime = _runtime()
+    ws = _workspace_id(runtime, workspace)
+    with runtime.db.session() as session:
+        token, plain = create_token(session, ws, role=role, name=name)
+        out = {"id": str(token.id), "role": role, "token": plain}
+    _print(out)
+    runtime.close()
+
+
+@app.command()
+def replay(path: Path, account_id: Annotated[str | None, typer.Option()] = None,
+           workspace: str | None = None, batch: int = 100,
+           process: Annotated[bool, typer.Option(help="Process now (else workers do).")] = True,
+           ) -> None:
+    """Replay twcs CSV rows as inbound events through the durable webhook path."""
+    from threadline.pipeline.replay import (
+        chunks,
+        read_twcs,
+        replay_account,
+        store_events,
+        twcs_files,
+        tweet_event,
+    )
+    from threadline.workspace.models import ChannelAccount
+
+    install_pipeline()
+    runtime = _runtime()
+    ws = _workspace_id(runtime, workspace)
+    with runtime.db.session() as session:
+        if account_id:
+            account = session.get(ChannelAccount, uuid.UUID(account_id))
+            if account is None or account.kind != "api":
+                raise typer.BadParameter("--account-id must be an api channel account")
+        else:
+            account = replay_account(session, ws)
+    tweets = [t for f in twcs_files(path) for t in read_twcs(f)]
+    stored = 0
+    with Progress() as progress:
+        task = progress.add_task("storing events", total=len(tweets))
+        for events in chunks((tweet_event(t) for t in tweets), batch):
+            with runtime.db.session() as session:
+                stored += store_events(session, account, events)
+            progress.advance(task, len(events))
+        if process:
+            work = progress.add_task("processing", total=None)
+            done = Worker(runtime, name="replay").drain()
+            progress.update(work, completed=done, total=done)
+    _print({"rows": len(tweets), "stored": stored, "account_id": str(account.id)})
+    runtime.close()
+
+
+@app.command()
+def bench(name: str, data: Annotated[Path, typer.Option()] = Path("../shared/data"),
+          as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """Run a benchmark; with --json prints exactly one JSON object on stdout."""
+    if name not in BENCHES:
+        raise typer.BadParameter(f"unknown bench {name!r}; one of {', '.join(BENCHES)}")
+    logging.disable(logging.WARNING)
+    module = importlib.import_module(BENCHES[name])
+    result = module.run(data)
+    if as_json:
+        sys.stdout.write(json.dumps(result) + "\n")
+    else:
+        _print(result)
+
+
+@app.command()
+def demo(host: str = "127.0.0.1", port: int = 8000,
+         replay_path: Annotated[Path | None, typer.Option("--replay")] = None) -> None:
+    """Serve with live traffic from shipped conversations (and --replay PATH)."""
+    from threadline.demo import run_demo
+
+    run_demo(host=host, port=port, replay_path=replay_path)
+
+
+def _mount_optional() -> None:
+    try:
+        triage_cli = importlib.import_module("threadline.triage.cli")
+    except ImportError:
+        return
+    if hasattr(triage_cli, "register"):
+        triage_cli.register(app)
+    elif hasattr(triage_cli, "app"):
+        app.add_typer(triage_cli.app, name="triage")
+
+
+def main() -> None:
+    logging.basicConfig(level=logging.INFO if get_settings() else logging.WARNING,
+                        format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    _mount_optional()
+    app()
+
+
+if __name__ == "__main__":
+    main()

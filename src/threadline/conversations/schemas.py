@@ -1,0 +1,111 @@
+"""API shapes for conversations and messages (strict input models)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class StrictInput(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+
+class MessageOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    conversation_id: uuid.UUID
+    channel: str
+    channel_account_id: uuid.UUID | None
+    visibility: str
+    direction: str
+    kind: str
+    text: str
+    subject: str | None
+    provider_id: str | None
+    reply_to_provider_id: str | None
+    created_at: datetime
+    delivery: str
+    delivery_error: str | None
+    author_type: str
+    author_agent_id: uuid.UUID | None
+    identity_id: uuid.UUID | None
+    attachments: list[Any]
+    triage: dict[str, Any]
+    edited_at: datetime | None
+    deleted_at: datetime | None
+
+
+class ConversationOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    customer_id: uuid.UUID | None
+    status: str
+    origin_channel: str | None
+    origin_visibility: str | None
+    subject: str | None
+    category: str | None
+    priority: int
+    sentiment: str | None
+    language: str | None
+    assignee_id: uuid.UUID | None
+    team_id: uuid.UUID | None
+    labels: list[Any]
+    sla_due_at: datetime | None
+    first_response_at: datetime | None
+    resolved_at: datetime | None
+    reopen_count: int
+    message_count: int
+    last_message_at: datetime
+    last_inbound_at: datetime | None
+    merged_into_id: uuid.UUID | None
+    created_at: datetime
+
+
+class CustomerBrief(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    name: str | None
+
+
+class ConversationDetail(ConversationOut):
+    customer: CustomerBrief | None = None
+    messages: list[MessageOut] = Field(default_factory=list)
+
+
+class ConversationPage(BaseModel):
+    items: list[ConversationOut]
+    next: str | None
+
+
+class MessageIn(StrictInput):
+    text: str = Field(min_length=1, max_length=20_000)
+    visibility: Literal["public", "private"] = "public"
+    channel_account_id: uuid.UUID | None = None
+    kind: Literal["message", "note"] = "message"
+    options: dict[str, Any] = Field(default_factory=dict)
+
+
+class ConversationPatch(StrictInput):
+    status: Literal["open", "pending", "snoozed", "resolved", "closed"] | None = None
+    snooze_until: datetime | None = None
+    assignee_id: uuid.UUID | None = None
+    unassign: bool = False
+    team_id: uuid.UUID | None = None
+    labels: list[str] | None = None
+    category: str | None = None
+    sentiment: str | None = None
+    priority: int | None = None
+
+
+class SplitIn(StrictInput):
+    message_ids: list[uuid.UUID] = Field(min_length=1, max_length=1000)
+
+
+class MergeIn(StrictInput):
+    other_id: uuid.UUID

@@ -1,0 +1,265 @@
+"""Conversations: read, list, change state, split and merge. Services never commit."""
+
+from __future__ import annotations
+
+import base64
+import json
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import String, and_, cast, func, or_, select, update
+from sqlalchemy.orm import Session
+
+from threadline.contacts.models import Customer
+from threadline.conversations.models import Conversation, Message, Status
+from threadline.db.base import utcnow
+from threadline.errors import BadRequest, NotFound, ValidationFailed
+from threadline.events.service import audit, publish
+
+
+@dataclass(frozen=True)
+class Actor:
+    type: str  # agent | token | system | customer
+    id: str | None = None
+    agent_id: uuid.UUID | None = None
+
+
+SYSTEM = Actor("system")
+
+
+def readable_conversations(workspace_id: uuid.UUID) -> Any:
+    """The one statement every read of conversations starts from."""
+    return select(Conversation).where(Conversation.workspace_id == workspace_id,
+                                      Conversation.merged_into_id.is_(None))
+
+
+def access_conversation(session: Session, workspace_id: uuid.UUID,
+                        conversation_id: uuid.UUID) -> Conversation:
+    conv = session.scalar(select(Conversation).where(Conversation.id == conversation_id,
+                                                     Conversation.workspace_id == workspace_id))
+    if conv is None:
+        raise NotFound("conversation not found")
+    return conv
+
+
+def conversation_view(session: Session, workspace_id: uuid.UUID, conversation_id: uuid.UUID,
+                      ) -> tuple[Conversation, Customer | None, list[Message]]:
+    """A conversation, its customer and every message: two queries whatever the size."""
+    row = session.execute(
+        select(Conversation, Customer)
+        .outerjoin(Customer, Customer.id == Conversation.customer_id)
+        .where(Conversation.id == conversation_id, Conversation.workspace_id == workspace_id)
+    ).first()
+    if row is None:
+        raise NotFound("conversation not found")
+    conv, customer = row
+    messages = list(session.scalars(
+        select(Message).where(Message.conversation_id == conv.id)
+        .order_by(Message.created_at, Message.id)))
+    return conv, customer, messages
+
+
+@dataclass(frozen=True)
+class ConversationFilter:
+    status: list[str] | None = None
+    channel: str | None = None
+    visibility: str | None = None
+    customer_id: uuid.UUID | None = None
+    assignee_id: uuid.UUID | None = None
+    team_id: uuid.UUID | None = None
+    category: str | None = None
+    label: str | None = None
+    unassigned: bool = False
+
+
+def _encode_cursor(conv: Conversation) -> str:
+    raw = json.dumps([conv.last_message_at.isoformat(), str(conv.id)]).encode()
+    return base64.urlsafe_b64encode(raw).decode()
+
+
+def _decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
+    try:
+        when, ident = json.loads(base64.urlsafe_b64decode(cursor.encode()))
+        return datetime.fromisoformat(when), uuid.UUID(ident)
+    except (ValueError, TypeError) as exc:
+        raise BadRequest("invalid cursor", code="invalid_cursor") from exc
+
+
+def list_conversations(session: Session, workspace_id: uuid.UUID, flt: ConversationFilter, *,
+                       limit: int = 50, cursor: str | None = None,
+                       ) -> tuple[list[Conversation], str | None]:
+    """Newest activity first, keyset-paginated (fast at any depth)."""
+    if not 1 <= limit <= 200:
+        raise ValidationFailed("limit must be between 1 and 200")
+    stmt = readable_conversations(workspace_id)
+    if flt.status:
+        bad = set(flt.status) - set(Status.ALL)
+        if bad:
+            raise ValidationFailed(f"unknown status: {', '.join(sorted(bad))}")
+        stmt = stmt.where(Conversation.status.in_(flt.status))
+    if flt.customer_id:
+        stmt = stmt.where(Conversation.customer_id == flt.customer_id)
+    if flt.assignee_id:
+        stmt = stmt.where(Conversation.assignee_id == flt.assignee_id)
+    if flt.unassigned:
+        stmt = stmt.where(Conversation.assignee_id.is_(None))
+    if flt.team_id:
+        stmt = stmt.where(Conversation.team_id == flt.team_id)
+    if flt.category:
+        stmt = stmt.where(Conversation.category == flt.category)
+    if flt.channel or flt.visibility:
+        sub = select(Message.id).where(Message.conversation_id == Conversation.id)
+        if flt.channel:
+            sub = sub.where(Message.channel == flt.channel)
+        if flt.visibility:
+            sub = sub.where(Message.visibility == flt.visibility)
+        stmt = stmt.where(sub.exists())
+    if flt.label:
+        needle = json.dumps(flt.label).replace("\\", "\\\\").replace("%", "\\%").replace(
+            "_", "\\_")
+        stmt = stmt.where(cast(Conversation.labels, String).like(f"%{needle}%", escape="\\"))
+    if cursor:
+        when, ident = _decode_cursor(cursor)
+        stmt = stmt.where(or_(Conversation.last_message_at < when,
+                              and_(Conversation.last_message_at == when,
+                                   Conversation.id < ident)))
+    stmt = stmt.order_by(Conversation.last_message_at.desc(), Conversation.id.desc())
+    rows = list(session.scalars(stmt.limit(limit + 1)))
+    next_cursor = _encode_cursor(rows[limit - 1]) if len(rows) > limit else None
+    return rows[:limit], next_cursor
+
+
+# --- state changes ---------------------------------------------------------------------------
+
+
+def _changed(session: Session, conv: Conversation, action: str, actor: Actor,
+             data: dict[str, Any]) -> None:
+    conv.updated_at = utcnow()
+    audit(session, conv.workspace_id, action, "conversation", conv.id, actor_type=actor.type,
+          actor_id=actor.id, data=data)
+    publish(session, conv.workspace_id, "conversation.updated",
+            {"conversation_id": str(conv.id), "action": action, "status": conv.status})
+
+
+def set_status(session: Session, conv: Conversation, status: str, actor: Actor, *,
+               snooze_until: datetime | None = None) -> Conversation:
+    if status not in Status.ALL:
+        raise ValidationFailed(f"status must be one of {', '.join(Status.ALL)}")
+    if conv.merged_into_id is not None:
+        raise ValidationFailed("this conversation was merged into another",
+                               code="conversation_merged")
+    if status == Status.SNOOZED and snooze_until is None:
+        raise ValidationFailed("snoozing needs a time to wake up (snooze_until)")
+    previous = conv.status
+    if previous == status:
+        return conv
+    conv.status = status
+    now = utcnow()
+    if status == Status.RESOLVED:
+        conv.resolved_at = now
+    if previous in (Status.RESOLVED, Status.CLOSED) and status in Status.ACTIVE:
+        conv.reopen_count += 1
+    conv.snoozed_until = snooze_until if status == Status.SNOOZED else None
+    _changed(session, conv, f"conversation.{status}", actor,
+             {"from": previous, "to": status})
+    return conv
+
+
+def assign(session: Session, conv: Conversation, agent_id: uuid.UUID | None,
+           actor: Actor, *, team_id: uuid.UUID | None = None) -> Conversation:
+    conv.assignee_id = agent_id
+    if team_id is not None:
+        conv.team_id = team_id
+    _changed(session, conv, "conversation.assigned", actor,
+             {"assignee_id": str(agent_id) if agent_id else None})
+    return conv
+
+
+def set_labels(session: Session, conv: Conversation, labels: list[str],
+               actor: Actor) -> Conversation:
+    clean = sorted({label.strip() for label in labels if label.strip()})
+    conv.labels = clean
+    _changed(session, conv, "conversation.labelled", actor, {"labels": clean})
+    return conv
+
+
+def set_triage_fields(session: Session, conv: Conversation, changes: dict[str, Any],
+                      actor: Actor) -> Conversation:
+    allowed = {"category", "sentiment", "priority", "language"}
+    unknown = set(changes) - allowed
+    if unknown:
+        raise ValidationFailed(f"unknown fields: {', '.join(sorted(unknown))}")
+    for key, value in changes.items():
+        setattr(conv, key, value)
+    _changed(session, conv, "conversation.classified", actor, dict(changes))
+    return conv
+
+
+# --- split and merge -------------------------------------------------------------------------
+
+
+def refresh_counters(session: Session, conv: Conversation) -> None:
+    row = session.execute(
+        select(func.count(Message.id), func.max(Message.created_at))
+        .where(Message.conversation_id == conv.id)).one()
+    conv.message_count = int(row[0] or 0)
+    if row[1] is not None:
+        conv.last_message_at = row[1]
+
+
+def merge_conversations(session: Session, source: Conversation, target: Conversation,
+                        actor: Actor) -> Conversation:
+    """Move every message of `source` into `target`; `source` stays as a closed pointer."""
+    if source.id == target.id:
+        raise ValidationFailed("cannot merge a conversation into itself")
+    if source.workspace_id != target.workspace_id:
+        raise NotFound("conversation not found")
+    if source.merged_into_id is not None or target.merged_into_id is not None:
+        raise ValidationFailed("conversation already merged", code="conversation_merged")
+    moved = session.execute(update(Message).where(Message.conversation_id == source.id)
+                            .values(conversation_id=target.id)).rowcount
+    source.merged_into_id = target.id
+    source.status = Status.CLOSED
+    source.message_count = 0
+    refresh_counters(session, target)
+    if source.created_at < target.created_at:
+        target.created_at = source.created_at
+    _changed(session, source, "conversation.merged", actor,
+             {"into": str(target.id), "messages": moved})
+    _changed(session, target, "conversation.merged_in", actor,
+             {"from": str(source.id), "messages": moved})
+    return target
+
+
+def split_conversation(session: Session, conv: Conversation, message_ids: list[uuid.UUID],
+                       actor: Actor) -> Conversation:
+    """Move the given messages to a new conversation of the same customer."""
+    if not message_ids:
+        raise ValidationFailed("choose at least one message to split off")
+    messages = list(session.scalars(select(Message).where(Message.id.in_(message_ids),
+                                                          Message.conversation_id == conv.id)))
+    if len(messages) != len(set(message_ids)):
+        raise ValidationFailed("every message must belong to this conversation",
+                               code="foreign_message")
+    if len(messages) >= conv.message_count:
+        raise ValidationFailed("a split must leave at least one message behind")
+    first = min(messages, key=lambda m: m.created_at)
+    new = Conversation(id=uuid.uuid4(), workspace_id=conv.workspace_id,
+                       customer_id=conv.customer_id, status=Status.OPEN,
+                       origin_message_id=first.id, origin_channel=first.channel,
+                       origin_visibility=first.visibility,
+                       origin_account_id=first.channel_account_id, labels=[],
+                       created_at=first.created_at, last_message_at=first.created_at,
+                       updated_at=utcnow(), message_count=0)
+    session.add(new)
+    session.flush()
+    session.execute(update(Message).where(Message.id.in_([m.id for m in messages]))
+                    .values(conversation_id=new.id))
+    refresh_counters(session, new)
+    refresh_counters(session, conv)
+    _changed(session, conv, "conversation.split", actor,
+             {"new_conversation_id": str(new.id), "messages": len(messages)})
+    _changed(session, new, "conversation.split_from", actor, {"from": str(conv.id)})
+    return new

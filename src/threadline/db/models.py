@@ -1,0 +1,21 @@
+"""Imports every model module so metadata is complete (Alembic and tests use this)."""
+
+from __future__ import annotations
+
+import importlib
+
+from threadline.db.base import Base
+
+MODEL_MODULES = (
+    "threadline.events.models",
+    "threadline.workspace.models",
+    "threadline.contacts.models",
+    "threadline.conversations.models",
+    "threadline.hops.models",
+)
+
+
+def load_all() -> type[Base]:
+    for name in MODEL_MODULES:
+        importlib.import_module(name)
+    return Base

@@ -1,0 +1,33 @@
+"""What a process needs to run: settings, database, bus and an HTTP client for providers."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import httpx
+
+from threadline.config import Settings, get_settings
+from threadline.db.engine import Database
+from threadline.events.bus import Bus, install_bus, make_bus
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    db: Database
+    bus: Bus
+    http: httpx.Client = field(default_factory=lambda: httpx.Client(timeout=15.0))
+
+    @classmethod
+    def create(cls, settings: Settings | None = None, *, database_url: str | None = None,
+               redis_url: str | None = None) -> Runtime:
+        settings = settings or get_settings()
+        db = Database(database_url or settings.database_url)
+        bus = make_bus(redis_url if redis_url is not None else settings.redis_url)
+        install_bus(db, bus)
+        return cls(settings=settings, db=db, bus=bus)
+
+    def close(self) -> None:
+        self.http.close()
+        self.bus.close()
+        self.db.dispose()

@@ -1,0 +1,49 @@
+"""Short links: unguessable (>= 128 bits), expiring, single-purpose codes bound to a
+conversation and customer. Only a hash of the code is stored."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import uuid
+from datetime import timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from threadline.db.base import utcnow
+from threadline.events.service import audit
+from threadline.hops.models import ShortLink
+
+CODE_BYTES = 18  # 144 bits
+
+
+def hash_code(code: str) -> str:
+    return hashlib.sha256(code.encode()).hexdigest()
+
+
+def create_short_link(session: Session, workspace_id: uuid.UUID, *, purpose: str,
+                      conversation_id: uuid.UUID, customer_id: uuid.UUID | None,
+                      ttl: timedelta = timedelta(days=7)) -> tuple[ShortLink, str]:
+    code = secrets.token_urlsafe(CODE_BYTES)
+    link = ShortLink(id=uuid.uuid4(), workspace_id=workspace_id, code_hash=hash_code(code),
+                     purpose=purpose, conversation_id=conversation_id, customer_id=customer_id,
+                     expires_at=utcnow() + ttl)
+    session.add(link)
+    session.flush()
+    audit(session, workspace_id, "short_link.created", "conversation", conversation_id,
+          data={"purpose": purpose, "link_id": str(link.id)})
+    return link, code
+
+
+def find_link(session: Session, code: str) -> ShortLink | None:
+    return session.scalar(select(ShortLink).where(ShortLink.code_hash == hash_code(code)))
+
+
+def resolve_link_token(session: Session, workspace_id: uuid.UUID,
+                       token: str) -> uuid.UUID | None:
+    """Threading rule 2: the conversation a link or form token is bound to."""
+    link = find_link(session, token)
+    if link is None or link.workspace_id != workspace_id:
+        return None
+    return link.conversation_id

@@ -1,0 +1,63 @@
+"""Channel hops, short links and callbacks."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ForeignKey, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from threadline.db.base import Base, IdMixin, TimestampMixin
+
+
+class Hop(IdMixin, TimestampMixin, Base):
+    """A move of a conversation from one channel to another, and its way back."""
+
+    __tablename__ = "hops"
+
+    workspace_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("workspaces.id"), index=True)
+    conversation_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("conversations.id"),
+                                                       index=True)
+    from_channel: Mapped[str] = mapped_column(String(32))
+    from_visibility: Mapped[str] = mapped_column(String(16))
+    to_channel: Mapped[str | None] = mapped_column(String(32))
+    to_visibility: Mapped[str] = mapped_column(String(16), default="private")
+    reason: Mapped[str] = mapped_column(String(32))  # privacy | practicality | customer_choice
+    method: Mapped[str] = mapped_column(String(32))  # dm_invite|chat_link|callback_form|...
+    origin_message_id: Mapped[uuid.UUID | None]
+    short_link_id: Mapped[uuid.UUID | None]
+    consent_id: Mapped[uuid.UUID | None]
+    offered_at: Mapped[datetime | None]
+    taken_at: Mapped[datetime | None]
+    returned_at: Mapped[datetime | None]
+
+
+class ShortLink(IdMixin, TimestampMixin, Base):
+    """A signed, expiring, single-purpose code bound to a conversation and customer."""
+
+    __tablename__ = "short_links"
+
+    workspace_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("workspaces.id"), index=True)
+    code_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    purpose: Mapped[str] = mapped_column(String(32))  # chat | callback | email
+    conversation_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("conversations.id"))
+    customer_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("customers.id"))
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]
+
+
+class Callback(IdMixin, TimestampMixin, Base):
+    __tablename__ = "callbacks"
+
+    workspace_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("workspaces.id"), index=True)
+    conversation_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("conversations.id"))
+    customer_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("customers.id"))
+    phone: Mapped[str] = mapped_column(String(32))
+    window_start: Mapped[datetime | None]
+    window_end: Mapped[datetime | None]
+    state: Mapped[str] = mapped_column(String(16), default="requested")
+    outcome: Mapped[str | None] = mapped_column(Text)
+    call_provider_id: Mapped[str | None] = mapped_column(String(64))
+    meta: Mapped[dict[str, Any]] = mapped_column(default=dict)

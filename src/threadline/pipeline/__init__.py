@@ -1,0 +1,10 @@
+"""The only code that joins channels, triage and the domains."""
+
+from __future__ import annotations
+
+
+def install() -> None:
+    """Register the inbound processor and the outbox handlers."""
+    from threadline.pipeline import inbound, outbound  # noqa: F401 - handlers register
+
+    inbound.install()

@@ -1,0 +1,90 @@
+"""Inbound processing: stored provider events -> messages in conversations.
+
+Work is done per batch inside the worker's transaction: every lookup the batch needs is
+fetched with a handful of set-based queries, the events are threaded one by one in memory
+(in arrival order), and the rows are written with executemany. The batch either commits
+whole with its events marked done, or the worker retries its events one at a time.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from threadline.channels.base import (
+    AccountConfig,
+    ChannelError,
+    InboundMessage,
+    MessageDelete,
+    MessageEdit,
+    NormalizedItem,
+    StatusUpdate,
+)
+from threadline.channels.registry import get_adapter
+from threadline.events.models import InboundEvent
+from threadline.events.registry import PermanentFailure, RetryLater, set_inbound_processor
+from threadline.events.runtime import Runtime
+from threadline.pipeline.batch import BatchContext
+from threadline.workspace.models import ChannelAccount
+
+
+def account_config(account: ChannelAccount) -> AccountConfig:
+    return AccountConfig(id=str(account.id), kind=account.kind, name=account.name,
+                         config=account.config or {})
+
+
+def normalize_event(account: ChannelAccount, payload: dict[str, Any]) -> list[NormalizedItem]:
+    try:
+        return get_adapter(account.kind).normalize(account_config(account), payload)
+    except ChannelError as exc:
+        raise PermanentFailure(f"{exc.code}: {exc.message}") from None
+
+
+def _workspace_lock(session: Session, workspace_id: uuid.UUID) -> None:
+    """Serialise threading per workspace across workers (PostgreSQL); SQLite has one writer."""
+    if session.get_bind().dialect.name == "postgresql":
+        key = int.from_bytes(hashlib.sha256(workspace_id.bytes).digest()[:8], "big",
+                             signed=True)
+        session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": key})
+
+
+def process_events(runtime: Runtime, session: Session, events: Sequence[InboundEvent]) -> None:
+    by_workspace: dict[uuid.UUID, list[InboundEvent]] = {}
+    for ev in events:
+        by_workspace.setdefault(ev.workspace_id, []).append(ev)
+    for workspace_id in sorted(by_workspace, key=str):
+        _workspace_lock(session, workspace_id)
+        batch = by_workspace[workspace_id]
+        accounts = {a.id: a for a in session.query(ChannelAccount).filter(
+            ChannelAccount.id.in_({e.channel_account_id for e in batch}))}
+        items: list[tuple[ChannelAccount, NormalizedItem]] = []
+        for ev in batch:
+            account = accounts.get(ev.channel_account_id)
+            if account is None:
+                raise PermanentFailure("channel account no longer exists")
+            items.extend((account, item) for item in normalize_event(account, ev.payload))
+        ctx = BatchContext(session, workspace_id, runtime.settings)
+        ctx.prefetch(items)
+        for account, item in items:
+            if isinstance(item, InboundMessage):
+                ctx.add_message(account, item)
+            elif isinstance(item, StatusUpdate):
+                ctx.apply_status(account, item)
+            elif isinstance(item, MessageEdit):
+                ctx.apply_edit(item)
+            elif isinstance(item, MessageDelete):
+                ctx.apply_delete(item)
+        ctx.flush()
+        if ctx.missing:
+            # Something referred to a message we do not have yet (an edit, a delete or a
+            # status before its original): everything else is written; ask for a retry.
+            raise RetryLater(f"waiting for {len(ctx.missing)} original message(s)", 5.0)
+
+
+def install() -> None:
+    set_inbound_processor(process_events)

@@ -1,0 +1,227 @@
+"""Outbound: an agent's reply passes the policy checks, becomes a message and an outbox job in
+one transaction, and the sender worker delivers it through the channel adapter."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from threadline.channels.base import (
+    OutboundMessage,
+    PermanentSendError,
+    RetryableSendError,
+    SendContext,
+    SendPolicyError,
+    Visibility,
+)
+from threadline.channels.registry import get_adapter
+from threadline.conversations.models import Conversation, Message, Status
+from threadline.conversations.service import Actor, access_conversation
+from threadline.db.base import utcnow
+from threadline.errors import NotFound, PolicyViolation, ValidationFailed
+from threadline.events.registry import Job, RetryLater, handler
+from threadline.events.runtime import Runtime
+from threadline.events.service import audit, enqueue, publish
+from threadline.pipeline.inbound import account_config
+from threadline.pipeline.policy import check_outbound_text
+from threadline.workspace.models import ChannelAccount
+
+SEND_JOB = "message.send"
+
+
+@dataclass(frozen=True)
+class Reply:
+    text: str
+    visibility: str = "public"
+    channel_account_id: uuid.UUID | None = None
+    kind: str = "message"  # message | note
+    options: dict[str, Any] = field(default_factory=dict)
+
+
+def _latest_inbound(session: Session, conv: Conversation, account_id: uuid.UUID | None,
+                    visibility: str | None) -> Message | None:
+    stmt = select(Message).where(Message.conversation_id == conv.id,
+                                 Message.direction == "inbound", Message.kind != "note")
+    if account_id is not None:
+        stmt = stmt.where(Message.channel_account_id == account_id)
+    if visibility is not None:
+        stmt = stmt.where(Message.visibility == visibility)
+    return session.scalar(stmt.order_by(Message.created_at.desc()).limit(1))
+
+
+def _recipient(session: Session, message: Message) -> str | None:
+    if message.identity_id is None:
+        return None
+    from threadline.contacts.models import Identity
+
+    ident = session.get(Identity, message.identity_id)
+    return ident.address if ident else None
+
+
+def post_reply(session: Session, workspace_id: uuid.UUID, conversation_id: uuid.UUID,
+               reply: Reply, actor: Actor) -> Message:
+    conv = access_conversation(session, workspace_id, conversation_id)
+    if conv.merged_into_id is not None:
+        raise ValidationFailed("this conversation was merged into another",
+                               code="conversation_merged")
+    text = reply.text.strip()
+    if not text:
+        raise ValidationFailed("a message needs text", code="empty_message")
+    if reply.visibility not in ("public", "private"):
+        raise ValidationFailed("visibility must be public or private")
+    now = utcnow()
+    if reply.kind == "note":
+        return _add(session, conv, actor, now, channel="note", account_id=None,
+                    visibility="private", kind="note", text=text, delivery="sent", meta={})
+    if reply.kind != "message":
+        raise ValidationFailed("kind must be message or note")
+
+    # Where: the chosen account, else where the customer last wrote with this visibility.
+    anchor = _latest_inbound(session, conv, reply.channel_account_id, reply.visibility)
+    if anchor is None:
+        anchor = _latest_inbound(session, conv, reply.channel_account_id, None)
+    account_id = reply.channel_account_id or (anchor.channel_account_id if anchor else None)
+    if account_id is None:
+        raise ValidationFailed("choose a channel account: the customer has not written on any",
+                               code="no_channel")
+    account = session.get(ChannelAccount, account_id)
+    if account is None or account.workspace_id != workspace_id:
+        raise NotFound("channel account not found")
+    visibility = Visibility(reply.visibility)
+    options = dict(reply.options)
+    in_reply_to = None
+    recipient = None
+    thread_key = None
+    if anchor is not None and anchor.channel_account_id == account.id:
+        recipient = _recipient(session, anchor)
+        thread_key = anchor.thread_key if visibility is Visibility.PRIVATE else None
+        public_reply = visibility is Visibility.PUBLIC and anchor.visibility == "public"
+        if public_reply or anchor.channel == "email":
+            in_reply_to = anchor.provider_id
+    check_outbound_text(text, visibility.value)
+    outbound = OutboundMessage(message_id=str(uuid.uuid4()), visibility=visibility, text=text,
+                               recipient=recipient, in_reply_to=in_reply_to,
+                               thread_key=thread_key, options=options)
+    context = _send_context(session, conv, account, options, now)
+    try:
+        get_adapter(account.kind).check_send(account_config(account), outbound, context)
+    except SendPolicyError as exc:
+        raise PolicyViolation(exc.message, code=exc.code,
+                              details={"allowed": exc.allowed}) from None
+    message = _add(session, conv, actor, now, channel=account.kind, account_id=account.id,
+                   visibility=visibility.value, kind="message", text=text, delivery="pending",
+                   meta={"recipient": recipient, "options": options},
+                   message_id=uuid.UUID(outbound.message_id), reply_to=in_reply_to,
+                   thread_key=thread_key)
+    enqueue(session, SEND_JOB, {"message_id": str(message.id)}, workspace_id=workspace_id)
+    return message
+
+
+def _send_context(session: Session, conv: Conversation, account: ChannelAccount,
+                  options: dict[str, Any], now: datetime) -> SendContext:
+    last = session.scalar(
+        select(Message.created_at).where(Message.conversation_id == conv.id,
+                                         Message.channel_account_id == account.id,
+                                         Message.direction == "inbound",
+                                         Message.visibility == "private")
+        .order_by(Message.created_at.desc()).limit(1))
+    replied_at = None
+    used = False
+    target = options.get("private_reply_to")
+    if target:
+        replied_at = session.scalar(select(Message.created_at).where(
+            Message.workspace_id == conv.workspace_id, Message.provider_id == str(target)))
+        used = session.scalar(select(Message.id).where(
+            Message.conversation_id == conv.id, Message.direction == "outbound",
+            Message.delivery != "failed",
+            Message.meta["options"]["private_reply_to"].as_string() == str(target))
+            .limit(1)) is not None
+    return SendContext(now=now, last_inbound_at=last, replied_item_created_at=replied_at,
+                       private_reply_used=used)
+
+
+def _add(session: Session, conv: Conversation, actor: Actor, now: datetime, *, channel: str,
+         account_id: uuid.UUID | None, visibility: str, kind: str, text: str, delivery: str,
+         meta: dict[str, Any], message_id: uuid.UUID | None = None,
+         reply_to: str | None = None, thread_key: str | None = None) -> Message:
+    message = Message(
+        id=message_id or uuid.uuid4(), workspace_id=conv.workspace_id, conversation_id=conv.id,
+        channel_account_id=account_id, channel=channel, direction="outbound",
+        visibility=visibility, kind=kind, text=text, delivery=delivery,
+        author_type="agent" if actor.agent_id else ("automation" if actor.type == "system"
+                                                    else "agent"),
+        author_agent_id=actor.agent_id, reply_to_provider_id=reply_to, thread_key=thread_key,
+        created_at=now, attachments=[], triage={}, meta=meta)
+    session.add(message)
+    conv.message_count += 1
+    conv.last_message_at = now
+    conv.updated_at = now
+    if kind != "note" and conv.first_response_at is None:
+        conv.first_response_at = now
+    if kind != "note" and conv.status == Status.OPEN:
+        conv.status = Status.PENDING
+    session.flush()
+    audit(session, conv.workspace_id, f"{'note' if kind == 'note' else 'message'}.created",
+          "message", message.id, actor_type=actor.type, actor_id=actor.id,
+          data={"conversation_id": str(conv.id), "visibility": visibility, "channel": channel})
+    publish(session, conv.workspace_id, "message.created",
+            {"conversation_id": str(conv.id), "message_id": str(message.id),
+             "direction": "outbound"})
+    return message
+
+
+# --- the sender ------------------------------------------------------------------------------
+
+
+@handler(SEND_JOB)
+def send_message(runtime: Runtime, job: Job) -> None:
+    message_id = uuid.UUID(job.payload["message_id"])
+    with runtime.db.session(write=False) as session:
+        message = session.get(Message, message_id)
+        if message is None or message.delivery != "pending" or message.channel_account_id is None:
+            return  # gone, or already sent: a re-run changes nothing
+        account = session.get(ChannelAccount, message.channel_account_id)
+        if account is None:
+            return
+        meta = dict(message.meta or {})
+        outbound = OutboundMessage(
+            message_id=str(message.id), visibility=Visibility(message.visibility),
+            text=message.text, recipient=meta.get("recipient"),
+            in_reply_to=message.reply_to_provider_id, thread_key=message.thread_key,
+            options=dict(meta.get("options") or {}))
+        config = account_config(account)
+        kind = account.kind
+    adapter = get_adapter(kind)
+    try:
+        result = adapter.send(config, outbound, runtime.http)
+    except RetryableSendError as exc:
+        if job.attempts >= runtime.settings.max_attempts:
+            _finish(runtime, message_id, state="failed", error=f"gave up: {exc.message}")
+            return
+        raise RetryLater(exc.message, exc.retry_after) from None
+    except PermanentSendError as exc:
+        _finish(runtime, message_id, state="failed", error=exc.message)
+        return
+    _finish(runtime, message_id, state=result.state.value, provider_id=result.provider_id)
+
+
+def _finish(runtime: Runtime, message_id: uuid.UUID, *, state: str,
+            provider_id: str | None = None, error: str | None = None) -> None:
+    with runtime.db.session() as session:
+        message = session.get(Message, message_id)
+        if message is None or message.delivery != "pending":
+            return
+        values: dict[str, Any] = {"delivery": state, "delivery_error": error}
+        if provider_id:
+            values["provider_id"] = provider_id
+        session.execute(update(Message).where(Message.id == message_id).values(**values))
+        audit(session, message.workspace_id, f"message.{state}", "message", message_id,
+              data={"error": error} if error else {})
+        publish(session, message.workspace_id, "message.delivery",
+                {"conversation_id": str(message.conversation_id),
+                 "message_id": str(message_id), "delivery": state, "error": error})

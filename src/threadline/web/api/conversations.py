@@ -1,0 +1,114 @@
+"""REST: conversations and their messages."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query
+from sqlalchemy.orm import Session
+
+from threadline.conversations import service
+from threadline.conversations.schemas import (
+    ConversationDetail,
+    ConversationOut,
+    ConversationPage,
+    ConversationPatch,
+    CustomerBrief,
+    MergeIn,
+    MessageIn,
+    MessageOut,
+    SplitIn,
+)
+from threadline.conversations.service import ConversationFilter
+from threadline.pipeline.outbound import Reply, post_reply
+from threadline.web.deps import Principal, current_principal, read_session, write_session
+
+router = APIRouter(prefix="/conversations", tags=["conversations"])
+
+
+@router.get("", response_model=ConversationPage)
+def list_conversations(
+    principal: Annotated[Principal, Depends(current_principal)],
+    session: Annotated[Session, Depends(read_session)],
+    status: Annotated[list[str] | None, Query()] = None,
+    channel: str | None = None,
+    visibility: str | None = None,
+    customer_id: uuid.UUID | None = None,
+    assignee_id: uuid.UUID | None = None,
+    team_id: uuid.UUID | None = None,
+    category: str | None = None,
+    label: str | None = None,
+    unassigned: bool = False,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    cursor: str | None = None,
+) -> ConversationPage:
+    flt = ConversationFilter(status=status, channel=channel, visibility=visibility,
+                             customer_id=customer_id, assignee_id=assignee_id, team_id=team_id,
+                             category=category, label=label, unassigned=unassigned)
+    rows, nxt = service.list_conversations(session, principal.workspace_id, flt, limit=limit,
+                                           cursor=cursor)
+    return ConversationPage(items=[ConversationOut.model_validate(r) for r in rows], next=nxt)
+
+
+@router.get("/{conversation_id}", response_model=ConversationDetail)
+def get_conversation(conversation_id: uuid.UUID,
+                     principal: Annotated[Principal, Depends(current_principal)],
+                     session: Annotated[Session, Depends(read_session)]) -> ConversationDetail:
+    conv, customer, messages = service.conversation_view(session, principal.workspace_id,
+                                                         conversation_id)
+    detail = ConversationDetail.model_validate(conv)
+    detail.customer = CustomerBrief.model_validate(customer) if customer else None
+    detail.messages = [MessageOut.model_validate(m) for m in messages]
+    return detail
+
+
+@router.post("/{conversation_id}/messages", response_model=MessageOut, status_code=201)
+def create_message(conversation_id: uuid.UUID, body: MessageIn,
+                   principal: Annotated[Principal, Depends(current_principal)],
+                   session: Annotated[Session, Depends(write_session)]) -> MessageOut:
+    message = post_reply(session, principal.workspace_id, conversation_id,
+                         Reply(text=body.text, visibility=body.visibility,
+                               channel_account_id=body.channel_account_id, kind=body.kind,
+                               options=body.options), principal.actor)
+    return MessageOut.model_validate(message)
+
+
+@router.patch("/{conversation_id}", response_model=ConversationOut)
+def patch_conversation(conversation_id: uuid.UUID, body: ConversationPatch,
+                       principal: Annotated[Principal, Depends(current_principal)],
+                       session: Annotated[Session, Depends(write_session)]) -> ConversationOut:
+    conv = service.access_conversation(session, principal.workspace_id, conversation_id)
+    actor = principal.actor
+    if body.status is not None:
+        service.set_status(session, conv, body.status, actor, snooze_until=body.snooze_until)
+    if body.assignee_id is not None or body.unassign:
+        service.assign(session, conv, None if body.unassign else body.assignee_id, actor,
+                       team_id=body.team_id)
+    if body.labels is not None:
+        service.set_labels(session, conv, body.labels, actor)
+    triage = {k: v for k, v in {"category": body.category, "sentiment": body.sentiment,
+                                "priority": body.priority}.items() if v is not None}
+    if triage:
+        service.set_triage_fields(session, conv, triage, actor)
+    return ConversationOut.model_validate(conv)
+
+
+@router.post("/{conversation_id}/split", response_model=ConversationOut, status_code=201)
+def split(conversation_id: uuid.UUID, body: SplitIn,
+          principal: Annotated[Principal, Depends(current_principal)],
+          session: Annotated[Session, Depends(write_session)]) -> ConversationOut:
+    conv = service.access_conversation(session, principal.workspace_id, conversation_id)
+    new = service.split_conversation(session, conv, body.message_ids, principal.actor)
+    return ConversationOut.model_validate(new)
+
+
+@router.post("/{conversation_id}/merge", response_model=ConversationOut)
+def merge(conversation_id: uuid.UUID, body: MergeIn,
+          principal: Annotated[Principal, Depends(current_principal)],
+          session: Annotated[Session, Depends(write_session)]) -> ConversationOut:
+    """Merge the other conversation into this one."""
+    target = service.access_conversation(session, principal.workspace_id, conversation_id)
+    source = service.access_conversation(session, principal.workspace_id, body.other_id)
+    return ConversationOut.model_validate(
+        service.merge_conversations(session, source, target, principal.actor))

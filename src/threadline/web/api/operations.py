@@ -1,0 +1,76 @@
+"""REST: dead letters (list and retry) and channel accounts."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy.orm import Session
+
+from threadline.channels.registry import kinds
+from threadline.events.deadletters import list_dead, retry_dead
+from threadline.web.deps import Principal, admin, read_session, supervisor, write_session
+from threadline.workspace.service import (
+    create_channel_account,
+    list_channel_accounts,
+    webhook_path,
+)
+
+router = APIRouter(tags=["operations"])
+
+
+class DeadLetterOut(BaseModel):
+    kind: str
+    id: int
+    name: str
+    attempts: int
+    reason: str | None
+    at: datetime
+
+
+@router.get("/dead-letters", response_model=dict[str, list[DeadLetterOut]])
+def dead_letters(principal: Annotated[Principal, Depends(supervisor)],
+                 session: Annotated[Session, Depends(read_session)]) -> dict[str, Any]:
+    items = list_dead(session, principal.workspace_id)
+    return {"items": [DeadLetterOut(**item.__dict__) for item in items]}
+
+
+@router.post("/dead-letters/{kind}/{item_id}/retry", status_code=202)
+def retry(kind: str, item_id: int, principal: Annotated[Principal, Depends(supervisor)],
+          session: Annotated[Session, Depends(write_session)]) -> dict[str, Any]:
+    retry_dead(session, principal.workspace_id, kind, item_id, principal.actor.id)
+    return {"ok": True}
+
+
+class AccountIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    kind: str = Field(min_length=1, max_length=32)
+    name: str = Field(min_length=1, max_length=255)
+    config: dict[str, Any] = Field(default_factory=dict)
+
+
+class AccountOut(BaseModel):
+    id: uuid.UUID
+    kind: str
+    name: str
+    webhook_path: str
+
+
+@router.get("/channel-accounts", response_model=dict[str, list[AccountOut]])
+def accounts(principal: Annotated[Principal, Depends(supervisor)],
+             session: Annotated[Session, Depends(read_session)]) -> dict[str, Any]:
+    return {"items": [AccountOut(id=a.id, kind=a.kind, name=a.name, webhook_path=webhook_path(a))
+                      for a in list_channel_accounts(session, principal.workspace_id)]}
+
+
+@router.post("/channel-accounts", response_model=AccountOut, status_code=201)
+def add_account(body: AccountIn, principal: Annotated[Principal, Depends(admin)],
+                session: Annotated[Session, Depends(write_session)]) -> AccountOut:
+    account = create_channel_account(session, principal.workspace_id, kind=body.kind,
+                                     name=body.name, config=body.config, known_kinds=kinds())
+    return AccountOut(id=account.id, kind=account.kind, name=account.name,
+                      webhook_path=webhook_path(account))

@@ -1,0 +1,67 @@
+"""The FastAPI application factory. Embedded mode also runs the workers in this process."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from fastapi_offline import FastAPIOffline
+
+from threadline.errors import ThreadlineError
+from threadline.events.runtime import Runtime
+from threadline.events.worker import Worker
+from threadline.pipeline import install as install_pipeline
+from threadline.web import health, webhooks
+from threadline.web.api import conversations, customers, operations, stream
+
+log = logging.getLogger("threadline.web")
+
+
+def create_app(runtime: Runtime | None = None, *, workers: int | None = None) -> FastAPI:
+    """`workers`: worker threads to run in-process (embedded mode); 0 for web only."""
+    install_pipeline()
+    runtime = runtime or Runtime.create()
+    count = runtime.settings.embedded_workers if workers is None else workers
+    stop = threading.Event()
+    threads: list[threading.Thread] = []
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        for i in range(count):
+            thread = threading.Thread(target=Worker(runtime, name=f"embedded-{i}").run_forever,
+                                      args=(stop,), name=f"threadline-worker-{i}", daemon=True)
+            thread.start()
+            threads.append(thread)
+        try:
+            yield
+        finally:
+            stop.set()
+            for thread in threads:
+                thread.join(timeout=10)
+
+    app = FastAPIOffline(title="Threadline", version="0.1.0", lifespan=lifespan,
+                         openapi_url="/api/v1/openapi.json", docs_url="/api/v1/docs")
+    app.state.runtime = runtime
+
+    @app.exception_handler(ThreadlineError)
+    async def threadline_error(_request: Request, exc: ThreadlineError) -> JSONResponse:
+        return JSONResponse({"error": exc.to_dict()}, status_code=exc.status)
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = [{"loc": [str(p) for p in e.get("loc", ())], "msg": e.get("msg", "")}
+                  for e in exc.errors()]
+        return JSONResponse({"error": {"code": "validation_failed",
+                                       "message": "the request is not valid",
+                                       "details": {"errors": errors}}}, status_code=422)
+
+    for router in (conversations.router, customers.router, operations.router, stream.router):
+        app.include_router(router, prefix="/api/v1")
+    app.include_router(webhooks.router)
+    app.include_router(health.router)
+    return app

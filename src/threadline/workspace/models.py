@@ -1,0 +1,78 @@
+"""Workspaces (tenants), channel accounts, agents, teams and API tokens."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from threadline.db.base import Base, IdMixin, TimestampMixin
+
+
+class Role:
+    AGENT = "agent"
+    SUPERVISOR = "supervisor"
+    ADMIN = "admin"
+    ALL = ("agent", "supervisor", "admin")
+    RANK = {"agent": 0, "supervisor": 1, "admin": 2}
+
+
+class Workspace(IdMixin, TimestampMixin, Base):
+    __tablename__ = "workspaces"
+
+    name: Mapped[str]
+    slug: Mapped[str] = mapped_column(String(64), unique=True)
+    settings: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class ChannelAccount(IdMixin, TimestampMixin, Base):
+    __tablename__ = "channel_accounts"
+
+    workspace_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("workspaces.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    name: Mapped[str]
+    config: Mapped[dict[str, Any]] = mapped_column(default=dict)  # credentials: never log
+    poll_cursor: Mapped[dict[str, Any] | None]
+    active: Mapped[bool] = mapped_column(default=True)
+
+    def __repr__(self) -> str:
+        return f"ChannelAccount(id={self.id}, kind={self.kind!r}, name={self.name!r})"
+
+
+class Team(IdMixin, TimestampMixin, Base):
+    __tablename__ = "teams"
+    __table_args__ = (UniqueConstraint("workspace_id", "name"),)
+
+    workspace_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("workspaces.id"), index=True)
+    name: Mapped[str]
+
+
+class Agent(IdMixin, TimestampMixin, Base):
+    __tablename__ = "agents"
+    __table_args__ = (UniqueConstraint("workspace_id", "email"),)
+
+    workspace_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("workspaces.id"), index=True)
+    email: Mapped[str] = mapped_column(String(320))
+    name: Mapped[str]
+    role: Mapped[str] = mapped_column(String(16))
+    password_hash: Mapped[str | None] = mapped_column(Text)
+    team_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("teams.id"))
+    skills: Mapped[list[Any]] = mapped_column(default=list)
+    capacity: Mapped[int] = mapped_column(default=10)
+    presence: Mapped[str] = mapped_column(String(16), default="offline")
+    active: Mapped[bool] = mapped_column(default=True)
+
+
+class ApiToken(IdMixin, TimestampMixin, Base):
+    __tablename__ = "api_tokens"
+
+    workspace_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("workspaces.id"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    prefix: Mapped[str] = mapped_column(String(16))
+    role: Mapped[str] = mapped_column(String(16))
+    name: Mapped[str]
+    agent_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("agents.id"))
+    revoked_at: Mapped[datetime | None]

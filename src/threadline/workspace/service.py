@@ -1,0 +1,163 @@
+"""Workspaces, channel accounts, agents and API tokens."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+import uuid
+from typing import Any
+
+from argon2 import PasswordHasher
+from argon2.exceptions import VerificationError
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from threadline.db.base import utcnow
+from threadline.errors import NotFound, Unauthorized, ValidationFailed
+from threadline.events.service import audit
+from threadline.workspace.models import Agent, ApiToken, ChannelAccount, Role, Team, Workspace
+
+DEFAULT_SLUG = "default"
+TOKEN_PREFIX = "tl_"  # noqa: S105 - a prefix, not a secret
+_hasher = PasswordHasher()
+
+
+def set_password_hasher(hasher: PasswordHasher) -> None:
+    """Tests use a cheaper argon2 cost."""
+    global _hasher
+    _hasher = hasher
+
+
+def create_workspace(session: Session, name: str, slug: str | None = None) -> Workspace:
+    slug = slug or re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-") or uuid.uuid4().hex[:8]
+    ws = Workspace(id=uuid.uuid4(), name=name, slug=slug, settings={})
+    session.add(ws)
+    session.flush()
+    audit(session, ws.id, "workspace.created", "workspace", ws.id, data={"name": name})
+    return ws
+
+
+def get_or_create_default_workspace(session: Session) -> Workspace:
+    ws = session.scalar(select(Workspace).where(Workspace.slug == DEFAULT_SLUG))
+    return ws or create_workspace(session, "Default workspace", DEFAULT_SLUG)
+
+
+def access_workspace(session: Session, workspace_id: uuid.UUID) -> Workspace:
+    ws = session.get(Workspace, workspace_id)
+    if ws is None:
+        raise NotFound("workspace not found")
+    return ws
+
+
+# --- channel accounts -------------------------------------------------------------------------
+
+
+def create_channel_account(session: Session, workspace_id: uuid.UUID, *, kind: str, name: str,
+                           config: dict[str, Any] | None = None,
+                           known_kinds: list[str] | None = None) -> ChannelAccount:
+    if known_kinds is not None and kind not in known_kinds:
+        raise ValidationFailed(f"unknown channel kind {kind!r}",
+                               details={"known": known_kinds})
+    account = ChannelAccount(id=uuid.uuid4(), workspace_id=workspace_id, kind=kind, name=name,
+                             config=dict(config or {}), active=True)
+    session.add(account)
+    session.flush()
+    audit(session, workspace_id, "channel_account.created", "channel_account", account.id,
+          data={"kind": kind, "name": name})
+    return account
+
+
+def webhook_path(account: ChannelAccount) -> str:
+    return f"/webhooks/{account.kind}/{account.id}"
+
+
+def access_channel_account(session: Session, workspace_id: uuid.UUID,
+                           account_id: uuid.UUID) -> ChannelAccount:
+    account = session.get(ChannelAccount, account_id)
+    if account is None or account.workspace_id != workspace_id:
+        raise NotFound("channel account not found")
+    return account
+
+
+def list_channel_accounts(session: Session, workspace_id: uuid.UUID) -> list[ChannelAccount]:
+    stmt = (select(ChannelAccount).where(ChannelAccount.workspace_id == workspace_id)
+            .order_by(ChannelAccount.created_at))
+    return list(session.scalars(stmt))
+
+
+# --- agents -----------------------------------------------------------------------------------
+
+
+def create_agent(session: Session, workspace_id: uuid.UUID, *, email: str, role: str,
+                 name: str | None = None, password: str | None = None) -> tuple[Agent, str]:
+    """Create an agent; returns it with its one-time password."""
+    if role not in Role.ALL:
+        raise ValidationFailed(f"role must be one of {', '.join(Role.ALL)}")
+    email = email.strip().lower()
+    if "@" not in email:
+        raise ValidationFailed("a valid email address is required")
+    exists = session.scalar(select(Agent.id).where(Agent.workspace_id == workspace_id,
+                                                   Agent.email == email))
+    if exists:
+        raise ValidationFailed("an agent with this email exists", code="agent_exists")
+    password = password or secrets.token_urlsafe(12)
+    agent = Agent(id=uuid.uuid4(), workspace_id=workspace_id, email=email,
+                  name=name or email.split("@")[0], role=role,
+                  password_hash=_hasher.hash(password), skills=[], capacity=10)
+    session.add(agent)
+    session.flush()
+    audit(session, workspace_id, "agent.created", "agent", agent.id, data={"role": role})
+    return agent, password
+
+
+def verify_password(agent: Agent, password: str) -> bool:
+    if not agent.password_hash:
+        return False
+    try:
+        return _hasher.verify(agent.password_hash, password)
+    except VerificationError:
+        return False
+    except Exception:
+        return False
+
+
+def create_team(session: Session, workspace_id: uuid.UUID, name: str) -> Team:
+    team = Team(id=uuid.uuid4(), workspace_id=workspace_id, name=name)
+    session.add(team)
+    session.flush()
+    audit(session, workspace_id, "team.created", "team", team.id, data={"name": name})
+    return team
+
+
+# --- API tokens -------------------------------------------------------------------------------
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def create_token(session: Session, workspace_id: uuid.UUID, *, role: str,
+                 name: str = "api", agent_id: uuid.UUID | None = None) -> tuple[ApiToken, str]:
+    """Create an API token; the plain token is returned once and only its hash is stored."""
+    if role not in Role.ALL:
+        raise ValidationFailed(f"role must be one of {', '.join(Role.ALL)}")
+    plain = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    token = ApiToken(id=uuid.uuid4(), workspace_id=workspace_id, token_hash=hash_token(plain),
+                     prefix=plain[:8], role=role, name=name, agent_id=agent_id)
+    session.add(token)
+    session.flush()
+    audit(session, workspace_id, "token.created", "api_token", token.id, data={"role": role})
+    return token, plain
+
+
+def authenticate_token(session: Session, plain: str) -> ApiToken:
+    token = session.scalar(select(ApiToken).where(ApiToken.token_hash == hash_token(plain)))
+    if token is None or token.revoked_at is not None:
+        raise Unauthorized("invalid or revoked API token", code="invalid_token")
+    return token
+
+
+def revoke_token(session: Session, token: ApiToken) -> None:
+    token.revoked_at = utcnow()
+    audit(session, token.workspace_id, "token.revoked", "api_token", token.id)
