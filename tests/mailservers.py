@@ -341,7 +341,7 @@ def smtp_server(*, auth_required: bool = True) -> Iterator[SmtpServer]:
         ok = (isinstance(auth_data, LoginPassword)
               and auth_data.login == TEST_USER.encode()
               and auth_data.password == TEST_PASSWORD.encode())
-        return AuthResult(success=ok, auth_data=auth_data if ok else None)
+        return AuthResult(success=ok, handled=False, auth_data=auth_data if ok else None)
 
     handler = RecordingHandler()
     port = free_port()

@@ -5,11 +5,17 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from email_helpers import make_account
 
+from tests.channels.email.email_helpers import make_account
 from tests.mailservers import DovecotServer, SmtpServer, dovecot_server, smtp_server
 from threadline.channels.base import AccountConfig
 from threadline.channels.email.adapter import EmailAdapter
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # aiosmtpd warns (from its server thread) about AUTH without TLS: fine on loopback
+    config.addinivalue_line(
+        "filterwarnings", "ignore:Requiring AUTH while not requiring TLS:UserWarning")
 
 
 @pytest.fixture

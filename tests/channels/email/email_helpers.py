@@ -1,8 +1,7 @@
-"""Shared helpers of the email channel tests (a unique module name: tests have no packages)."""
+"""Shared helpers of the email channel tests."""
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -11,9 +10,6 @@ import httpx
 from threadline.channels.base import AccountConfig
 
 ROOT = Path(__file__).resolve().parents[3]
-if str(ROOT) not in sys.path:  # `tests` has no __init__.py: make `tests.mailservers` importable
-    sys.path.insert(0, str(ROOT))
-
 FIXTURES = ROOT / "src" / "threadline" / "channels" / "email" / "fixtures"
 ADDRESS = "support@acme-support.com"
 # email ignores the `http` argument of poll() and send(); this client never connects

@@ -7,8 +7,8 @@ from datetime import datetime
 from typing import Any
 
 import pytest
-from email_helpers import FIXTURES, make_account
 
+from tests.channels.email.email_helpers import FIXTURES, make_account
 from threadline.channels.base import (
     AccountConfig,
     DeliveryState,

@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from email_helpers import NO_HTTP, OUR_ID, fixture_bytes, make_account
 
+from tests.channels.email.email_helpers import NO_HTTP, OUR_ID, fixture_bytes, make_account
 from tests.mailservers import DovecotServer
 from threadline.channels.base import AccountConfig, InboundMessage, StatusUpdate
 from threadline.channels.email.adapter import EmailAdapter

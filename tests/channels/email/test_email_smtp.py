@@ -6,8 +6,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from email_helpers import NO_HTTP, OUR_ID, make_account
 
+from tests.channels.email.email_helpers import NO_HTTP, OUR_ID, make_account
 from tests.mailservers import SmtpServer, free_port
 from threadline.channels.base import (
     AccountConfig,
@@ -84,8 +84,9 @@ class TestSend:
         account = account_for(smtp)
         sent = adapter.send(account, reply(), NO_HTTP).provider_id
         ours = smtp.messages[0].parsed
-        answer = (f"From: jane@example.com\nTo: {ours['Reply-To']}\nSubject: Re: {ours['Subject']}\n"
-                  f"Message-ID: <next@mail.example.com>\nIn-Reply-To: {sent}\n"
+        answer = (f"From: jane@example.com\nTo: {ours['Reply-To']}\n"
+                  f"Subject: Re: {ours['Subject']}\nMessage-ID: <next@mail.example.com>\n"
+                  f"In-Reply-To: {sent}\n"
                   f"References: {ours['References']} {sent}\n"
                   "Date: Wed, 05 Mar 2025 12:00:00 +0000\n\nThanks!\n").encode()
         item = adapter.normalize(account, StoredEmail.from_bytes(answer).model_dump())[0]
