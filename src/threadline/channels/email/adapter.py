@@ -128,7 +128,7 @@ def _created_at(msg: EmailMessage, stored: StoredEmail) -> datetime:
 
 def _normalize(cfg: EmailConfig, stored: StoredEmail, raw: bytes) -> list[NormalizedItem]:
     msg = parsing.parse(raw)
-    report = reports.read_report(msg, cfg)
+    report = reports.read_report(msg, cfg, raw)
     if report is not None:
         if report.state is None or not report.original_id:
             return []  # a delay notice, or a report about mail that is not ours

@@ -67,7 +67,7 @@ class Report:
     error: str | None = None
 
 
-def _original_ids(msg: Message, cfg: EmailConfig) -> list[str]:
+def _original_ids(msg: Message, cfg: EmailConfig, raw: bytes) -> list[str]:
     ids: list[str] = []
     for path, part in parsing.leaves(msg):
         del path
@@ -82,7 +82,7 @@ def _original_ids(msg: Message, cfg: EmailConfig) -> list[str]:
             original = HeaderParser(policy=policy.default).parsestr(text, headersonly=True)
         if original is not None:
             ids.extend(parsing.message_ids(parsing.header(original, "Message-ID")))
-    raw_text = parsing.clean(msg.as_string(policy=policy.compat32)) if not ids else ""
+    raw_text = parsing.clean(raw.decode("utf-8", "replace")) if not ids else ""
     return ids + tokens.our_message_ids_in(cfg, raw_text)
 
 
@@ -96,8 +96,8 @@ def _delivery_fields(msg: Message) -> list[Message]:
     return blocks
 
 
-def _dsn(msg: Message, cfg: EmailConfig) -> Report:
-    ids = _original_ids(msg, cfg)
+def _dsn(msg: Message, cfg: EmailConfig, raw: bytes) -> Report:
+    ids = _original_ids(msg, cfg, raw)
     action = status = diagnostic = recipient = None
     for block in _delivery_fields(msg):
         block_action = (parsing.header(block, "Action") or "").strip().lower()
@@ -134,20 +134,20 @@ def _mdn(msg: Message) -> Report:
     return Report(original_id=original, state=state)
 
 
-def read_report(msg: Message, cfg: EmailConfig) -> Report | None:
+def read_report(msg: Message, cfg: EmailConfig, raw: bytes) -> Report | None:
     """A Report when `msg` is a DSN, an MDN or a recognisable bounce; None for other mail."""
     if msg.get_content_type() == "multipart/report":
         report_type = (msg.get_param("report-type") or "")
         report_type = report_type.lower() if isinstance(report_type, str) else ""
         if report_type == "disposition-notification":
             return _mdn(msg)
-        return _dsn(msg, cfg)
+        return _dsn(msg, cfg, raw)
     senders = [a for _, a in parsing.addresses(msg, "From", "Sender")]
     subject = parsing.header(msg, "Subject") or ""
     daemon = any(_is_daemon(a) for a in senders)
     null_sender = (parsing.header(msg, "Return-Path") or "x").strip() == "<>"
     if daemon or (null_sender and _BOUNCE_SUBJECT.search(subject)):
-        ids = _original_ids(msg, cfg)
+        ids = _original_ids(msg, cfg, raw)
         error = f"bounce: {subject}"[:500] if subject else "bounce"
         return Report(original_id=ids[0] if ids else None, state=DeliveryState.FAILED,
                       error=error)
