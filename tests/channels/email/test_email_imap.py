@@ -174,3 +174,40 @@ class TestErrors:
         with pytest.raises(ImapError) as info:
             adapter.poll(make_account(), None, NO_HTTP)
         assert info.value.code == "account_misconfigured"
+
+
+class TestLargeAndOddMailboxes:
+    def test_oversized_message_stored_header_only(
+            self, dovecot: DovecotServer, mailbox: str, adapter: EmailAdapter,
+            monkeypatch: pytest.MonkeyPatch) -> None:
+        from threadline.channels.email import imap
+
+        monkeypatch.setattr(imap, "MAX_MESSAGE_BYTES", 100)
+        account = account_for(dovecot, mailbox)
+        dovecot.append(mail(1) + b"x" * 500, mailbox)
+        events, _ = adapter.poll(account, None, NO_HTTP)
+        assert events[0].payload["truncated"] is True
+        item = adapter.normalize(account, events[0].payload)[0]
+        assert isinstance(item, InboundMessage)
+        assert item.meta["truncated"] is True and item.subject == "Question 1"
+
+    def test_mailbox_name_with_space(self, dovecot: DovecotServer,
+                                     adapter: EmailAdapter) -> None:
+        name = dovecot.create_mailbox('"Support Queue"').strip('"')
+        dovecot.append(mail(1), f'"{name}"')
+        events, cursor = adapter.poll(account_for(dovecot, name), None, NO_HTTP)
+        assert len(events) == 1 and cursor["mailbox"] == name
+
+
+class TestMailServerHelpers:
+    def test_missing_dovecot_fails_under_ci(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        import tests.mailservers as mailservers
+
+        monkeypatch.setattr(mailservers, "find_dovecot", lambda: None)
+        monkeypatch.setenv("CI", "true")
+        with pytest.raises(pytest.fail.Exception, match="dovecot-imapd"), \
+                mailservers.dovecot_server():
+            pass
+        monkeypatch.setenv("CI", "false")
+        with pytest.raises(pytest.skip.Exception), mailservers.dovecot_server():
+            pass
