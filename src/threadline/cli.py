@@ -237,6 +237,7 @@ def _mount_optional() -> None:
 def main() -> None:
     logging.basicConfig(level=logging.INFO if get_settings() else logging.WARNING,
                         format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    logging.getLogger("httpx").setLevel(logging.WARNING)
     _mount_optional()
     app()
 

@@ -84,7 +84,7 @@ def run_dataset(name: str, files: list[Path], url: str | None = None) -> dict[st
         drain(runtime)
         elapsed = time.perf_counter() - started
         with runtime.db.session(write=False) as session:
-            predicted = {pid: str(conv) for pid, conv in session.execute(
+            predicted = {str(pid): str(conv) for pid, conv in session.execute(
                 select(Message.provider_id, Message.conversation_id)
                 .where(Message.workspace_id == ws))}
         truth = ground_truth(rows)

@@ -214,7 +214,7 @@ def _presidio() -> Any:
     from presidio_analyzer.predefined_recognizers.generic import email_recognizer
 
     offline = tldextract.TLDExtract(suffix_list_urls=())
-    email_recognizer.tldextract = types.SimpleNamespace(extract=offline)  # type: ignore[attr-defined]
+    email_recognizer.tldextract = types.SimpleNamespace(extract=offline)  # type: ignore[attr-defined,assignment]
     config = {"nlp_engine_name": "no_op", "models": [{"lang_code": "en", "model_name": "no_op"}]}
     engine = NlpEngineProvider(nlp_configuration=config).create_engine()
     with warnings.catch_warnings():
@@ -277,11 +277,11 @@ def bench_pii(data: Path) -> dict[str, Any]:
         row = {}
         for system in ("threadline", "presidio"):
             c = counts[system].get(kind, Counter())
-            p, r, f = _f1(c["tp"], c["fp"], c["fn"])
+            prec, rec, f1v = _f1(c["tp"], c["fp"], c["fn"])
             row[system] = {
-                "precision": round(p, 4),
-                "recall": round(r, 4),
-                "f1": round(f, 4),
+                "precision": round(prec, 4),
+                "recall": round(rec, 4),
+                "f1": round(f1v, 4),
                 "tp": c["tp"],
                 "fp": c["fp"],
                 "fn": c["fn"],
@@ -315,7 +315,7 @@ def run(data_dir: Path) -> dict[str, Any]:
     """Every triage figure as one JSON-able dict."""
     data = Path(data_dir)
     start = time.perf_counter()
-    result = {
+    result: dict[str, Any] = {
         "bench": "triage",
         "sentiment": bench_sentiment(data),
         "complaints": bench_complaints(data),

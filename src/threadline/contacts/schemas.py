@@ -8,6 +8,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from threadline.schema_types import UUIDIn
+
 
 class IdentityOut(BaseModel):
     model_config = ConfigDict(from_attributes=True)
@@ -83,7 +85,7 @@ class IdentityIn(BaseModel):
 class CustomerMergeIn(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
 
-    other_id: uuid.UUID
+    other_id: UUIDIn
 
 
 class MergeOut(BaseModel):

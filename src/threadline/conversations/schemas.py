@@ -8,6 +8,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from threadline.schema_types import DatetimeIn, UUIDIn
+
 
 class StrictInput(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
@@ -86,17 +88,17 @@ class ConversationPage(BaseModel):
 class MessageIn(StrictInput):
     text: str = Field(min_length=1, max_length=20_000)
     visibility: Literal["public", "private"] = "public"
-    channel_account_id: uuid.UUID | None = None
+    channel_account_id: UUIDIn | None = None
     kind: Literal["message", "note"] = "message"
     options: dict[str, Any] = Field(default_factory=dict)
 
 
 class ConversationPatch(StrictInput):
     status: Literal["open", "pending", "snoozed", "resolved", "closed"] | None = None
-    snooze_until: datetime | None = None
-    assignee_id: uuid.UUID | None = None
+    snooze_until: DatetimeIn | None = None
+    assignee_id: UUIDIn | None = None
     unassign: bool = False
-    team_id: uuid.UUID | None = None
+    team_id: UUIDIn | None = None
     labels: list[str] | None = None
     category: str | None = None
     sentiment: str | None = None
@@ -104,8 +106,8 @@ class ConversationPatch(StrictInput):
 
 
 class SplitIn(StrictInput):
-    message_ids: list[uuid.UUID] = Field(min_length=1, max_length=1000)
+    message_ids: list[UUIDIn] = Field(min_length=1, max_length=1000)
 
 
 class MergeIn(StrictInput):
-    other_id: uuid.UUID
+    other_id: UUIDIn

@@ -218,8 +218,9 @@ def merge_conversations(session: Session, source: Conversation, target: Conversa
         raise NotFound("conversation not found")
     if source.merged_into_id is not None or target.merged_into_id is not None:
         raise ValidationFailed("conversation already merged", code="conversation_merged")
-    moved = session.execute(update(Message).where(Message.conversation_id == source.id)
-                            .values(conversation_id=target.id)).rowcount
+    result: Any = session.execute(update(Message).where(Message.conversation_id == source.id)
+                                  .values(conversation_id=target.id))
+    moved = int(result.rowcount or 0)
     source.merged_into_id = target.id
     source.status = Status.CLOSED
     source.message_count = 0

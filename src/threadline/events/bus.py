@@ -119,8 +119,8 @@ class RedisBus:
                 yield None
         finally:
             with contextlib.suppress(Exception):
-                await pubsub.aclose()
-                await client.aclose()
+                await pubsub.aclose()  # type: ignore[attr-defined]
+                await client.aclose()  # type: ignore[attr-defined]
 
     def ping(self) -> bool:
         try:

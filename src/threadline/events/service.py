@@ -63,8 +63,8 @@ def store_inbound(session: Session, *, workspace_id: uuid.UUID, channel_account_
     else:
         stmt = sqlite_insert(table).on_conflict_do_nothing(
             index_elements=["channel_account_id", "provider_event_id"])
-    result = session.execute(stmt, rows)
-    count = int(result.rowcount or 0) if result.rowcount is not None else len(rows)
+    result: Any = session.execute(stmt, rows)
+    count = int(result.rowcount) if result.rowcount is not None else len(rows)
     notify_after_commit(session, WAKE_TOPIC)
     return max(count, 0)
 
@@ -91,11 +91,12 @@ def publish(session: Session, workspace_id: uuid.UUID, name: str,
 
 def publish_many(session: Session, rows: Iterable[tuple[uuid.UUID, str, dict[str, Any]]]) -> None:
     now = utcnow()
+    rows_list = list(rows)
     values = [{"workspace_id": ws, "name": name, "payload": payload, "created_at": now}
-              for ws, name, payload in rows]
+              for ws, name, payload in rows_list]
     if values:
         session.execute(_table(StreamEvent).insert(), values)
-        for ws in {v["workspace_id"] for v in values}:
+        for ws, _name, _payload in rows_list:
             notify_after_commit(session, stream_topic(ws))
 
 

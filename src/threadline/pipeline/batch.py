@@ -36,6 +36,7 @@ from threadline.channels.base import (
 from threadline.config import Settings
 from threadline.contacts.models import Customer, Evidence, Identity
 from threadline.contacts.rules import canonical_kind, normalize_address
+from threadline.contacts.service import find_identity, link_identity, suggest_merge
 from threadline.conversations.models import Conversation, Message, Status
 from threadline.db.base import utcnow
 from threadline.errors import ValidationFailed
@@ -113,6 +114,7 @@ class BatchContext:
     stream: list[tuple[uuid.UUID, str, dict[str, Any]]] = field(default_factory=list)
     merges: list[tuple[uuid.UUID, uuid.UUID]] = field(default_factory=list)
     missing: list[str] = field(default_factory=list)
+    coordinates: list[tuple[uuid.UUID, str, str]] = field(default_factory=list)
 
     # --- prefetch --------------------------------------------------------------------------
 
@@ -140,13 +142,15 @@ class BatchContext:
                     select(Message.provider_id, Message.id, Message.conversation_id,
                            Message.direction, Message.delivery)
                     .where(Message.workspace_id == ws, Message.provider_id.in_(chunk))):
-                self.messages[row[0]] = MsgRef(row[1], row[2], row[3], row[4])
+                if row[0] is not None:
+                    self.messages[row[0]] = MsgRef(row[1], row[2], row[3], row[4])
         for chunk in _chunks(pids | parents):
             for pid, conv_id in self.session.execute(
                     select(Message.reply_to_provider_id, Message.conversation_id)
                     .where(Message.workspace_id == ws,
                            Message.reply_to_provider_id.in_(chunk))):
-                self.waiting.setdefault(pid, set()).add(conv_id)
+                if pid is not None:
+                    self.waiting.setdefault(pid, set()).add(conv_id)
         for kind, addresses in idkeys.items():
             for chunk in _chunks(addresses):
                 for address, ident_id, customer_id in self.session.execute(
@@ -155,12 +159,12 @@ class BatchContext:
                                Identity.address.in_(chunk))):
                     self.identities[(kind, address)] = (ident_id, customer_id)
         for account_id, key in threads:
-            conv_id = self.session.scalar(
+            latest = self.session.scalar(
                 select(Message.conversation_id)
                 .where(Message.channel_account_id == account_id, Message.thread_key == key)
                 .order_by(Message.created_at.desc()).limit(1))
-            if conv_id is not None:
-                self.thread_latest[(account_id, key)] = conv_id
+            if latest is not None:
+                self.thread_latest[(account_id, key)] = latest
         conv_ids = {m.conversation_id for m in self.messages.values()}
         conv_ids.update(c for s in self.waiting.values() for c in s)
         conv_ids.update(self.thread_latest.values())
@@ -348,6 +352,9 @@ class BatchContext:
             row["reopen_count"] += 1
             self.audits.append(self._audit("conversation.reopened", "conversation", state.id,
                                            {"by": "customer"}))
+        if customer_id is not None:
+            self.coordinates.extend((customer_id, c.kind, c.address)
+                                    for c in item.author.coordinates)
         if row["customer_id"] is None and customer_id is not None:
             row["customer_id"] = customer_id
             self._track_active(state)
@@ -469,6 +476,24 @@ class BatchContext:
                 Message.delivery.in_(lower)).values(delivery=state))
         audit_many(s, self.audits)
         publish_many(s, self.stream)
+        for customer_id, kind, address in dict.fromkeys(self.coordinates):
+            self._link_coordinate(customer_id, kind, address)
+
+    def _link_coordinate(self, customer_id: uuid.UUID, kind: str, address: str) -> None:
+        """A coordinate the provider says the author gave (a form's email, a shared contact):
+        linked as customer-asserted when free; when another customer holds it, a merge
+        suggestion is made and nothing moves."""
+        try:
+            address = normalize_address(canonical_kind(kind), address)
+        except ValidationFailed:
+            return
+        existing = find_identity(self.session, self.workspace_id, kind, address)
+        if existing is None:
+            link_identity(self.session, self.workspace_id, customer_id, kind=kind,
+                          address=address, evidence=Evidence.CUSTOMER)
+        elif existing.customer_id != customer_id:
+            suggest_merge(self.session, self.workspace_id, customer_id, existing.customer_id,
+                          reason=f"same {canonical_kind(kind)} given on two handles")
 
     def _merged_updates(self) -> list[dict[str, Any]]:
         merged: dict[uuid.UUID, dict[str, Any]] = {}

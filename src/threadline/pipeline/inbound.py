@@ -83,7 +83,7 @@ def process_events(runtime: Runtime, session: Session, events: Sequence[InboundE
         if ctx.missing:
             # Something referred to a message we do not have yet (an edit, a delete or a
             # status before its original): everything else is written; ask for a retry.
-            raise RetryLater(f"waiting for {len(ctx.missing)} original message(s)", 5.0)
+            raise RetryLater(f"waiting for {len(ctx.missing)} original message(s)")
 
 
 def install() -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 
 class _Model(BaseModel):
@@ -61,6 +61,12 @@ class ApiEvent(_Model):
     status: ApiStatus | None = None
     edit: ApiEdit | None = None
     delete: ApiDelete | None = None
+
+    @model_validator(mode="after")
+    def _body_matches_type(self) -> ApiEvent:
+        if getattr(self, self.type) is None:
+            raise ValueError(f"an event of type {self.type!r} needs a {self.type!r} object")
+        return self
 
 
 class ApiEnvelope(_Model):

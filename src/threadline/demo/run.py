@@ -1,0 +1,131 @@
+"""Start everything for a demo: Threadline (web + API + worker, SQLite), the provider
+sandbox, customers' live traffic, and optionally a replay of real twcs data."""
+
+from __future__ import annotations
+
+import secrets
+import threading
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import uvicorn
+from sqlalchemy import select
+
+from threadline.db.migrate import upgrade
+from threadline.demo.traffic import Traffic
+from threadline.events.runtime import Runtime
+from threadline.sandbox.core import create_app as create_sandbox
+from threadline.web.app import create_app
+from threadline.workspace.models import ChannelAccount
+from threadline.workspace.service import (
+    create_agent,
+    create_channel_account,
+    create_token,
+    get_or_create_default_workspace,
+)
+
+
+def demo_accounts(sandbox_url: str) -> dict[str, dict[str, Any]]:
+    """Channel accounts of the demo company, every API pointed at the sandbox."""
+    return {
+        "x": {"consumer_key": "demo-key", "consumer_secret": secrets.token_hex(16),
+              "access_token": "demo-token", "access_token_secret": secrets.token_hex(16),
+              "user_id": "4400000001", "api_base_url": f"{sandbox_url}/x"},
+        "facebook": {"app_secret": secrets.token_hex(16), "verify_token": "demo-verify",
+                     "access_token": "demo-page-token", "page_id": "3300000001",
+                     "api_base_url": f"{sandbox_url}/meta"},
+        "whatsapp": {"app_secret": secrets.token_hex(16), "verify_token": "demo-verify",
+                     "access_token": "demo-wa-token", "phone_number_id": "2200000001",
+                     "api_base_url": f"{sandbox_url}/meta"},
+        "sms": {"account_sid": "AC" + "0" * 32, "auth_token": secrets.token_hex(16),
+                "from_number": "+14155550000", "api_base_url": f"{sandbox_url}/twilio"},
+        "telegram": {"bot_token": "1000001:demo", "secret_token": secrets.token_hex(16),
+                     "api_base_url": f"{sandbox_url}/telegram"},
+        "api": {"secret": secrets.token_hex(16), "identity_kind": "x",
+                "outbound_url": f"{sandbox_url}/api/outbound"},
+    }
+
+
+def ensure_accounts(runtime: Runtime, workspace_id: uuid.UUID,
+                    sandbox_url: str) -> dict[str, tuple[str, dict[str, Any]]]:
+    wanted = demo_accounts(sandbox_url)
+    out: dict[str, tuple[str, dict[str, Any]]] = {}
+    with runtime.db.session() as session:
+        existing = {a.kind: a for a in session.scalars(select(ChannelAccount).where(
+            ChannelAccount.workspace_id == workspace_id,
+            ChannelAccount.name.like("Demo %")))}
+        for kind, config in wanted.items():
+            account = existing.get(kind)
+            if account is None:
+                account = create_channel_account(session, workspace_id, kind=kind,
+                                                 name=f"Demo {kind}", config=config)
+            else:  # the sandbox may run on another port this time
+                account.config = {**account.config, "api_base_url": config.get(
+                    "api_base_url", account.config.get("api_base_url")),
+                    **({"outbound_url": config["outbound_url"]} if kind == "api" else {})}
+            out[kind] = (str(account.id), dict(account.config))
+    return out
+
+
+def _serve_in_thread(app: Any, host: str, port: int) -> uvicorn.Server:
+    server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning"))
+    threading.Thread(target=server.run, daemon=True, name="sandbox").start()
+    while not server.started:
+        time.sleep(0.05)
+    return server
+
+
+def _replay(runtime: Runtime, workspace_id: uuid.UUID, path: Path) -> None:
+    from threadline.pipeline.replay import (
+        chunks,
+        read_twcs,
+        replay_account,
+        store_events,
+        twcs_files,
+        tweet_event,
+    )
+
+    with runtime.db.session() as session:
+        account = replay_account(session, workspace_id, name="twcs replay (demo)")
+    tweets = [t for f in twcs_files(path) for t in read_twcs(f)]
+    for events in chunks((tweet_event(t) for t in tweets), 50):
+        with runtime.db.session() as session:
+            store_events(session, account, events)
+        time.sleep(0.2)
+
+
+def run_demo(*, host: str = "127.0.0.1", port: int = 8000,
+             replay_path: Path | None = None) -> None:
+    runtime = Runtime.create()
+    upgrade(runtime.db)
+    sandbox_port = port + 1
+    sandbox_url = f"http://{host}:{sandbox_port}"
+    _serve_in_thread(create_sandbox(), host, sandbox_port)
+    with runtime.db.session() as session:
+        ws = get_or_create_default_workspace(session)
+        workspace_id = ws.id
+        _, token = create_token(session, workspace_id, role="admin", name="demo")
+        email = f"demo-{secrets.token_hex(3)}@threadline.example"
+        _, password = create_agent(session, workspace_id, email=email, role="admin",
+                                   name="Demo Admin")
+    accounts = ensure_accounts(runtime, workspace_id, sandbox_url)
+    base_url = f"http://{host}:{port}"
+    traffic = Traffic(base_url, accounts)
+    app = create_app(runtime)
+    # The first webhook goes out a few seconds from now, once the server listens.
+    threading.Thread(target=traffic.run, daemon=True, name="demo-traffic").start()
+    if replay_path is not None:
+        threading.Thread(target=_replay, args=(runtime, workspace_id, replay_path),
+                         daemon=True, name="demo-replay").start()
+
+    print(f"\nThreadline demo is running at {base_url}/", flush=True)
+    print(f"  login:     {email} / {password}", flush=True)
+    print(f"  API token: {token}", flush=True)
+    print(f"  API docs:  {base_url}/api/v1/docs   sandbox: {sandbox_url}/_sandbox/calls\n",
+          flush=True)
+    try:
+        uvicorn.run(app, host=host, port=port, log_level="warning")
+    finally:
+        traffic.stop.set()

@@ -1,0 +1,196 @@
+"""Test fixtures: a real database built by the migrations (SQLite file by default; the
+PostgreSQL of THREADLINE_TEST_DATABASE_URL in CI), the real bus (Redis when
+THREADLINE_TEST_REDIS_URL is set), and real HTTP servers where a test needs them.
+
+Isolation: every test gets its own workspace; threading and identity never cross workspaces,
+so tests cannot see each other's data. With CI=true a configured service that cannot be
+reached fails the run; it is never skipped.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import uvicorn
+from argon2 import PasswordHasher
+from fastapi.testclient import TestClient
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from threadline.config import Settings
+from threadline.db.engine import normalize_url
+from threadline.db.migrate import upgrade
+from threadline.events.runtime import Runtime
+from threadline.events.worker import Worker
+from threadline.pipeline import install
+from threadline.web.app import create_app
+from threadline.workspace import service as workspace_service
+
+SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+
+def _worker_id() -> str:
+    return os.environ.get("PYTEST_XDIST_WORKER", "main")
+
+
+def _postgres_url(base: str) -> str:
+    """A database of this xdist worker's own on the configured server, created fresh."""
+    url = make_url(normalize_url(base))
+    name = f"threadline_test_{_worker_id()}"
+    admin = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+    except Exception as exc:
+        pytest.exit(f"PostgreSQL at {url.host}:{url.port} is not reachable: {exc}", 3)
+    finally:
+        admin.dispose()
+    return url.set(database=name).render_as_string(hide_password=False)
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    base = os.environ.get("THREADLINE_TEST_DATABASE_URL")
+    if base:
+        return _postgres_url(base)
+    path = tmp_path_factory.mktemp("db") / "threadline.db"
+    return f"sqlite:///{path}"
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> str | None:
+    url = os.environ.get("THREADLINE_TEST_REDIS_URL")
+    if url:
+        import redis
+
+        try:
+            redis.Redis.from_url(url, socket_connect_timeout=3).ping()
+        except Exception as exc:
+            pytest.exit(f"Redis at {url} is not reachable: {exc}", 3)
+    return url
+
+
+@pytest.fixture(scope="session")
+def settings(database_url: str, redis_url: str | None,
+             tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    return Settings(database_url=database_url, redis_url=redis_url,
+                    secret_key="test-secret-key-not-for-production",
+                    data_dir=tmp_path_factory.mktemp("data"), retry_base_seconds=0.05,
+                    retry_max_seconds=0.2, max_attempts=3, worker_poll_seconds=0.2)
+
+
+@pytest.fixture(scope="session")
+def runtime(settings: Settings) -> Iterator[Runtime]:
+    install()
+    workspace_service.set_password_hasher(PasswordHasher(time_cost=1, memory_cost=1024,
+                                                         parallelism=1))
+    rt = Runtime.create(settings, database_url=settings.database_url,
+                        redis_url=settings.redis_url or "")
+    upgrade(rt.db)
+    yield rt
+    rt.close()
+
+
+@pytest.fixture
+def worker(runtime: Runtime) -> Worker:
+    return Worker(runtime, name="test")
+
+
+@pytest.fixture
+def workspace_id(runtime: Runtime) -> uuid.UUID:
+    with runtime.db.session() as session:
+        ws = workspace_service.create_workspace(session, "Test", f"t-{uuid.uuid4().hex[:12]}")
+        return ws.id
+
+
+def make_token(runtime: Runtime, workspace_id: uuid.UUID, role: str = "admin") -> str:
+    with runtime.db.session() as session:
+        _, plain = workspace_service.create_token(session, workspace_id, role=role)
+    return plain
+
+
+@pytest.fixture
+def token(runtime: Runtime, workspace_id: uuid.UUID) -> str:
+    return make_token(runtime, workspace_id)
+
+
+@pytest.fixture(scope="session")
+def app(runtime: Runtime) -> Any:
+    return create_app(runtime, workers=0)
+
+
+@pytest.fixture
+def client(app: Any, token: str) -> Iterator[TestClient]:
+    with TestClient(app) as c:
+        c.headers["Authorization"] = f"Bearer {token}"
+        yield c
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+class LiveServer:
+    """A real uvicorn server in a thread, on a free loopback port."""
+
+    def __init__(self, application: Any) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        config = uvicorn.Config(application, host="127.0.0.1", port=self.port,
+                                log_level="warning", lifespan="on")
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+
+    def start(self) -> LiveServer:
+        self.thread.start()
+        deadline = time.monotonic() + 15
+        while not self.server.started:
+            if time.monotonic() > deadline:
+                raise RuntimeError("server did not start")
+            time.sleep(0.02)
+        return self
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=10)
+
+
+@pytest.fixture
+def live_server(runtime: Runtime) -> Iterator[LiveServer]:
+    """Threadline itself over real HTTP, with one embedded worker (per test, so that no
+    background worker races the tests that drain work themselves)."""
+    server = LiveServer(create_app(runtime, workers=1)).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def sandbox() -> Iterator[LiveServer]:
+    """The provider sandbox over real HTTP."""
+    from threadline.sandbox.core import create_app as create_sandbox
+
+    server = LiveServer(create_sandbox()).start()
+    yield server
+    server.stop()
+
+
+def shared_data(*parts: str) -> Path:
+    path = SHARED_DATA.joinpath(*parts)
+    if not path.exists():
+        if IN_CI:
+            pytest.fail(f"shared data missing: {path}")
+        pytest.skip(f"shared data not present: {path}")
+    return path
