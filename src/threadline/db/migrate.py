@@ -20,7 +20,7 @@ def alembic_config(url: str | None = None) -> Config:
     return config
 
 
-def upgrade(db: Database, revision: str = "head") -> None:
+def upgrade(db: Database, revision: str = "heads") -> None:
     config = alembic_config()
     with db.engine.begin() as connection:
         config.attributes["connection"] = connection

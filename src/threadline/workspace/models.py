@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import ForeignKey, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from threadline.db.base import Base, IdMixin, TimestampMixin
@@ -76,3 +76,32 @@ class ApiToken(IdMixin, TimestampMixin, Base):
     name: Mapped[str]
     agent_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("agents.id"))
     revoked_at: Mapped[datetime | None]
+
+
+class Template(IdMixin, TimestampMixin, Base):
+    """A canned response with {variables}; where it may be used; its approval state."""
+
+    __tablename__ = "templates"
+    __table_args__ = (UniqueConstraint("workspace_id", "name"),)
+
+    workspace_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("workspaces.id"), index=True)
+    name: Mapped[str]
+    body: Mapped[str] = mapped_column(Text)
+    channels: Mapped[list[Any]] = mapped_column(default=list)  # [] = every channel
+    visibilities: Mapped[list[Any]] = mapped_column(default=list)  # [] = public and private
+    approval: Mapped[str] = mapped_column(String(16), default="draft")  # draft|pending|
+    #                                                                    approved|rejected
+    created_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("agents.id"))
+    approved_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("agents.id"))
+    updated_at: Mapped[datetime | None]
+
+
+class TriageModelRecord(IdMixin, TimestampMixin, Base):
+    """A workspace's own triage model, trained from its agents' corrections."""
+
+    __tablename__ = "triage_models"
+
+    workspace_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("workspaces.id"), index=True)
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+    report: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    active: Mapped[bool] = mapped_column(default=True)
