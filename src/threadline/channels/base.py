@@ -375,6 +375,11 @@ class ChannelAdapter(Protocol):
         """Call the provider. Raise RetryableSendError / PermanentSendError."""
         ...
 
+    def act(self, account: AccountConfig, action: ChannelAction,
+            http: httpx.Client) -> SendResult:
+        """Hide/unhide a post, place a call... (BaseAdapter refuses what is unsupported)."""
+        ...
+
 
 @dataclass(frozen=True)
 class ChannelAction:

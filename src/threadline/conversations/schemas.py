@@ -39,6 +39,8 @@ class MessageOut(BaseModel):
     triage: dict[str, Any]
     edited_at: datetime | None
     deleted_at: datetime | None
+    meta: dict[str, Any] = Field(default_factory=dict)
+    masked: bool = False
 
 
 class ConversationOut(BaseModel):

@@ -40,8 +40,10 @@ from threadline.contacts.service import find_identity, link_identity, suggest_me
 from threadline.conversations.models import Conversation, Message, Status
 from threadline.db.base import utcnow
 from threadline.errors import ValidationFailed
-from threadline.events.service import audit_many, publish_many
+from threadline.events.service import audit_many, enqueue, publish_many
 from threadline.hops.links import resolve_link_token
+from threadline.pipeline.enrich import enrich, workspace_model
+from threadline.triage import TriageModel
 from threadline.workspace.models import ChannelAccount
 
 CHUNK = 500
@@ -83,7 +85,8 @@ class ConvState:
 
 _CONV_FIELDS = ("id", "workspace_id", "customer_id", "status", "origin_channel",
                 "origin_visibility", "created_at", "last_message_at", "last_inbound_at",
-                "message_count", "resolved_at", "reopen_count", "merged_into_id", "updated_at")
+                "message_count", "resolved_at", "reopen_count", "merged_into_id", "updated_at",
+                "category", "sentiment", "language", "priority")
 
 
 def safe_address(kind: str, address: str) -> str:
@@ -115,6 +118,8 @@ class BatchContext:
     merges: list[tuple[uuid.UUID, uuid.UUID]] = field(default_factory=list)
     missing: list[str] = field(default_factory=list)
     coordinates: list[tuple[uuid.UUID, str, str]] = field(default_factory=list)
+    hide: list[uuid.UUID] = field(default_factory=list)
+    model: TriageModel | None = None
 
     # --- prefetch --------------------------------------------------------------------------
 
@@ -137,6 +142,7 @@ class BatchContext:
                     threads.add((account.id, item.thread_key))
         pids.discard("")
         ws = self.workspace_id
+        self.model = workspace_model(self.session, ws)
         for chunk in _chunks(pids | parents):
             for row in self.session.execute(
                     select(Message.provider_id, Message.id, Message.conversation_id,
@@ -325,7 +331,8 @@ class BatchContext:
             "origin_visibility": item.visibility.value, "created_at": item.created_at,
             "last_message_at": item.created_at, "last_inbound_at": None, "message_count": 0,
             "resolved_at": None, "reopen_count": 0, "merged_into_id": None,
-            "updated_at": self.now}, new=True, dirty=True)
+            "updated_at": self.now, "category": None, "sentiment": None, "language": None,
+            "priority": 0}, new=True, dirty=True)
         state.row["origin_message_id"] = message_id
         state.row["origin_account_id"] = account.id
         state.row["subject"] = item.subject
@@ -346,7 +353,17 @@ class BatchContext:
         state = (self._new_conversation(account, item, customer_id, message_id)
                  if conv_id is None else self.convs[conv_id])
         inbound = not item.author.is_self
+        extra = enrich(account, item, self.model) if inbound else None
         row = state.row
+        if extra is not None:
+            tri = extra.triage
+            if row.get("category") is None:
+                row["category"] = tri["category"]
+            row["sentiment"] = tri["sentiment"]
+            row["language"] = row.get("language") or tri["language"]
+            row["priority"] = max(row.get("priority") or 0, extra.priority)
+            if extra.hide:
+                self.hide.append(message_id)
         if inbound and row["status"] in (Status.RESOLVED, Status.CLOSED):
             row["status"] = Status.OPEN
             row["reopen_count"] += 1
@@ -380,7 +397,8 @@ class BatchContext:
             "attachments": [a.__dict__ for a in item.attachments],
             "provider_created_at": item.created_at, "created_at": item.created_at,
             "delivery": (DeliveryState.RECEIVED if inbound else DeliveryState.SENT).value,
-            "author_type": "customer" if inbound else "external", "triage": {},
+            "author_type": "customer" if inbound else "external",
+            "triage": extra.triage if extra else {},
             "meta": dict(item.meta)})
         self.messages[item.provider_id] = MsgRef(message_id, state.id, direction.value,
                                                  "received", new=True)
@@ -394,6 +412,12 @@ class BatchContext:
         self.stream.append((self.workspace_id, "message.created",
                             {"conversation_id": str(state.id), "message_id": str(message_id),
                              "direction": direction.value}))
+        if extra is not None and extra.public_pii:
+            self.audits.append(self._audit("message.pii_flagged", "message", message_id, {
+                "types": sorted({p["type"] for p in extra.triage["pii"]})}))
+            self.stream.append((self.workspace_id, "message.pii", {
+                "conversation_id": str(state.id), "message_id": str(message_id),
+                "suggest_hop": "privacy"}))
 
     def _known(self, provider_id: str) -> MsgRef | None:
         ref = self.messages.get(provider_id)
@@ -460,7 +484,7 @@ class BatchContext:
             conv_table = table(Conversation)
             fields = ("customer_id", "status", "last_message_at", "last_inbound_at",
                       "message_count", "reopen_count", "merged_into_id", "updated_at",
-                      "created_at")
+                      "created_at", "category", "sentiment", "language", "priority")
             s.execute(conv_table.update().where(conv_table.c.id == bindparam("_id"))
                       .values({f: bindparam(f) for f in fields}),
                       [{"_id": c.id, **{f: c.row[f] for f in fields}} for c in dirty])
@@ -476,6 +500,9 @@ class BatchContext:
                 Message.delivery.in_(lower)).values(delivery=state))
         audit_many(s, self.audits)
         publish_many(s, self.stream)
+        for message_id in self.hide:
+            enqueue(s, "channel.act", {"message_id": str(message_id), "action": "hide"},
+                    workspace_id=self.workspace_id)
         for customer_id, kind, address in dict.fromkeys(self.coordinates):
             self._link_coordinate(customer_id, kind, address)
 

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, Query
 from sqlalchemy.orm import Session
 
 from threadline.conversations import service
+from threadline.conversations.models import Message
 from threadline.conversations.schemas import (
     ConversationDetail,
     ConversationOut,
@@ -21,7 +22,10 @@ from threadline.conversations.schemas import (
     SplitIn,
 )
 from threadline.conversations.service import ConversationFilter
+from threadline.errors import NotFound
+from threadline.events.service import audit
 from threadline.pipeline.outbound import Reply, post_reply
+from threadline.pipeline.privacy import masked_text, public_pii_spans
 from threadline.web.deps import Principal, current_principal, read_session, write_session
 
 router = APIRouter(prefix="/conversations", tags=["conversations"])
@@ -59,8 +63,31 @@ def get_conversation(conversation_id: uuid.UUID,
                                                          conversation_id)
     detail = ConversationDetail.model_validate(conv)
     detail.customer = CustomerBrief.model_validate(customer) if customer else None
-    detail.messages = [MessageOut.model_validate(m) for m in messages]
+    detail.messages = [message_out(m) for m in messages]
     return detail
+
+
+def message_out(message: Message) -> MessageOut:
+    """Personal data posted in public is masked unless revealed (POST .../reveal)."""
+    out = MessageOut.model_validate(message)
+    if public_pii_spans(message):
+        out.text = masked_text(message)
+        out.masked = True
+    return out
+
+
+@router.post("/{conversation_id}/messages/{message_id}/reveal", response_model=MessageOut)
+def reveal(conversation_id: uuid.UUID, message_id: uuid.UUID,
+           principal: Annotated[Principal, Depends(current_principal)],
+           session: Annotated[Session, Depends(write_session)]) -> MessageOut:
+    """Show a masked message in full; every reveal is audited."""
+    service.access_conversation(session, principal.workspace_id, conversation_id)
+    message = session.get(Message, message_id)
+    if message is None or message.conversation_id != conversation_id:
+        raise NotFound("message not found")
+    audit(session, principal.workspace_id, "message.revealed", "message", message.id,
+          actor_type=principal.actor.type, actor_id=principal.actor.id)
+    return MessageOut.model_validate(message)
 
 
 @router.post("/{conversation_id}/messages", response_model=MessageOut, status_code=201)
@@ -71,7 +98,7 @@ def create_message(conversation_id: uuid.UUID, body: MessageIn,
                          Reply(text=body.text, visibility=body.visibility,
                                channel_account_id=body.channel_account_id, kind=body.kind,
                                options=body.options), principal.actor)
-    return MessageOut.model_validate(message)
+    return message_out(message)
 
 
 @router.patch("/{conversation_id}", response_model=ConversationOut)
