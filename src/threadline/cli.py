@@ -200,6 +200,25 @@ def replay(path: Path, account_id: Annotated[str | None, typer.Option()] = None,
 
 
 @app.command()
+def train(workspace: str | None = None) -> None:
+    """Retrain the workspace's triage model from its agents' corrections (one JSON object)."""
+    from threadline.pipeline.learning import NotEnoughExamples, train_workspace
+
+    runtime = _runtime()
+    ws = _workspace_id(runtime, workspace)
+    try:
+        with runtime.db.session() as session:
+            out = train_workspace(session, ws, actor_type="system", actor_id="cli")
+    except NotEnoughExamples as exc:
+        sys.stdout.write(json.dumps({"error": {"code": "not_enough_examples",
+                                               "message": str(exc)}}) + "\n")
+        raise typer.Exit(1) from None
+    finally:
+        runtime.close()
+    sys.stdout.write(json.dumps(out) + "\n")
+
+
+@app.command()
 def bench(name: str, data: Annotated[Path, typer.Option()] = Path("../shared/data"),
           as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     """Run a benchmark; with --json prints exactly one JSON object on stdout."""
