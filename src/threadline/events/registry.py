@@ -9,7 +9,6 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy.orm import Session
 
 if TYPE_CHECKING:
-    from threadline.events.models import InboundEvent
     from threadline.events.runtime import Runtime
 
 
@@ -35,10 +34,22 @@ class Job:
     workspace_id: Any
 
 
+@dataclass(frozen=True)
+class ClaimedEvent:
+    """A stored provider event a worker has claimed for processing."""
+
+    id: int
+    workspace_id: Any
+    channel_account_id: Any
+    provider_event_id: str
+    payload: dict[str, Any]
+    attempts: int
+
+
 JobHandler = Callable[["Runtime", Job], None]
 # Processes a batch of claimed inbound events inside the caller's transaction. It may raise;
 # the worker then retries each event alone to find the one at fault.
-InboundProcessor = Callable[["Runtime", Session, Sequence["InboundEvent"]], None]
+InboundProcessor = Callable[["Runtime", Session, Sequence[ClaimedEvent]], None]
 
 _handlers: dict[str, JobHandler] = {}
 _inbound: list[InboundProcessor] = []

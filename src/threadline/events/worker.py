@@ -15,13 +15,14 @@ import traceback
 from collections.abc import Sequence
 from datetime import timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
 from threadline.db.base import utcnow
 from threadline.events.bus import PersistentWaiter
 from threadline.events.models import InboundEvent, OutboxJob, WorkStatus
 from threadline.events.registry import (
+    ClaimedEvent,
     Job,
     PermanentFailure,
     RetryLater,
@@ -52,14 +53,16 @@ class Worker:
 
     # --- inbound ---------------------------------------------------------------------------
 
-    def _claim_inbound(self, session: Session, limit: int) -> list[InboundEvent]:
-        stmt = (select(InboundEvent)
+    def _claim_inbound(self, session: Session, limit: int) -> list[ClaimedEvent]:
+        stmt = (select(InboundEvent.id, InboundEvent.workspace_id,
+                       InboundEvent.channel_account_id, InboundEvent.provider_event_id,
+                       InboundEvent.payload, InboundEvent.attempts)
                 .where(InboundEvent.status == WorkStatus.PENDING,
                        InboundEvent.next_attempt_at <= utcnow())
                 .order_by(InboundEvent.id).limit(limit))
         if session.get_bind().dialect.name == "postgresql":
             stmt = stmt.with_for_update(skip_locked=True)
-        return list(session.scalars(stmt))
+        return [ClaimedEvent(*row) for row in session.execute(stmt)]
 
     def process_inbound_batch(self, limit: int | None = None) -> int:
         """Claim up to `limit` pending events and process them; returns how many were taken."""
@@ -87,13 +90,16 @@ class Worker:
                     self._mark_failed(session, ev, exc)
             return len(events)
 
-    def _mark_done(self, session: Session, events: Sequence[InboundEvent]) -> None:
+    def _mark_done(self, session: Session, events: Sequence[ClaimedEvent]) -> None:
         now = utcnow()
-        session.execute(update(InboundEvent), [
-            {"id": e.id, "status": WorkStatus.DONE, "processed_at": now,
-             "attempts": e.attempts + 1, "last_error": None} for e in events])
+        table = InboundEvent.__table__
+        session.execute(
+            table.update().where(table.c.id == bindparam("_id")).values(  # type: ignore[attr-defined]
+                status=WorkStatus.DONE, processed_at=now, last_error=None,
+                attempts=bindparam("_attempts")),
+            [{"_id": e.id, "_attempts": e.attempts + 1} for e in events])
 
-    def _mark_failed(self, session: Session, ev: InboundEvent, exc: BaseException) -> None:
+    def _mark_failed(self, session: Session, ev: ClaimedEvent, exc: BaseException) -> None:
         attempts = ev.attempts + 1
         reason = describe(exc)
         dead = isinstance(exc, PermanentFailure) or getattr(exc, "permanent", False) or (

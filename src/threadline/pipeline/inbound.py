@@ -26,8 +26,12 @@ from threadline.channels.base import (
     StatusUpdate,
 )
 from threadline.channels.registry import get_adapter
-from threadline.events.models import InboundEvent
-from threadline.events.registry import PermanentFailure, RetryLater, set_inbound_processor
+from threadline.events.registry import (
+    ClaimedEvent,
+    PermanentFailure,
+    RetryLater,
+    set_inbound_processor,
+)
 from threadline.events.runtime import Runtime
 from threadline.pipeline.batch import BatchContext
 from threadline.workspace.models import ChannelAccount
@@ -53,8 +57,8 @@ def _workspace_lock(session: Session, workspace_id: uuid.UUID) -> None:
         session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": key})
 
 
-def process_events(runtime: Runtime, session: Session, events: Sequence[InboundEvent]) -> None:
-    by_workspace: dict[uuid.UUID, list[InboundEvent]] = {}
+def process_events(runtime: Runtime, session: Session, events: Sequence[ClaimedEvent]) -> None:
+    by_workspace: dict[uuid.UUID, list[ClaimedEvent]] = {}
     for ev in events:
         by_workspace.setdefault(ev.workspace_id, []).append(ev)
     for workspace_id in sorted(by_workspace, key=str):
