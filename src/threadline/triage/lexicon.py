@@ -163,8 +163,98 @@ GRATITUDE = _words(
     r"delighted",
 )
 
+# Problems that carry affect on their own (a subset of PROBLEM plus phrases PROBLEM lacks). A post
+# with only *topical* problem words ("can I cancel online?", "will we be delayed?") that asks
+# something is a question, not a complaint; with an affect word it is negative.
+STRONG = _words(
+    r"rude",
+    r"worst",
+    r"terrible",
+    r"horrible",
+    r"awful",
+    r"ridiculous",
+    r"unacceptable",
+    r"disappoint(?:ed|ing|ment)",
+    r"frustrat(?:ed|ing|ion)",
+    r"annoy(?:ed|ing)",
+    r"sucks?",
+    r"wtf",
+    r"pathetic",
+    r"useless",
+    r"disgust(?:ed|ing)",
+    r"angry",
+    r"upset",
+    r"hate",
+    r"nightmare",
+    r"fiasco",
+    r"scam",
+    r"joke",
+    r"shame(?:ful)?",
+    r"unhelpful",
+    r"incompetent",
+    r"unprofessional",
+    r"ruin(?:ed|s|ing)?",
+    r"stranded",
+    r"stuck",
+    r"lame",
+    r"bs",
+    r"rip ?off",
+    r"refuse[sd]?",
+    r"not (?:very |that |too |so )?(?:happy|helpful|impressed|pleased|good|great|nice|okay|ok)",
+    r"no (?:sympathy|apology|compensation|explanation|help|response|reply|answer)",
+    r"(?:could|couldn't) care less",
+    r"how dare",
+    r"never again",
+    r"(?:done|finished) with",
+    r"(?:was|were|am|is) supposed to",
+    r"promised",
+    r"still (?:no|not|nothing|waiting|haven't|hasn't|don't|didn't)",
+    r"waste(?:d)?",
+    r"smh",
+    r"ugh+",
+    r"sigh",
+    r"not (?:a )?priority",
+    r"(?:should|shouldn't|should not|should've|should have) (?:be|have|been|not)",
+    r"miss(?:ed)? my",
+    r"lost my",
+    r"anymore",
+    r"hung up",
+    r"lie[sd]?",
+    r"lying",
+    r"rebooked",
+    r"(?:over)?charged",
+    r"unacceptable",
+    r"poor(?:ly)?",
+    r"bad",
+    r"fail(?:ed|s|ure|ing)?",
+    r"mess(?:ed)?",
+)
+
+# Hashtags are single tokens ("#horriblecustomerservice"): read the stems inside them.
+HASHTAG = re.compile(r"#(\w+)")
+HASHTAG_NEGATIVE = re.compile(
+    r"fail|worst|horribl|terribl|awful|rude|incompet|suck|never|ripoff|disappoint|unhapp|angry|"
+    r"frustrat|stranded|delay|cancel|lost|shame|poor|bad|notcool|nothappy|boycott|lies|liar|"
+    r"worse|fml|smh|ugh|rip|help"
+)
+HASHTAG_POSITIVE = re.compile(r"love|great|best|thank|awesome|happy|amazing|win|kudos|yay|fan")
+
+# Thanks that are politeness in a request ("can you look at my booking? thanks"), not praise.
+POLITE = _words(r"thanks?", r"thank(?:s| you| u)(?: (?:so|very) much)?", r"thx", r"ty", r"cheers",
+                r"please", r"pls", r"plz", r"appreciate(?:d)?(?: it)?")
+REQUEST = _words(r"please", r"pls", r"plz", r"can (?:you|u|i|we)", r"could (?:you|u|i|we)",
+                 r"would (?:you|u)", r"need", r"dm(?:'?d|ed)?", r"follow", r"let me know",
+                 r"any (?:way|chance|luck|update|news|word)", r"is there", r"help")
+# Not gratitude: "no thanks", "thanks to your delay", "thanks for nothing".
+NOT_THANKS = re.compile(r"no,? thank(?:s| you)|thanks? to (?:you|your|u|the)|thanks? for nothing")
+
 # Problems that a "thanks" does not cancel: sarcasm such as "thanks for the 3 hour delay".
-SARCASM = re.compile(r"thanks? (?:a lot )?for (?:nothing|the (?:delay|wait|help))|great job not")
+SARCASM = re.compile(
+    r"thanks? (?:a lot )?for (?:nothing|the (?:delay|wait|help))|great job (?:not|in ruin|ruin)|"
+    r"(?:great|nice|awesome|amazing) (?:job|work|way) (?:of |on |in )?(?:los|cancel|delay|ruin|"
+    r"strand|keep(?:ing)? (?:us|me) wait)|so helpful\W+(?:not|can't|cannot)|"
+    r"yeah right|oh great"
+)
 
 EMOJI_POSITIVE = re.compile(
     "[\U0001f600-\U0001f60d\U0001f618\U0001f44d\U0001f64f\u2764\u263a\U0001f389\U0001f496\U0001f499\U0001f60a]"

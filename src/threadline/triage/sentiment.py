@@ -26,6 +26,8 @@ class SentimentSignals:
     thanks: int
     sarcasm: bool
     question: bool
+    strong: int = 0  # problems with affect (lexicon.STRONG, negative hashtags)
+    polite: bool = False  # the only thanks are politeness in a request
 
     def features(self) -> list[float]:
         return [
@@ -34,6 +36,8 @@ class SentimentSignals:
             min(self.thanks, 3) / 3.0,
             1.0 if self.sarcasm else 0.0,
             1.0 if self.question else 0.0,
+            min(self.strong, 3) / 3.0,
+            1.0 if self.polite else 0.0,
         ]
 
 
@@ -50,24 +54,49 @@ def clean(text: str) -> str:
 def signals(text: str, lowered: str | None = None) -> SentimentSignals:
     low = clean(text) if lowered is None else lowered
     compound = float(_vader().polarity_scores(low)["compound"]) if low.strip() else 0.0
-    problems = len(lexicon.PROBLEM.findall(low)) + len(lexicon.EMOJI_NEGATIVE.findall(low))
-    thanks = len(lexicon.GRATITUDE.findall(low)) + len(lexicon.EMOJI_POSITIVE.findall(low))
+    tags = lexicon.HASHTAG.findall(low)
+    bad_tags = sum(1 for t in tags if lexicon.HASHTAG_NEGATIVE.search(t))
+    good_tags = sum(1 for t in tags if lexicon.HASHTAG_POSITIVE.search(t)) if not bad_tags else 0
+    negative_emoji = len(lexicon.EMOJI_NEGATIVE.findall(low))
+    problems = len(lexicon.PROBLEM.findall(low)) + negative_emoji + bad_tags
+    strong = len(lexicon.STRONG.findall(low)) + negative_emoji + bad_tags
+    not_thanks = len(lexicon.NOT_THANKS.findall(low))
+    thanks_words = len(lexicon.GRATITUDE.findall(low))
+    thanks = max(0, thanks_words - not_thanks) + len(lexicon.EMOJI_POSITIVE.findall(low))
+    thanks += good_tags
+    question = lexicon.QUESTION.search(low.strip()) is not None
+    polite_words = len(lexicon.POLITE.findall(low))
+    polite = (
+        thanks > 0
+        and thanks_words <= polite_words
+        and compound < 0.6
+        and (question or lexicon.REQUEST.search(low) is not None)
+    )
     return SentimentSignals(
         compound=compound,
         problems=problems,
         thanks=thanks,
         sarcasm=lexicon.SARCASM.search(low) is not None,
-        question=lexicon.QUESTION.search(low.strip()) is not None,
+        question=question,
+        strong=strong,
+        polite=polite,
     )
 
 
 def classify(sig: SentimentSignals) -> tuple[str, float]:
-    """Label and score in [-1, 1] from the signals (rules written a priori, see docs/triage.md)."""
+    """Label and score in [-1, 1] from the signals (rules, see docs/triage.md).
+
+    Problem words count fully when they carry affect; topical ones ("cancel", "delayed",
+    "refund") count half in a question. Thanks that only soften a request are neutral.
+    """
     c = sig.compound
-    negative = sig.problems > 0 or c <= -0.25 or sig.sarcasm
-    positive = sig.thanks > 0 or c >= 0.5
-    pos_weight = sig.thanks + 2.0 * max(c, 0.0)
-    neg_weight = sig.problems + 2.0 * max(-c, 0.0) + (3.0 if sig.sarcasm else 0.0)
+    topical = max(0, sig.problems - sig.strong)
+    problems = sig.strong + topical
+    thanks = 0.0 if sig.polite else float(sig.thanks)
+    negative = problems >= 1 or c <= -0.25 or sig.sarcasm
+    positive = thanks > 0 or c >= 0.5
+    pos_weight = thanks + 2.0 * max(c, 0.0)
+    neg_weight = problems + 2.0 * max(-c, 0.0) + (3.0 if sig.sarcasm else 0.0)
     raw = math.tanh(0.6 * (pos_weight - neg_weight) + 0.5 * c)
     if negative and (not positive or neg_weight >= pos_weight):
         return "negative", min(raw, -0.05)
