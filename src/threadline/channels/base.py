@@ -15,6 +15,14 @@ Inbound flow (DESIGN §4):
 
 Outbound flow: the sender worker builds an `OutboundMessage` and calls adapter.send(), which
 returns a `SendResult` or raises `RetryableSendError` / `PermanentSendError`.
+
+Optional hooks (checked with isinstance / getattr; adapters without them keep working):
+    PollingAdapter.poll()           inbound pulled on a timer (IMAP, X mentions); raises
+                                    `PollError` (or any ChannelError with `retryable`)
+    ReconcilingAdapter.reconcile()  after a crash between a send and its commit, find the
+                                    earlier send at the provider instead of sending twice
+    resend_is_idempotent            True when sending the same message again is harmless
+                                    (email: the Message-ID is derived from our message id)
 """
 
 from __future__ import annotations
@@ -114,6 +122,24 @@ class PermanentSendError(ChannelError):
     """Other 4xx: never retried; the message is marked failed with `message` as reason."""
 
     code = "send_failed"
+
+
+# Codes of retryable send errors raised when the request may have reached the provider (a
+# timeout after it left): the outcome is unknown, so the sender reconciles before a re-send.
+OUTCOME_UNKNOWN_CODES = frozenset({"outcome_unknown", "transport_ambiguous"})
+
+
+class PollError(ChannelError):
+    """A poll could not read the provider. `retryable`: trying later can help (server down,
+    429); otherwise (bad credentials, misconfiguration) polling waits for an operator."""
+
+    code = "poll_failed"
+
+    def __init__(self, message: str, *, code: str | None = None, retryable: bool = True,
+                 retry_after: float | None = None) -> None:
+        super().__init__(message, code=code)
+        self.retryable = retryable
+        self.retry_after = retry_after
 
 
 class SendPolicyError(ChannelError):
@@ -265,6 +291,10 @@ class StatusUpdate:
     # Watermark semantics (Messenger read/delivery): every outbound message in `thread_key`
     # up to `at` takes the state. When set, provider_id may be empty.
     thread_key: str | None = None
+    # Provider extras, e.g. {"client_message_id": <our message id>} echoed back by the
+    # provider (WhatsApp biz_opaque_callback_data), so a send whose provider id was never
+    # committed can still be matched. Not part of equality (added later to the contract).
+    meta: JSON = field(default_factory=dict, compare=False)
 
 
 @dataclass(frozen=True)
@@ -272,6 +302,7 @@ class MessageEdit:
     provider_id: str
     text: str
     at: datetime
+    meta: JSON = field(default_factory=dict, compare=False)
 
 
 @dataclass(frozen=True)
@@ -400,11 +431,30 @@ class PollingAdapter(Protocol):
         ...
 
 
+@runtime_checkable
+class ReconcilingAdapter(Protocol):
+    """Adapters that can look up an earlier send at the provider (X, Twilio SMS).
+
+    The sender calls `reconcile` before re-sending a message whose previous attempt may have
+    reached the provider (a crash between the call and the commit, or a timeout after the
+    request left). `since` is when that attempt started (minus a little clock slack).
+    Return the earlier send's `SendResult`, or None when the provider has no such send and a
+    re-send is safe. Raise RetryableSendError when the lookup itself cannot be done now.
+    """
+
+    def reconcile(self, account: AccountConfig, message: OutboundMessage, http: httpx.Client,
+                  *, since: datetime | None = None) -> SendResult | None:
+        ...
+
+
 class BaseAdapter:
     """Shared behaviour; adapters subclass it and override what differs."""
 
     kind: ClassVar[str] = ""
     traits: ClassVar[ChannelTraits] = ChannelTraits(public=False, private=True)
+    # True when sending the same OutboundMessage twice is harmless for the customer (the
+    # provider deduplicates, or the copies are the same message, as with email Message-IDs).
+    resend_is_idempotent: ClassVar[bool] = False
 
     def handshake(self, account: AccountConfig, request: WebhookRequest) -> WebhookResponse | None:
         return None

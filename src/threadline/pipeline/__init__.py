@@ -5,6 +5,6 @@ from __future__ import annotations
 
 def install() -> None:
     """Register the inbound processor and the outbox handlers."""
-    from threadline.pipeline import actions, inbound, outbound  # noqa: F401 - handlers register
+    from threadline.pipeline import actions, inbound, outbound, polling  # noqa: F401
 
     inbound.install()

@@ -43,6 +43,7 @@ from threadline.errors import ValidationFailed
 from threadline.events.service import audit_many, enqueue, publish_many
 from threadline.hops.links import resolve_link_token
 from threadline.pipeline.enrich import enrich, workspace_model
+from threadline.pipeline.matching import bind_echo, message_conversation
 from threadline.triage import TriageModel
 from threadline.workspace.models import ChannelAccount
 
@@ -274,7 +275,8 @@ class BatchContext:
                     self._merge(other, target)
             return target
         if item.link_token:
-            linked = resolve_link_token(self.session, self.workspace_id, item.link_token)
+            linked = (resolve_link_token(self.session, self.workspace_id, item.link_token)
+                      or message_conversation(self.session, self.workspace_id, item.link_token))
             if linked is not None:
                 self._load_conversations({linked}, set(), self.now)
                 return self.resolve(linked)
@@ -347,6 +349,8 @@ class BatchContext:
     def add_message(self, account: ChannelAccount, item: InboundMessage) -> None:
         if item.provider_id in self.messages:
             return  # a redelivery, or the echo of a message we sent
+        if item.author.is_self and self._bind_echo(item.provider_id, item.meta):
+            return  # the echo of our send whose provider id was not committed yet
         ident_id, customer_id = self._customer_for(item)
         message_id = uuid.uuid4()
         conv_id = self._thread(account, item, customer_id)
@@ -425,10 +429,20 @@ class BatchContext:
             self.missing.append(provider_id)
         return ref
 
+    def _bind_echo(self, provider_id: str, meta: dict[str, Any]) -> bool:
+        """An echo/status naming our message id (see pipeline/matching.py)."""
+        bound = bind_echo(self.session, self.workspace_id, meta.get("client_message_id"),
+                          provider_id)
+        if bound is not None:
+            self.messages[provider_id] = MsgRef(*bound)
+        return bound is not None
+
     def apply_status(self, account: ChannelAccount, item: StatusUpdate) -> None:
         if item.thread_key and not item.provider_id:
             self.watermarks.append((account.id, item.thread_key, item.at, item.state.value))
             return
+        if item.provider_id not in self.messages and item.meta.get("client_message_id"):
+            self._bind_echo(item.provider_id, item.meta)
         ref = self._known(item.provider_id)
         if ref is None:
             return

@@ -1,5 +1,12 @@
 """Outbound: an agent's reply passes the policy checks, becomes a message and an outbox job in
-one transaction, and the sender worker delivers it through the channel adapter."""
+one transaction, and the sender worker (pipeline/sender.py) delivers it through the adapter.
+
+The pipeline fills what adapters cannot know (they have no database): the recipient and the
+provider id answered, `SendContext.last_inbound_at` of that recipient on that account (the
+messaging windows), the private-reply facts, and for email the subject and `References`.
+Channel policy errors become a typed 422 whose `details.allowed` says what is possible
+instead (a template, the human-agent tag, a private reply, at most N characters).
+"""
 
 from __future__ import annotations
 
@@ -8,13 +15,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from threadline.channels.base import (
+    ChannelError,
     OutboundMessage,
-    PermanentSendError,
-    RetryableSendError,
     SendContext,
     SendPolicyError,
     Visibility,
@@ -24,14 +30,14 @@ from threadline.conversations.models import Conversation, Message, Status
 from threadline.conversations.service import Actor, access_conversation
 from threadline.db.base import utcnow
 from threadline.errors import NotFound, PolicyViolation, ValidationFailed
-from threadline.events.registry import Job, RetryLater, handler
-from threadline.events.runtime import Runtime
 from threadline.events.service import audit, enqueue, publish
 from threadline.pipeline.inbound import account_config
 from threadline.pipeline.policy import check_outbound_text
+from threadline.pipeline.sender import SEND_JOB
 from threadline.workspace.models import ChannelAccount
 
-SEND_JOB = "message.send"
+__all__ = ["SEND_JOB", "Reply", "post_reply"]
+MAX_REFERENCES = 20
 
 
 @dataclass(frozen=True)
@@ -97,39 +103,78 @@ def post_reply(session: Session, workspace_id: uuid.UUID, conversation_id: uuid.
     in_reply_to = None
     recipient = None
     thread_key = None
+    root = None
     if anchor is not None and anchor.channel_account_id == account.id:
         recipient = _recipient(session, anchor)
         thread_key = anchor.thread_key if visibility is Visibility.PRIVATE else None
         public_reply = visibility is Visibility.PUBLIC and anchor.visibility == "public"
         if public_reply or anchor.channel == "email":
             in_reply_to = anchor.provider_id
+            root = anchor.root_provider_id
+    if account.kind == "email":
+        _email_options(session, conv, account, anchor, options)
     check_outbound_text(text, visibility.value)
     outbound = OutboundMessage(message_id=str(uuid.uuid4()), visibility=visibility, text=text,
                                recipient=recipient, in_reply_to=in_reply_to,
-                               thread_key=thread_key, options=options)
-    context = _send_context(session, conv, account, options, now)
+                               thread_key=thread_key, root_provider_id=root, options=options)
+    context = _send_context(session, conv, account, anchor, options, now)
     try:
         get_adapter(account.kind).check_send(account_config(account), outbound, context)
     except SendPolicyError as exc:
         raise PolicyViolation(exc.message, code=exc.code,
-                              details={"allowed": exc.allowed}) from None
+                              details={"allowed": exc.allowed, "channel": account.kind}) from None
+    except ChannelError as exc:  # e.g. a misconfigured account
+        raise ValidationFailed(exc.message, code=exc.code) from None
     message = _add(session, conv, actor, now, channel=account.kind, account_id=account.id,
                    visibility=visibility.value, kind="message", text=text, delivery="pending",
                    meta={"recipient": recipient, "options": options},
                    message_id=uuid.UUID(outbound.message_id), reply_to=in_reply_to,
                    thread_key=thread_key)
+    message.root_provider_id = root
     enqueue(session, SEND_JOB, {"message_id": str(message.id)}, workspace_id=workspace_id)
     return message
 
 
+def check_reply(session: Session, workspace_id: uuid.UUID, conversation_id: uuid.UUID,
+                account: ChannelAccount, visibility: Visibility,
+                options: dict[str, Any] | None = None) -> SendPolicyError | None:
+    """Would a short reply on `account` with `visibility` pass the channel's rules now?
+    (The composer's question; None when it would.)"""
+    conv = access_conversation(session, workspace_id, conversation_id)
+    anchor = (_latest_inbound(session, conv, account.id, visibility.value)
+              or _latest_inbound(session, conv, account.id, None))
+    opts = dict(options or {})
+    recipient = _recipient(session, anchor) if anchor is not None else None
+    in_reply_to = (anchor.provider_id if anchor is not None and (
+        visibility is Visibility.PUBLIC or anchor.channel == "email") else None)
+    probe = OutboundMessage(message_id=str(uuid.uuid4()), visibility=visibility, text="ok",
+                            recipient=recipient, in_reply_to=in_reply_to,
+                            thread_key=anchor.thread_key if anchor is not None else None,
+                            options=opts)
+    try:
+        get_adapter(account.kind).check_send(
+            account_config(account), probe,
+            _send_context(session, conv, account, anchor, opts, utcnow()))
+    except SendPolicyError as exc:
+        return exc
+    except ChannelError as exc:
+        return SendPolicyError(exc.message, code=exc.code)
+    return None
+
+
 def _send_context(session: Session, conv: Conversation, account: ChannelAccount,
-                  options: dict[str, Any], now: datetime) -> SendContext:
-    last = session.scalar(
-        select(Message.created_at).where(Message.conversation_id == conv.id,
-                                         Message.channel_account_id == account.id,
-                                         Message.direction == "inbound",
-                                         Message.visibility == "private")
-        .order_by(Message.created_at.desc()).limit(1))
+                  anchor: Message | None, options: dict[str, Any], now: datetime) -> SendContext:
+    """What the channel's policy needs: the recipient's last inbound on this account (any
+    conversation: the provider's window is per person), and the private-reply facts."""
+    stmt = select(Message.created_at).where(Message.channel_account_id == account.id,
+                                            Message.direction == "inbound",
+                                            Message.visibility == "private")
+    if anchor is not None and anchor.identity_id is not None \
+            and anchor.channel_account_id == account.id:
+        stmt = stmt.where(Message.identity_id == anchor.identity_id)
+    else:
+        stmt = stmt.where(Message.conversation_id == conv.id)
+    last = session.scalar(stmt.order_by(Message.created_at.desc()).limit(1))
     replied_at = None
     used = False
     target = options.get("private_reply_to")
@@ -137,12 +182,29 @@ def _send_context(session: Session, conv: Conversation, account: ChannelAccount,
         replied_at = session.scalar(select(Message.created_at).where(
             Message.workspace_id == conv.workspace_id, Message.provider_id == str(target)))
         used = session.scalar(select(Message.id).where(
-            Message.conversation_id == conv.id, Message.direction == "outbound",
+            Message.workspace_id == conv.workspace_id, Message.direction == "outbound",
             Message.delivery != "failed",
             Message.meta["options"]["private_reply_to"].as_string() == str(target))
             .limit(1)) is not None
     return SendContext(now=now, last_inbound_at=last, replied_item_created_at=replied_at,
                        private_reply_used=used)
+
+
+def _email_options(session: Session, conv: Conversation, account: ChannelAccount,
+                   anchor: Message | None, options: dict[str, Any]) -> None:
+    """Subject and References of an email reply (the adapter has no database)."""
+    if "subject" not in options:
+        subject = anchor.subject if anchor is not None else None
+        options["subject"] = subject or getattr(conv, "subject", None) or "Your message"
+    if "references" not in options:
+        ids = [pid for pid in session.scalars(
+            select(Message.provider_id).where(Message.conversation_id == conv.id,
+                                              Message.channel_account_id == account.id,
+                                              Message.provider_id.is_not(None))
+            .order_by(Message.created_at)) if pid and pid.startswith("<")]
+        last = anchor.provider_id if anchor is not None else None
+        refs = [pid for pid in ids if pid != last]
+        options["references"] = (refs[:1] + refs[1:][-(MAX_REFERENCES - 2):]) if refs else []
 
 
 def _add(session: Session, conv: Conversation, actor: Actor, now: datetime, *, channel: str,
@@ -173,55 +235,3 @@ def _add(session: Session, conv: Conversation, actor: Actor, now: datetime, *, c
             {"conversation_id": str(conv.id), "message_id": str(message.id),
              "direction": "outbound"})
     return message
-
-
-# --- the sender ------------------------------------------------------------------------------
-
-
-@handler(SEND_JOB)
-def send_message(runtime: Runtime, job: Job) -> None:
-    message_id = uuid.UUID(job.payload["message_id"])
-    with runtime.db.session(write=False) as session:
-        message = session.get(Message, message_id)
-        if message is None or message.delivery != "pending" or message.channel_account_id is None:
-            return  # gone, or already sent: a re-run changes nothing
-        account = session.get(ChannelAccount, message.channel_account_id)
-        if account is None:
-            return
-        meta = dict(message.meta or {})
-        outbound = OutboundMessage(
-            message_id=str(message.id), visibility=Visibility(message.visibility),
-            text=message.text, recipient=meta.get("recipient"),
-            in_reply_to=message.reply_to_provider_id, thread_key=message.thread_key,
-            options=dict(meta.get("options") or {}))
-        config = account_config(account)
-        kind = account.kind
-    adapter = get_adapter(kind)
-    try:
-        result = adapter.send(config, outbound, runtime.http)
-    except RetryableSendError as exc:
-        if job.attempts >= runtime.settings.max_attempts:
-            _finish(runtime, message_id, state="failed", error=f"gave up: {exc.message}")
-            return
-        raise RetryLater(exc.message, exc.retry_after) from None
-    except PermanentSendError as exc:
-        _finish(runtime, message_id, state="failed", error=exc.message)
-        return
-    _finish(runtime, message_id, state=result.state.value, provider_id=result.provider_id)
-
-
-def _finish(runtime: Runtime, message_id: uuid.UUID, *, state: str,
-            provider_id: str | None = None, error: str | None = None) -> None:
-    with runtime.db.session() as session:
-        message = session.get(Message, message_id)
-        if message is None or message.delivery != "pending":
-            return
-        values: dict[str, Any] = {"delivery": state, "delivery_error": error}
-        if provider_id:
-            values["provider_id"] = provider_id
-        session.execute(update(Message).where(Message.id == message_id).values(**values))
-        audit(session, message.workspace_id, f"message.{state}", "message", message_id,
-              data={"error": error} if error else {})
-        publish(session, message.workspace_id, "message.delivery",
-                {"conversation_id": str(message.conversation_id),
-                 "message_id": str(message_id), "delivery": state, "error": error})

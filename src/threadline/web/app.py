@@ -17,7 +17,7 @@ from threadline.events.runtime import Runtime
 from threadline.events.worker import Worker
 from threadline.pipeline import install as install_pipeline
 from threadline.web import health, webhooks
-from threadline.web.api import conversations, customers, operations, stream
+from threadline.web.api import channels, conversations, customers, operations, stream
 
 log = logging.getLogger("threadline.web")
 
@@ -60,7 +60,8 @@ def create_app(runtime: Runtime | None = None, *, workers: int | None = None) ->
                                        "message": "the request is not valid",
                                        "details": {"errors": errors}}}, status_code=422)
 
-    for router in (conversations.router, customers.router, operations.router, stream.router):
+    for router in (conversations.router, customers.router, operations.router, stream.router,
+                   channels.router):
         app.include_router(router, prefix="/api/v1")
     app.include_router(webhooks.router)
     app.include_router(health.router)

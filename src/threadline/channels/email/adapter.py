@@ -57,6 +57,8 @@ class EmailAdapter(BaseAdapter):
     kind: ClassVar[str] = "email"
     traits: ClassVar[ChannelTraits] = ChannelTraits(public=False, private=True, realtime=False,
                                                     identity_kind="email")
+    # A re-send carries the same Message-ID (derived from our message id): see README.
+    resend_is_idempotent: ClassVar[bool] = True
 
     # --- inbound ----------------------------------------------------------------------------
 

@@ -8,7 +8,7 @@ and places outbound calls through `act(ChannelAction("call", ...))` -> `POST ...
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 from typing import ClassVar
 
@@ -187,6 +187,13 @@ class SmsAdapter(_TwilioAdapter):
                     and created is not None and created >= since):
                 return _result(resource)
         return None
+
+
+    def reconcile(self, account: AccountConfig, message: OutboundMessage, http: httpx.Client,
+                  *, since: datetime | None = None) -> SendResult | None:
+        """The ReconcilingAdapter hook: `find_sent` since the earlier attempt started."""
+        return self.find_sent(account, message, since or datetime.now(UTC) - timedelta(
+            hours=1), http)
 
 
 class VoiceAdapter(_TwilioAdapter):

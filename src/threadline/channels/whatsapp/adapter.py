@@ -104,9 +104,12 @@ class WhatsAppAdapter(BaseAdapter):
             if status.status not in STATUS_VALUES:
                 raise PayloadError(f"unknown WhatsApp status {status.status[:40]!r}")
             error = "; ".join(e.describe() for e in status.errors) or None
+            opaque = status.biz_opaque_callback_data or ""
+            extra: JSON = ({"client_message_id": opaque[len(meta.METADATA_PREFIX):]}
+                           if opaque.startswith(meta.METADATA_PREFIX) else {})
             return [StatusUpdate(provider_id=status.id, state=DeliveryState(status.status),
                                  at=meta.from_epoch(status.timestamp, millis=False),
-                                 error=error)]
+                                 error=error, meta=extra)]
         if "message" not in payload:
             raise PayloadError("stored event is neither a message nor a status")
         message = _parse(WaMessage, payload["message"])

@@ -14,6 +14,7 @@ import base64
 import hashlib
 import hmac
 import json
+from datetime import datetime
 from typing import ClassVar
 
 import httpx
@@ -99,8 +100,9 @@ class XAdapter(BaseAdapter):
         return outbound.send(account, message, http)
 
     def reconcile(self, account: AccountConfig, message: OutboundMessage,
-                  http: httpx.Client) -> SendResult | None:
-        """An earlier send of `message` found at X (after a crash between send and commit)."""
+                  http: httpx.Client, *, since: datetime | None = None) -> SendResult | None:
+        """An earlier send of `message` found at X (after a crash between send and commit);
+        the ReconcilingAdapter hook. `since` is unused: X lists the account's recent sends."""
         return outbound.reconcile(account, message, http)
 
     def act(self, account: AccountConfig, action: ChannelAction,

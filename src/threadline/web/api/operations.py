@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from threadline.channels.registry import kinds
 from threadline.events.deadletters import list_dead, retry_dead
+from threadline.pipeline.polling import schedule_poll
 from threadline.web.deps import Principal, admin, read_session, supervisor, write_session
 from threadline.workspace.service import (
     create_channel_account,
@@ -72,5 +73,6 @@ def add_account(body: AccountIn, principal: Annotated[Principal, Depends(admin)]
                 session: Annotated[Session, Depends(write_session)]) -> AccountOut:
     account = create_channel_account(session, principal.workspace_id, kind=body.kind,
                                      name=body.name, config=body.config, known_kinds=kinds())
+    schedule_poll(session, account)  # polling accounts (email, X mentions) start polling
     return AccountOut(id=account.id, kind=account.kind, name=account.name,
                       webhook_path=webhook_path(account))
