@@ -1,0 +1,61 @@
+"""The agent desktop: server-rendered pages (Jinja2), HTMX fragments and live updates (SSE).
+
+Front-end libraries come from the npm registry at install time (`npm install` at the
+repository root) and are served from node_modules under /static/vendor/."""
+
+from __future__ import annotations
+
+import mimetypes
+import os
+from pathlib import Path
+
+from fastapi import APIRouter
+from fastapi.responses import FileResponse
+from starlette.responses import Response
+
+from threadline.errors import NotFound
+from threadline.web.desktop import actions, admin, customers, inbox, login, stream
+from threadline.web.desktop.render import HERE, render_error
+from threadline.web.desktop.security import DesktopRoute
+
+DesktopRoute.render_error = render_error
+STATIC = HERE / "static"
+# Only the distribution files of the libraries the desktop uses are served.
+VENDOR = {"htmx.org": Path("htmx.org") / "dist"}
+
+
+def node_modules() -> Path:
+    configured = os.environ.get("THREADLINE_NODE_MODULES")
+    return Path(configured) if configured else HERE.parents[3] / "node_modules"
+
+
+def _inside(base: Path, relative: str) -> Path:
+    path = (base / relative).resolve()
+    if not path.is_file() or not path.is_relative_to(base.resolve()):
+        raise NotFound("no such file")
+    return path
+
+
+def _file(path: Path) -> Response:
+    media_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+    return FileResponse(path, media_type=media_type,
+                        headers={"Cache-Control": "public, max-age=3600"})
+
+
+router = APIRouter(include_in_schema=False)
+
+
+@router.get("/static/desktop/{name:path}")
+def static_file(name: str) -> Response:
+    return _file(_inside(STATIC, name))
+
+
+@router.get("/static/vendor/{package}/{name:path}")
+def vendor_file(package: str, name: str) -> Response:
+    if package not in VENDOR:
+        raise NotFound("no such library")
+    return _file(_inside(node_modules() / VENDOR[package], name))
+
+
+for module in (login, inbox, actions, customers, admin, stream):
+    router.include_router(module.router)

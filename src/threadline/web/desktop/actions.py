@@ -1,0 +1,182 @@
+"""Conversation actions from the desktop: reply or note, assign, label, snooze,
+resolve/reopen, split and merge. Each answers with the refreshed conversation pane."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request
+from sqlalchemy.orm import Session
+from starlette.responses import RedirectResponse, Response
+
+from threadline.conversations import service
+from threadline.db.base import utcnow
+from threadline.errors import ThreadlineError, ValidationFailed
+from threadline.pipeline.outbound import Reply, post_reply
+from threadline.web.deps import write_session
+from threadline.web.desktop.inbox import conversation_context, traits_hint
+from threadline.web.desktop.render import is_htmx, render
+from threadline.web.desktop.security import DesktopRoute, DeskUser, current_user, form_value
+
+router = APIRouter(route_class=DesktopRoute, include_in_schema=False)
+SNOOZES = {"1h": timedelta(hours=1), "4h": timedelta(hours=4), "1d": timedelta(days=1),
+           "1w": timedelta(days=7)}
+
+
+def _pane(request: Request, session: Session, user: DeskUser, conversation_id: uuid.UUID,
+          **overrides: Any) -> Response:
+    session.flush()
+    if not is_htmx(request):
+        return RedirectResponse(f"/conversations/{conversation_id}", status_code=303)
+    ctx = conversation_context(session, user, conversation_id, request.query_params)
+    ctx.update(overrides)
+    return render(request, "partials/conversation.html", ctx,
+                  headers={"HX-Retarget": "#conv-pane", "HX-Reswap": "innerHTML"})
+
+
+def _parse_uuid(value: str, what: str) -> uuid.UUID:
+    try:
+        return uuid.UUID(value)
+    except ValueError:
+        raise ValidationFailed(f"choose a valid {what}", code="bad_id") from None
+
+
+@router.post("/conversations/{conversation_id}/reply")
+async def reply(conversation_id: uuid.UUID, request: Request,
+                user: Annotated[DeskUser, Depends(current_user)],
+                session: Annotated[Session, Depends(write_session)]) -> Response:
+    form = await request.form()
+    text = form_value(form, "text")
+    kind = "note" if form_value(form, "kind") == "note" else "message"
+    visibility = form_value(form, "visibility") or "public"
+    account_raw = form_value(form, "account_id")
+    try:
+        account_id = _parse_uuid(account_raw, "channel account") if account_raw else None
+        if len(text) > 20_000:
+            raise ValidationFailed("a message has at most 20,000 characters")
+        message = post_reply(session, user.workspace_id, conversation_id,
+                             Reply(text=text, visibility=visibility, channel_account_id=account_id,
+                                   kind=kind), user.actor)
+    except ThreadlineError as exc:
+        session.rollback()
+        ctx = conversation_context(session, user, conversation_id, request.query_params)
+        account = next((a for a in ctx["story"].accounts if str(a.id) == account_raw),
+                       ctx["composer"]["account"])
+        ctx["composer"] = {"account": account, "visibility": visibility, "text": text,
+                           "kind": kind, "error": exc}
+        ctx["hint"] = traits_hint(ctx["story"], account, visibility)
+        return render(request, "partials/composer.html", ctx, status=exc.status,
+                      headers={"HX-Retarget": "#composer", "HX-Reswap": "outerHTML"})
+    ctx_override: dict[str, Any] = {}
+    response = _pane(request, session, user, conversation_id, **ctx_override)
+    if kind == "message" and is_htmx(request):
+        response.headers["HX-Trigger"] = f'{{"tl:sent": "{message.id}"}}'
+    return response
+
+
+def _conv(session: Session, user: DeskUser, conversation_id: uuid.UUID) -> Any:
+    return service.access_conversation(session, user.workspace_id, conversation_id)
+
+
+@router.post("/conversations/{conversation_id}/status")
+async def set_status(conversation_id: uuid.UUID, request: Request,
+                     user: Annotated[DeskUser, Depends(current_user)],
+                     session: Annotated[Session, Depends(write_session)]) -> Response:
+    form = await request.form()
+    status = form_value(form, "status")
+    until = None
+    if status == "snoozed":
+        preset = form_value(form, "snooze")
+        if preset in SNOOZES:
+            until = utcnow() + SNOOZES[preset]
+        else:
+            try:
+                until = datetime.fromisoformat(form_value(form, "until")).replace(tzinfo=UTC)
+            except ValueError:
+                raise ValidationFailed("choose when the snooze ends",
+                                       code="bad_snooze") from None
+            if until <= utcnow():
+                raise ValidationFailed("a snooze must end in the future", code="bad_snooze")
+    service.set_status(session, _conv(session, user, conversation_id), status, user.actor,
+                       snooze_until=until)
+    return _pane(request, session, user, conversation_id)
+
+
+@router.post("/conversations/{conversation_id}/assign")
+async def assign(conversation_id: uuid.UUID, request: Request,
+                 user: Annotated[DeskUser, Depends(current_user)],
+                 session: Annotated[Session, Depends(write_session)]) -> Response:
+    form = await request.form()
+    raw = form_value(form, "agent_id")
+    conv = _conv(session, user, conversation_id)
+    if raw == "me":
+        agent_id: uuid.UUID | None = user.agent_id
+    elif raw in ("", "none"):
+        agent_id = None
+    else:
+        agent_id = _parse_uuid(raw, "agent")
+        from threadline.analytics.timeline import workspace_agents
+
+        if agent_id not in workspace_agents(session, user.workspace_id):
+            raise ValidationFailed("choose an agent of this workspace", code="unknown_agent")
+    team_raw = form_value(form, "team_id")
+    team_id = _parse_uuid(team_raw, "team") if team_raw else None
+    service.assign(session, conv, agent_id, user.actor, team_id=team_id)
+    return _pane(request, session, user, conversation_id)
+
+
+@router.post("/conversations/{conversation_id}/labels")
+async def labels(conversation_id: uuid.UUID, request: Request,
+                 user: Annotated[DeskUser, Depends(current_user)],
+                 session: Annotated[Session, Depends(write_session)]) -> Response:
+    form = await request.form()
+    values = [v.strip() for v in form_value(form, "labels").split(",") if v.strip()]
+    if any(len(v) > 64 for v in values) or len(values) > 30:
+        raise ValidationFailed("at most 30 labels of at most 64 characters")
+    service.set_labels(session, _conv(session, user, conversation_id), values, user.actor)
+    return _pane(request, session, user, conversation_id)
+
+
+@router.post("/conversations/{conversation_id}/triage")
+async def triage(conversation_id: uuid.UUID, request: Request,
+                 user: Annotated[DeskUser, Depends(current_user)],
+                 session: Annotated[Session, Depends(write_session)]) -> Response:
+    form = await request.form()
+    changes: dict[str, Any] = {}
+    category = form_value(form, "category")
+    if category:
+        changes["category"] = category[:32]
+    priority = form_value(form, "priority")
+    if priority:
+        if not priority.isdigit() or int(priority) > 4:
+            raise ValidationFailed("priority is 0 to 4")
+        changes["priority"] = int(priority)
+    if changes:
+        service.set_triage_fields(session, _conv(session, user, conversation_id), changes,
+                                  user.actor)
+    return _pane(request, session, user, conversation_id)
+
+
+@router.post("/conversations/{conversation_id}/split")
+async def split(conversation_id: uuid.UUID, request: Request,
+                user: Annotated[DeskUser, Depends(current_user)],
+                session: Annotated[Session, Depends(write_session)]) -> Response:
+    form = await request.form()
+    ids = [_parse_uuid(str(v), "message") for v in form.getlist("message_ids")]
+    new = service.split_conversation(session, _conv(session, user, conversation_id), ids,
+                                     user.actor)
+    return _pane(request, session, user, new.id)
+
+
+@router.post("/conversations/{conversation_id}/merge")
+async def merge(conversation_id: uuid.UUID, request: Request,
+                user: Annotated[DeskUser, Depends(current_user)],
+                session: Annotated[Session, Depends(write_session)]) -> Response:
+    form = await request.form()
+    other = _parse_uuid(form_value(form, "other_id"), "conversation")
+    target = _conv(session, user, conversation_id)
+    source = _conv(session, user, other)
+    service.merge_conversations(session, source, target, user.actor)
+    return _pane(request, session, user, conversation_id)

@@ -1,0 +1,153 @@
+"""Supervisor views (queues, load, SLA) and admin settings (channel accounts, teams,
+templates, agents)."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from starlette.responses import RedirectResponse, Response
+
+from threadline.analytics.queues import agent_load, nearest_sla, queues
+from threadline.channels.registry import kinds
+from threadline.conversations.inbox import counts
+from threadline.errors import ValidationFailed
+from threadline.web.deps import read_session, write_session
+from threadline.web.desktop.render import render
+from threadline.web.desktop.security import DesktopRoute, DeskUser, form_value, require
+from threadline.workspace import service as ws_service
+from threadline.workspace.auth import list_agents, update_agent
+from threadline.workspace.models import Role, Team
+from threadline.workspace.templates import (
+    access_template,
+    create_template,
+    delete_template,
+    list_templates,
+)
+
+router = APIRouter(route_class=DesktopRoute, include_in_schema=False)
+Supervisor = Annotated[DeskUser, Depends(require(Role.SUPERVISOR))]
+Admin = Annotated[DeskUser, Depends(require(Role.ADMIN))]
+
+
+@router.get("/supervisor")
+def supervisor(request: Request, user: Supervisor,
+               session: Annotated[Session, Depends(read_session)]) -> Response:
+    return render(request, "supervisor.html", {
+        "queues": queues(session, user.workspace_id),
+        "load": agent_load(session, user.workspace_id),
+        "sla": nearest_sla(session, user.workspace_id),
+        "counts": counts(session, user.workspace_id, user.agent_id)})
+
+
+def _teams(session: Session, workspace_id: uuid.UUID) -> list[Team]:
+    return list(session.scalars(select(Team).where(Team.workspace_id == workspace_id)
+                                .order_by(Team.name)))
+
+
+@router.get("/settings")
+def settings(request: Request, user: Admin,
+             session: Annotated[Session, Depends(read_session)]) -> Response:
+    return render(request, "settings.html", {
+        "accounts": ws_service.list_channel_accounts(session, user.workspace_id),
+        "teams": _teams(session, user.workspace_id),
+        "templates": list_templates(session, user.workspace_id),
+        "agents": list_agents(session, user.workspace_id), "roles": Role.ALL,
+        "kinds": kinds(), "notice": request.query_params.get("notice"),
+        "new_password": None})
+
+
+def _back(notice: str) -> Response:
+    return RedirectResponse(f"/settings?notice={notice}", status_code=303)
+
+
+@router.post("/settings/accounts")
+async def add_account(request: Request, user: Admin,
+                      session: Annotated[Session, Depends(write_session)]) -> Response:
+    form = await request.form()
+    name, kind = form_value(form, "name"), form_value(form, "kind")
+    if not name or len(name) > 255:
+        raise ValidationFailed("an account needs a name", code="bad_name")
+    try:
+        config: Any = json.loads(form_value(form, "config") or "{}")
+    except json.JSONDecodeError:
+        raise ValidationFailed("the configuration must be a JSON object",
+                               code="bad_config") from None
+    if not isinstance(config, dict):
+        raise ValidationFailed("the configuration must be a JSON object", code="bad_config")
+    ws_service.create_channel_account(session, user.workspace_id, kind=kind, name=name,
+                                      config=config, known_kinds=kinds())
+    return _back("account-added")
+
+
+@router.post("/settings/teams")
+async def add_team(request: Request, user: Admin,
+                   session: Annotated[Session, Depends(write_session)]) -> Response:
+    form = await request.form()
+    name = form_value(form, "name")
+    if not name or len(name) > 255:
+        raise ValidationFailed("a team needs a name", code="bad_name")
+    if any(t.name == name for t in _teams(session, user.workspace_id)):
+        raise ValidationFailed("a team with this name exists", code="team_exists")
+    ws_service.create_team(session, user.workspace_id, name)
+    return _back("team-added")
+
+
+@router.post("/settings/templates")
+async def add_template(request: Request, user: Admin,
+                       session: Annotated[Session, Depends(write_session)]) -> Response:
+    form = await request.form()
+    channels = [str(v) for v in form.getlist("channels") if str(v) in kinds()]
+    visibilities = [str(v) for v in form.getlist("visibilities")]
+    create_template(session, user.workspace_id, name=form_value(form, "name"),
+                    body=form_value(form, "body"), channels=channels,
+                    visibilities=visibilities, approval="approved", created_by=user.agent_id)
+    return _back("template-added")
+
+
+@router.post("/settings/templates/{template_id}/delete")
+def remove_template(template_id: uuid.UUID, user: Admin,
+                    session: Annotated[Session, Depends(write_session)]) -> Response:
+    delete_template(session, access_template(session, user.workspace_id, template_id),
+                    actor_id=user.agent_id)
+    return _back("template-deleted")
+
+
+@router.post("/settings/agents")
+async def add_agent(request: Request, user: Admin,
+                    session: Annotated[Session, Depends(write_session)]) -> Response:
+    form = await request.form()
+    agent, password = ws_service.create_agent(
+        session, user.workspace_id, email=form_value(form, "email"),
+        role=form_value(form, "role"), name=form_value(form, "name") or None)
+    session.flush()
+    return render(request, "settings.html", {
+        "accounts": ws_service.list_channel_accounts(session, user.workspace_id),
+        "teams": _teams(session, user.workspace_id),
+        "templates": list_templates(session, user.workspace_id),
+        "agents": list_agents(session, user.workspace_id), "roles": Role.ALL,
+        "kinds": kinds(), "notice": None,
+        "new_password": {"email": agent.email, "password": password}}, status=201)
+
+
+@router.post("/settings/agents/{agent_id}")
+async def change_agent(agent_id: uuid.UUID, request: Request, user: Admin,
+                       session: Annotated[Session, Depends(write_session)]) -> Response:
+    form = await request.form()
+    role = form_value(form, "role") or None
+    active_raw = form_value(form, "active")
+    team_raw = form_value(form, "team_id")
+    if agent_id == user.agent_id and (active_raw == "no" or (role and role != Role.ADMIN)):
+        raise ValidationFailed("you cannot demote or deactivate yourself", code="self_change")
+    try:
+        team_id = uuid.UUID(team_raw) if team_raw else None
+    except ValueError:
+        raise ValidationFailed("choose a valid team", code="bad_id") from None
+    update_agent(session, user.workspace_id, agent_id, role=role,
+                 active={"yes": True, "no": False}.get(active_raw), team_id=team_id,
+                 actor_id=str(user.agent_id))
+    return _back("agent-updated")

@@ -1,0 +1,193 @@
+"""The inbox and the conversation view (pages and the fragments HTMX swaps in)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+from typing import Annotated, Any
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Depends, Request
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from starlette.responses import Response
+
+from threadline.analytics.timeline import ConversationStory, conversation_story
+from threadline.channels.base import ChannelError
+from threadline.channels.registry import get_adapter
+from threadline.conversations.inbox import InboxFilter, counts, facets, list_inbox, neighbours
+from threadline.conversations.service import access_conversation
+from threadline.db.base import utcnow
+from threadline.errors import ValidationFailed
+from threadline.web.deps import read_session
+from threadline.web.desktop.render import is_htmx, render
+from threadline.web.desktop.security import DesktopRoute, DeskUser, current_user
+from threadline.workspace.models import ChannelAccount, Team
+from threadline.workspace.templates import list_templates
+
+router = APIRouter(route_class=DesktopRoute, include_in_schema=False)
+FILTER_KEYS = ("view", "channel", "visibility", "category", "priority", "assignee", "team",
+               "label", "sla")
+
+
+def _uuid(value: str, what: str) -> uuid.UUID:
+    try:
+        return uuid.UUID(value)
+    except ValueError:
+        raise ValidationFailed(f"{what} is not a valid id", code="bad_id") from None
+
+
+def parse_filter(params: Any, user: DeskUser) -> tuple[InboxFilter, dict[str, str]]:
+    raw = {k: str(params.get(k) or "").strip() for k in FILTER_KEYS}
+    raw = {k: v for k, v in raw.items() if v}
+    assignee = raw.get("assignee", "")
+    priority = raw.get("priority")
+    if priority is not None and not priority.lstrip("-").isdigit():
+        raise ValidationFailed("priority must be a number")
+    flt = InboxFilter(
+        view=raw.get("view", "active"), channel=raw.get("channel"),
+        visibility=raw.get("visibility"), category=raw.get("category"),
+        priority=int(priority) if priority is not None else None,
+        assignee_id=user.agent_id if assignee == "me" else (
+            _uuid(assignee, "assignee") if assignee and assignee != "none" else None),
+        unassigned=assignee == "none",
+        team_id=_uuid(raw["team"], "team") if raw.get("team") else None,
+        label=raw.get("label"), sla=raw.get("sla"))
+    return flt, raw
+
+
+def _list_context(session: Session, user: DeskUser, params: Any,
+                  cursor: str | None = None) -> dict[str, Any]:
+    flt, raw = parse_filter(params, user)
+    rows, nxt = list_inbox(session, user.workspace_id, flt, cursor=cursor)
+    query = urlencode(raw)
+    return {"rows": rows, "next": nxt, "filters": raw, "query": query,
+            "more_url": f"/inbox/list?{query}&cursor={nxt}" if nxt else None,
+            "append": cursor is not None}
+
+
+def _shell_context(session: Session, user: DeskUser, params: Any) -> dict[str, Any]:
+    ctx = _list_context(session, user, params)
+    ctx.update(counts=counts(session, user.workspace_id, user.agent_id),
+               facets=facets(session, user.workspace_id),
+               teams=list(session.scalars(select(Team).where(
+                   Team.workspace_id == user.workspace_id).order_by(Team.name))),
+               channel_kinds=sorted({a.kind for a in session.scalars(select(
+                   ChannelAccount).where(ChannelAccount.workspace_id == user.workspace_id))}))
+    return ctx
+
+
+@router.get("/inbox")
+def inbox(request: Request, user: Annotated[DeskUser, Depends(current_user)],
+          session: Annotated[Session, Depends(read_session)]) -> Response:
+    ctx = _shell_context(session, user, request.query_params)
+    return render(request, "inbox.html", ctx)
+
+
+@router.get("/inbox/list")
+def inbox_list(request: Request, user: Annotated[DeskUser, Depends(current_user)],
+               session: Annotated[Session, Depends(read_session)]) -> Response:
+    cursor = request.query_params.get("cursor") or None
+    ctx = _list_context(session, user, request.query_params, cursor)
+    ctx["counts"] = counts(session, user.workspace_id, user.agent_id)
+    ctx["selected"] = request.query_params.get("selected", "")
+    return render(request, "partials/inbox_list.html", ctx)
+
+
+def traits_hint(story: ConversationStory, account: ChannelAccount | None,
+                visibility: str) -> dict[str, Any]:
+    """What the composer shows about the chosen channel: limits and the messaging window."""
+    if account is None:
+        return {"account": None, "visibility": visibility}
+    try:
+        traits = get_adapter(account.kind).traits
+    except ChannelError:
+        return {"account": account, "visibility": visibility, "unknown": True}
+    hint: dict[str, Any] = {"account": account, "visibility": visibility, "traits": traits,
+                            "char_limit": traits.char_limit, "window": None,
+                            "surface_ok": traits.public if visibility == "public"
+                            else traits.private}
+    if visibility == "private" and traits.window_hours:
+        last = story.last_private_inbound.get(account.id)
+        if last is None:
+            hint["window"] = {"open": False, "hours": traits.window_hours, "closes": None}
+        else:
+            closes = last + timedelta(hours=traits.window_hours)
+            hint["window"] = {"open": closes > utcnow(), "hours": traits.window_hours,
+                              "closes": closes}
+    return hint
+
+
+def conversation_context(session: Session, user: DeskUser, conversation_id: uuid.UUID,
+                         params: Any) -> dict[str, Any]:
+    story = conversation_story(session, user.workspace_id, conversation_id)
+    conv = story.conversation
+    accounts = {a.id: a for a in story.accounts}
+    account = accounts.get(story.default_account_id) if story.default_account_id else None
+    if account is None and story.accounts:
+        account = story.accounts[0]
+    flt, raw = parse_filter(params, user)
+    newer, older = neighbours(session, user.workspace_id, conv, flt)
+    templates = list_templates(session, user.workspace_id, approved_only=True)
+    return {"story": story, "conv": conv, "customer": story.customer,
+            "composer": {"account": account, "visibility": story.default_visibility,
+                         "text": "", "error": None, "kind": "message"},
+            "hint": traits_hint(story, account, story.default_visibility),
+            "templates": templates, "agents": list(story.agents.values()),
+            "newer": newer, "older": older, "filters": raw, "query": urlencode(raw)}
+
+
+@router.get("/conversations/{conversation_id}")
+def conversation(conversation_id: uuid.UUID, request: Request,
+                 user: Annotated[DeskUser, Depends(current_user)],
+                 session: Annotated[Session, Depends(read_session)]) -> Response:
+    ctx = conversation_context(session, user, conversation_id, request.query_params)
+    if is_htmx(request) and request.headers.get("hx-target") == "conv-pane":
+        return render(request, "partials/conversation.html", ctx)
+    ctx.update(_shell_context(session, user, request.query_params))
+    ctx["selected"] = str(conversation_id)
+    return render(request, "inbox.html", ctx)
+
+
+@router.get("/conversations/{conversation_id}/timeline")
+def timeline(conversation_id: uuid.UUID, request: Request,
+             user: Annotated[DeskUser, Depends(current_user)],
+             session: Annotated[Session, Depends(read_session)]) -> Response:
+    story = conversation_story(session, user.workspace_id, conversation_id)
+    return render(request, "partials/timeline.html", {"story": story, "conv": story.conversation})
+
+
+@router.get("/conversations/{conversation_id}/hint")
+def composer_hint(conversation_id: uuid.UUID, request: Request,
+                  user: Annotated[DeskUser, Depends(current_user)],
+                  session: Annotated[Session, Depends(read_session)]) -> Response:
+    story = conversation_story(session, user.workspace_id, conversation_id)
+    account = None
+    raw = request.query_params.get("account_id") or ""
+    if raw:
+        account = next((a for a in story.accounts if str(a.id) == raw), None)
+    visibility = request.query_params.get("visibility") or "public"
+    if request.query_params.get("kind") == "note":
+        return render(request, "partials/hint.html", {"hint": {"note": True}})
+    return render(request, "partials/hint.html",
+                  {"hint": traits_hint(story, account, visibility)})
+
+
+@router.get("/conversations/{conversation_id}/templates/{template_id}")
+def insert_template(conversation_id: uuid.UUID, template_id: uuid.UUID, request: Request,
+                    user: Annotated[DeskUser, Depends(current_user)],
+                    session: Annotated[Session, Depends(read_session)]) -> Response:
+    from threadline.workspace.templates import access_template
+    from threadline.workspace.templates import render as fill
+
+    conv = access_conversation(session, user.workspace_id, conversation_id)
+    story = conversation_story(session, user.workspace_id, conv.id)
+    template = access_template(session, user.workspace_id, template_id)
+    customer = story.customer
+    handle = next((i.handle for i in story.identities if i.handle), None)
+    first = (customer.name or "").split()[0] if customer and customer.name else None
+    values = {"customer_name": customer.name if customer else None, "first_name": first,
+              "handle": handle, "agent_name": user.name, "agent_first_name":
+              user.name.split()[0] if user.name else None,
+              "conversation_id": str(conv.id)[:8]}
+    return Response(fill(template.body, values), media_type="text/plain; charset=utf-8")

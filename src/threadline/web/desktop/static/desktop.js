@@ -1,0 +1,170 @@
+/* Threadline agent desktop: live updates (SSE), keyboard shortcuts, composer helpers. */
+(function () {
+  "use strict";
+
+  function configureHtmx() {
+    if (!window.htmx) return;
+    // Typed errors come back as HTML fragments: show 4xx answers, never swap 5xx.
+    htmx.config.responseHandling = [
+      { code: "204", swap: false },
+      { code: "[23]..", swap: true },
+      { code: "(401|403|409|422|429)", swap: true, error: false },
+      { code: "[45]..", swap: false, error: true },
+    ];
+  }
+
+  // --- live updates -------------------------------------------------------------------------
+  var listTimer = null;
+  function selectedId() {
+    var conv = document.getElementById("conversation");
+    return conv ? conv.dataset.conversationId : "";
+  }
+  function refreshList() {
+    var list = document.getElementById("inbox-list");
+    if (!list || !window.htmx) return;
+    var src = list.dataset.src + (list.dataset.src.indexOf("?") >= 0 ? "&" : "?") +
+      "selected=" + encodeURIComponent(selectedId());
+    var before = new Set(Array.from(list.querySelectorAll(".inbox-row")).map(function (r) { return r.dataset.id; }));
+    htmx.ajax("GET", src, { target: "#inbox-list", swap: "outerHTML" }).then(function () {
+      document.querySelectorAll("#inbox-list .inbox-row").forEach(function (row) {
+        if (!before.has(row.dataset.id)) row.classList.add("fresh");
+      });
+    });
+  }
+  function scheduleList() {
+    if (listTimer) return;
+    listTimer = setTimeout(function () { listTimer = null; refreshList(); }, 120);
+  }
+  var timelineTimer = null;
+  function refreshTimeline(id) {
+    if (timelineTimer) return;
+    timelineTimer = setTimeout(function () {
+      timelineTimer = null;
+      var tl = document.getElementById("timeline");
+      if (!tl || tl.dataset.conversationId !== id || !window.htmx) return;
+      var picked = tl.querySelectorAll("input[name=message_ids]:checked").length;
+      if (picked) return; // do not drop a split selection in progress
+      htmx.ajax("GET", "/conversations/" + id + "/timeline", { target: "#timeline", swap: "outerHTML" })
+        .then(scrollTimeline);
+    }, 120);
+  }
+  function scrollTimeline() {
+    var tl = document.getElementById("timeline");
+    if (tl) tl.scrollTop = tl.scrollHeight;
+  }
+  function connect() {
+    if (!document.querySelector(".rail")) return;
+    var source = new EventSource("/desktop/stream");
+    ["message.created", "message.delivery", "message.updated", "conversation.updated",
+      "conversation.created", "customer.merged", "customer.unmerged"].forEach(function (name) {
+      source.addEventListener(name, function (event) {
+        var data = {};
+        try { data = JSON.parse(event.data); } catch (e) { /* not JSON: refresh anyway */ }
+        scheduleList();
+        if (data.conversation_id && data.conversation_id === selectedId()) refreshTimeline(data.conversation_id);
+      });
+    });
+    source.addEventListener("ready", function () { document.body.dataset.live = "1"; });
+  }
+
+  // --- keyboard shortcuts ----------------------------------------------------------------------
+  function rows() { return Array.from(document.querySelectorAll("#inbox-list .inbox-row")); }
+  function move(step) {
+    var all = rows();
+    var current = selectedId();
+    var index = all.findIndex(function (r) { return r.dataset.id === current; });
+    var next = all[index < 0 ? 0 : index + step];
+    if (!next) {
+      var conv = document.getElementById("conversation");
+      var id = conv && (step > 0 ? conv.dataset.older : conv.dataset.newer);
+      if (id) window.location.href = "/conversations/" + id;
+      return;
+    }
+    next.click();
+    next.scrollIntoView({ block: "nearest" });
+  }
+  function compose(kind) {
+    var radio = document.querySelector('#composer input[name=kind][value="' + kind + '"]');
+    if (radio && !radio.checked) { radio.checked = true; radio.dispatchEvent(new Event("change", { bubbles: true })); }
+    var composer = document.getElementById("composer");
+    if (composer) composer.classList.toggle("kind-note", kind === "note");
+    var text = document.getElementById("composer-text");
+    if (text) text.focus();
+  }
+  function click(id) { var el = document.getElementById(id); if (el && !el.disabled) el.click(); }
+  function typing(target) {
+    return target && (target.tagName === "INPUT" || target.tagName === "TEXTAREA" ||
+      target.tagName === "SELECT" || target.isContentEditable);
+  }
+  function onKey(event) {
+    if (event.key === "Enter" && (event.ctrlKey || event.metaKey) && event.target.id === "composer-text") {
+      event.preventDefault();
+      click("send-button");
+      return;
+    }
+    if (event.key === "Escape") { if (typing(event.target)) event.target.blur(); return; }
+    if (typing(event.target) || event.ctrlKey || event.metaKey || event.altKey) return;
+    var actions = {
+      j: function () { move(1); }, k: function () { move(-1); },
+      r: function () { compose("message"); }, n: function () { compose("note"); },
+      e: function () { click("resolve-toggle"); }, a: function () { click("assign-me"); },
+      "?": function () { var help = document.getElementById("help"); if (help) help.showModal(); },
+    };
+    if (actions[event.key]) { event.preventDefault(); actions[event.key](); }
+  }
+
+  // --- composer helpers -------------------------------------------------------------------------
+  function updateCount() {
+    var text = document.getElementById("composer-text");
+    var out = document.getElementById("char-count");
+    var hint = document.getElementById("composer-hint");
+    if (!text || !out) return;
+    var limit = hint && hint.dataset.charLimit ? parseInt(hint.dataset.charLimit, 10) : 0;
+    var n = Array.from(text.value).length;
+    out.textContent = limit ? n + " / " + limit : (n ? n + " characters" : "");
+    out.classList.toggle("over", !!limit && n > limit);
+  }
+  function insertTemplate(select) {
+    if (!select.value) return;
+    fetch(select.dataset.url + select.value, { credentials: "same-origin" })
+      .then(function (r) { return r.ok ? r.text() : Promise.reject(r.status); })
+      .then(function (body) {
+        var text = document.getElementById("composer-text");
+        var start = text.selectionStart, end = text.selectionEnd;
+        text.value = text.value.slice(0, start) + body + text.value.slice(end);
+        text.focus();
+        text.selectionStart = text.selectionEnd = start + body.length;
+        updateCount();
+      })
+      .finally(function () { select.value = ""; });
+  }
+
+  document.addEventListener("DOMContentLoaded", function () {
+    configureHtmx();
+    connect();
+    scrollTimeline();
+    updateCount();
+    document.addEventListener("keydown", onKey);
+    document.addEventListener("input", function (e) { if (e.target.id === "composer-text") updateCount(); });
+    document.addEventListener("change", function (e) {
+      if (e.target.id === "template-picker") insertTemplate(e.target);
+      if (e.target.name === "kind" && e.target.closest("#composer")) {
+        document.getElementById("composer").classList.toggle("kind-note", e.target.value === "note");
+      }
+    });
+    document.addEventListener("click", function (e) {
+      var help = e.target.closest("[data-action=help]");
+      if (help) document.getElementById("help").showModal();
+    });
+    document.body.addEventListener("htmx:afterSwap", function (e) {
+      var target = e.detail.target;
+      if (target && (target.id === "conv-pane" || target.id === "timeline")) scrollTimeline();
+      if (target && target.id === "conv-pane") {
+        var id = selectedId();
+        rows().forEach(function (r) { r.classList.toggle("selected", r.dataset.id === id); });
+      }
+      updateCount();
+    });
+    document.body.addEventListener("htmx:afterSettle", updateCount);
+  });
+})();
