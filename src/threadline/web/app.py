@@ -16,7 +16,7 @@ from threadline.errors import ThreadlineError
 from threadline.events.runtime import Runtime
 from threadline.events.worker import Worker
 from threadline.pipeline import install as install_pipeline
-from threadline.web import health, webhooks
+from threadline.web import desktop, health, webhooks
 from threadline.web.api import channels, conversations, customers, operations, stream
 
 log = logging.getLogger("threadline.web")
@@ -65,4 +65,5 @@ def create_app(runtime: Runtime | None = None, *, workers: int | None = None) ->
         app.include_router(router, prefix="/api/v1")
     app.include_router(webhooks.router)
     app.include_router(health.router)
+    app.include_router(desktop.router)
     return app

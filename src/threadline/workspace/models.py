@@ -6,10 +6,10 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from threadline.db.base import Base, IdMixin, TimestampMixin
+from threadline.db.base import Base, IdMixin, TimestampMixin, utcnow
 
 
 class Role:
@@ -105,3 +105,25 @@ class TriageModelRecord(IdMixin, TimestampMixin, Base):
     data: Mapped[bytes] = mapped_column(LargeBinary)
     report: Mapped[dict[str, Any]] = mapped_column(default=dict)
     active: Mapped[bool] = mapped_column(default=True)
+
+
+class AgentSession(IdMixin, TimestampMixin, Base):
+    """A signed-in desktop session; the cookie carries its id, signed with the secret key."""
+
+    __tablename__ = "agent_sessions"
+
+    workspace_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("workspaces.id"))
+    agent_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("agents.id"), index=True)
+    expires_at: Mapped[datetime]
+    revoked_at: Mapped[datetime | None]
+
+
+class LoginAttempt(IdMixin, Base):
+    """One password check; recent failures throttle further attempts (shared by processes)."""
+
+    __tablename__ = "login_attempts"
+    __table_args__ = (Index("ix_login_attempts_key", "key", "created_at"),)
+
+    key: Mapped[str] = mapped_column(String(64))  # hashed email or client address
+    succeeded: Mapped[bool] = mapped_column(default=False)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
