@@ -102,13 +102,18 @@ class E2E:
 
     def message(self, conversation_id: str, message_id: str) -> dict[str, Any]:
         conv = self.conversation(conversation_id)
-        return next(m for m in conv["messages"] if m["id"] == message_id)
+        found = [m for m in conv["messages"] if m["id"] == message_id]
+        assert found, f"message {message_id} not in conversation {conv}"
+        return found[0]
 
     def wait_delivery(self, conversation_id: str, message_id: str,
                       states: tuple[str, ...] = ("sent",)) -> dict[str, Any]:
         def probe() -> dict[str, Any] | None:
-            message = self.message(conversation_id, message_id)
-            return message if message["delivery"] in states else None
+            # The REST answer may reach us a moment before its commit (FastAPI closes
+            # yield-dependencies after sending the response), so "not there yet" is waited.
+            conv = self.conversation(conversation_id)
+            found = [m for m in conv["messages"] if m["id"] == message_id]
+            return found[0] if found and found[0]["delivery"] in states else None
         return wait_for(probe, what=f"delivery {states} of {message_id}")
 
     # --- the sandbox ------------------------------------------------------------------------

@@ -96,7 +96,9 @@ def traits(account_id: uuid.UUID, principal: Annotated[Principal, Depends(curren
 
 @router.post("/{account_id}/poll", status_code=202)
 def poll_now(account_id: uuid.UUID, principal: Annotated[Principal, Depends(supervisor)],
-             session: Annotated[Session, Depends(write_session)]) -> dict[str, Any]:
+             session: Annotated[Session, Depends(write_session, scope="function")]
+             ) -> dict[str, Any]:
+    """Scope "function": the commit happens before the 202 is sent."""
     account = access_channel_account(session, principal.workspace_id, account_id)
     if not polls(account):
         raise ValidationFailed("this channel account is not polled (it receives webhooks)",
