@@ -115,6 +115,22 @@ PROBLEM = _words(
     r"lie[sd]?",
     r"lying",
     r"excuse",
+    r"no (?!problem|prob|worries|worry|biggie|doubt)[a-z]+",
+    r"w/o",
+    r"without",
+    r"zero",
+    r"forgot",
+    r"hostage",
+    r"screw(?:ed|s)?(?: over| up)?",
+    r"(?:would|could|should)(?: have|'ve)",
+    r"too (?:long|late|many|much|small|heavy|expensive|slow|bad)",
+    r"where (?:are|is) my",
+    r"how about",
+    r"real (?:person|human)",
+    r"even though",
+    r"only (?:one|two|\d+)",
+    r"first and last",
+    r"confus(?:ed|ing|ion)",
 )
 
 GRATITUDE = _words(
@@ -228,6 +244,8 @@ STRONG = _words(
     r"bad",
     r"fail(?:ed|s|ure|ing)?",
     r"mess(?:ed)?",
+    r"nothing",
+    r"nothin",
 )
 
 # Hashtags are single tokens ("#horriblecustomerservice"): read the stems inside them.
@@ -253,7 +271,9 @@ SARCASM = re.compile(
     r"thanks? (?:a lot )?for (?:nothing|the (?:delay|wait|help))|great job (?:not|in ruin|ruin)|"
     r"(?:great|nice|awesome|amazing) (?:job|work|way) (?:of |on |in )?(?:los|cancel|delay|ruin|"
     r"strand|keep(?:ing)? (?:us|me) wait)|so helpful\W+(?:not|can't|cannot)|"
-    r"yeah right|oh great"
+    r"yeah right|oh great|at (?:its|it's) (?:best|finest)|"
+    r"thank(?:s| you) (?:\w+ ){0,1}for (?:\w+ ){0,4}?(?:no|not|nothing|making|leaving|losing|"
+    r"ruining|cancel\w*|delay\w*|strand\w*|charging|wasting)\b"
 )
 
 EMOJI_POSITIVE = re.compile(
@@ -267,3 +287,4 @@ QUESTION = re.compile(
     r"\?|^(?:\W*@\w+\s+)*(?:how|what|when|where|which|who|why|is|are|do|does|did|can|could|"
     r"will|would|should|any)\b"
 )
+

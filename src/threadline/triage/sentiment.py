@@ -41,9 +41,27 @@ class SentimentSignals:
         ]
 
 
+# VADER's general-purpose valences that mislead on posts to a brand: request words ("please
+# help", "I'd like", "hoping"), brand and product words ("united", "credit", "support") and
+# words that are affect-free in care ("ok", "yes", "sure", "well"). "joke" is an insult here.
+CARE_VALENCE: dict[str, float | None] = {
+    "united": None, "help": None, "helping": None, "please": None, "hope": None,
+    "hoping": None, "like": None, "care": None, "ok": None, "okay": None, "yes": None,
+    "sure": None, "fine": None, "well": None, "pretty": None, "credit": None, "share": None,
+    "support": None, "free": None, "special": None, "kind": None, "want": None, "wants": None,
+    "joke": -1.5, "jokes": -1.5,
+}
+
+
 @lru_cache(maxsize=1)
 def _vader() -> SentimentIntensityAnalyzer:
-    return SentimentIntensityAnalyzer()
+    analyzer = SentimentIntensityAnalyzer()
+    for word, valence in CARE_VALENCE.items():
+        if valence is None:
+            analyzer.lexicon.pop(word, None)
+        else:
+            analyzer.lexicon[word] = valence
+    return analyzer
 
 
 def clean(text: str) -> str:

@@ -26,7 +26,11 @@ def dense_features(text: str) -> tuple[str, list[float], str, str]:
 def fit_head(
     lows: Sequence[str], feats: Sequence[list[float]], labels: Sequence[str], *, c: float = 1.0
 ) -> LinearModel:
-    """Logistic regression over unigrams+bigrams and the dense rule features."""
+    """Logistic regression over unigrams+bigrams and the dense rule features.
+
+    Classes are weighted by inverse frequency: agents' corrections are imbalanced (few praise,
+    many questions) and the rare classes are the ones worth learning.
+    """
     import numpy as np
     from scipy.sparse import csr_matrix, hstack
     from sklearn.linear_model import LogisticRegression
@@ -48,7 +52,7 @@ def fit_head(
         (np.ones(len(rows)), (rows, cols)), shape=(len(docs), len(vocab)), dtype=np.float64
     )
     matrix = hstack([sparse, csr_matrix(np.asarray(feats, dtype=np.float64))]).tocsr()
-    clf = LogisticRegression(C=c, max_iter=3000)
+    clf = LogisticRegression(C=c, max_iter=3000, class_weight="balanced")
     clf.fit(matrix, list(labels))
     coef = clf.coef_
     n_vocab = len(vocab)
