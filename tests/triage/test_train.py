@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from threadline.triage import analyze, load_model, save_model, train
@@ -49,3 +51,13 @@ def test_load_model_rejects_other_bytes() -> None:
     with pytest.raises(ValueError):
         load_model(b"not a model")
     assert load_model(save_model(TriageModel())) == TriageModel()
+
+
+def test_models_stored_before_new_signals_still_load_and_predict() -> None:
+    # Heads trained when the rule signals had fewer dense features keep working: the extra
+    # features are ignored, not misaligned.
+    model = load_model(train(_corrections()).model)
+    assert model.category is not None
+    old = dataclasses.replace(model.category, dense=model.category.dense[:5])
+    t = analyze("the meal on flight 99 was cold and small", model=TriageModel(category=old))
+    assert t.category in {"feedback", "question", "complaint"}
