@@ -18,6 +18,7 @@ _ADAPTERS: dict[str, str] = {
     "voice": "threadline.channels.twilio.adapter:VoiceAdapter",
     "telegram": "threadline.channels.telegram.adapter:TelegramAdapter",
     "email": "threadline.channels.email.adapter:EmailAdapter",
+    "webchat": "threadline.channels.webchat.adapter:WebchatAdapter",
 }
 
 

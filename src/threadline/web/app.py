@@ -18,6 +18,7 @@ from threadline.events.worker import Worker
 from threadline.pipeline import install as install_pipeline
 from threadline.web import desktop, health, webhooks
 from threadline.web.api import channels, conversations, customers, operations, stream
+from threadline.web.webchat.routes import router as webchat_router
 
 log = logging.getLogger("threadline.web")
 
@@ -64,6 +65,7 @@ def create_app(runtime: Runtime | None = None, *, workers: int | None = None) ->
                    channels.router):
         app.include_router(router, prefix="/api/v1")
     app.include_router(webhooks.router)
+    app.include_router(webchat_router)
     app.include_router(health.router)
     app.include_router(desktop.router)
     return app

@@ -1,0 +1,123 @@
+"""The visitor's live stream: server-sent events filtered down to his own chat.
+
+It reads the same durable stream events as the agents' `/api/v1/stream` (so `Last-Event-ID`
+replays after a reconnect), wakes on the same bus topic, and passes on only the messages
+`service.visible_messages` lets this visitor see. Outbound messages appear once sent.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import uuid
+from collections.abc import AsyncIterator
+from typing import Any
+
+from fastapi import Request
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from sse_starlette.sse import EventSourceResponse
+from starlette.concurrency import run_in_threadpool
+
+from threadline.channels.webchat.adapter import thread_key
+from threadline.conversations.models import Message
+from threadline.errors import BadRequest
+from threadline.events.runtime import Runtime
+from threadline.events.service import latest_stream_id, stream_after, stream_topic
+from threadline.web.webchat import service
+from threadline.web.webchat.guard import cors_headers
+from threadline.web.webchat.tokens import Visitor
+from threadline.workspace.models import ChannelAccount
+
+POLL_SECONDS = 2.0
+MESSAGE_EVENTS = frozenset({"message.created", "message.delivery", "message.edited"})
+
+
+def latest(session: Session, account: ChannelAccount) -> int:
+    return latest_stream_id(session, account.workspace_id)
+
+
+def _message_id(payload: Any) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(str(payload.get("message_id")))
+    except (AttributeError, ValueError):
+        return None
+
+
+def fetch(runtime: Runtime, account_id: str, visitor: Visitor,
+          after: int) -> tuple[list[dict[str, Any]], int]:
+    """The visitor's share of the stream events after `after`, and the new position."""
+    with runtime.db.session(write=False) as session:
+        account = service.chat_account(session, account_id)
+        events = stream_after(session, account.workspace_id, after)
+        if not events:
+            return [], after
+        wanted = [(e, _message_id(e.payload)) for e in events
+                  if e.name in MESSAGE_EVENTS or e.name == "message.deleted"]
+        ids = [mid for _, mid in wanted if mid is not None]
+        visible = service.visible_messages(session, account, visitor, ids)
+        deleted_ids = [mid for e, mid in wanted if e.name == "message.deleted" and mid]
+        deleted = set(session.scalars(select(Message.id).where(
+            Message.id.in_(deleted_ids), Message.channel_account_id == account.id,
+            Message.thread_key == thread_key(visitor.visitor_id)))) if deleted_ids else set()
+        items: list[dict[str, Any]] = []
+        for event, mid in wanted:
+            if mid is None:
+                continue
+            if event.name == "message.deleted" and mid in deleted:
+                items.append({"id": str(event.id), "event": "message.deleted",
+                              "data": json.dumps({"id": str(mid)})})
+            elif event.name in MESSAGE_EVENTS and mid in visible:
+                items.append({"id": str(event.id), "event": "message",
+                              "data": json.dumps(service.message_view(visible[mid]))})
+        return items, events[-1].id
+
+
+def _start(runtime: Runtime, account_id: str) -> tuple[uuid.UUID, int]:
+    with runtime.db.session(write=False) as session:
+        account = service.chat_account(session, account_id)
+        return account.workspace_id, latest(session, account)
+
+
+async def respond(runtime: Runtime, request: Request, account_id: str,
+                  visitor: Visitor) -> EventSourceResponse:
+    header = request.headers.get("last-event-id") or request.query_params.get("last_event_id")
+    workspace_id, newest = await run_in_threadpool(_start, runtime, account_id)
+    if header:
+        try:
+            after = int(header)
+        except ValueError:
+            raise BadRequest("Last-Event-ID must be an event id", code="bad_event_id") from None
+    else:
+        after = newest
+
+    async def events() -> AsyncIterator[dict[str, Any]]:
+        nonlocal after
+        wake = asyncio.Event()
+
+        async def listen() -> None:
+            async for _ in runtime.bus.subscribe(stream_topic(workspace_id)):
+                wake.set()
+
+        listener = asyncio.create_task(listen())
+        try:
+            # The starting position as the event id: a reconnect resumes exactly here.
+            yield {"id": str(after), "event": "ready",
+                   "data": json.dumps({"cursor": str(after)})}
+            while True:
+                wake.clear()
+                batch, position = await run_in_threadpool(fetch, runtime, account_id,
+                                                          visitor, after)
+                moved = position != after
+                after = position
+                for item in batch:
+                    yield item
+                if moved:
+                    continue
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(wake.wait(), POLL_SECONDS)
+        finally:
+            listener.cancel()
+
+    return EventSourceResponse(events(), ping=15, headers=cors_headers(request))
