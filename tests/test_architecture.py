@@ -1,0 +1,32 @@
+"""Structural rules of the code base that are cheap to check on every run."""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+
+from threadline.channels.base import ChannelAdapter, ChannelTraits
+from threadline.channels.registry import get_adapter, kinds
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_test_modules_have_unique_names():
+    names = Counter(p.name for p in (ROOT / "tests").rglob("test_*.py"))
+    assert [n for n, c in names.items() if c > 1] == []
+
+
+def test_every_registered_channel_loads_and_declares_its_traits():
+    for kind in kinds():
+        adapter = get_adapter(kind)
+        assert isinstance(adapter, ChannelAdapter), kind
+        assert isinstance(adapter.traits, ChannelTraits), kind
+        assert adapter.traits.public or adapter.traits.private, kind
+
+
+def test_every_channel_folder_has_readme_and_fixtures():
+    channels = ROOT / "src/threadline/channels"
+    for folder in sorted(p for p in channels.iterdir() if p.is_dir() and
+                         not p.name.startswith("__")):
+        assert (folder / "README.md").exists(), folder.name
+        assert (folder / "fixtures").is_dir() or folder.name in ("api", "webchat"), folder.name
