@@ -59,5 +59,7 @@ def enrich(account: ChannelAccount, item: InboundMessage,
         data["suggest_hop"] = "privacy"
     hide = (public_pii and bool(account.config.get("hide_public_pii"))
             and get_adapter(account.kind).traits.can_hide)
-    return Enrichment(triage=data, priority=priority_for(result.urgency),
-                      public_pii=public_pii, hide=hide)
+    priority = priority_for(result.urgency)
+    if result.relevance == "direct":
+        priority = max(priority, 1)  # direct questions and complaints rank before chatter
+    return Enrichment(triage=data, priority=priority, public_pii=public_pii, hide=hide)
