@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import random
+import time
 from typing import Any
 
 from tests.e2e.conftest import E2E, wait_for
@@ -146,3 +147,30 @@ class TestInboundGuarantees:
                            if m["provider_id"] == tid)
             return message if message["deleted_at"] else None
         wait_for(deleted, what="deleted_at")
+
+
+class TestMentionsPoller:
+    def test_polled_mentions_become_conversations_and_errors_reschedule(self,
+                                                                         e2e: E2E) -> None:
+        user_id = str(random.randrange(10**9, 10**10))  # this account's own id at X
+        config = x_config(e2e, user_id=user_id, poll=True, poll_interval_seconds=30)
+        account = e2e.account("x", config)
+        tid = tweet_id()
+        sx.add_mention(user_id, tid, "31", "pat", f"@acme polled {e2e.tag}")
+        e2e.fault("x", f"/2/users/{user_id}/mentions", 503)  # the first poll fails
+        assert e2e.api.post(f"/channel-accounts/{account}/poll").status_code == 202
+        wait_for(lambda: e2e.calls("x", method="GET", path_contains=f"/{user_id}/mentions"),
+                 what="first poll")
+        assert e2e.api.post(f"/channel-accounts/{account}/poll").status_code == 202
+        conv, message = e2e.wait_message(tid)
+        assert message["visibility"] == "public"
+        # The same tweet delivered by webhook later is not stored twice.
+        e2e.post(sx.mention_webhook(account, config, tid, "31", "pat",
+                                    f"@acme polled {e2e.tag}"))
+        assert e2e.api.post(f"/channel-accounts/{account}/poll").status_code == 202
+        time.sleep(0.5)
+        conv = e2e.conversation(conv["id"])
+        assert [m["provider_id"] for m in conv["messages"]] == [tid]
+        traits = e2e.api.get(f"/channel-accounts/{account}/traits").json()
+        assert traits["polling"] is True and traits["char_limit"] == 280
+        assert traits["crash_recovery"] == "reconcile"
