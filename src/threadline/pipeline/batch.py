@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Table, bindparam, select, update
+from sqlalchemy import Table, bindparam, func, select, update
 from sqlalchemy.orm import Session
 
 from threadline.channels.base import (
@@ -165,13 +165,7 @@ class BatchContext:
                         .where(Identity.workspace_id == ws, Identity.kind == kind,
                                Identity.address.in_(chunk))):
                     self.identities[(kind, address)] = (ident_id, customer_id)
-        for account_id, key in threads:
-            latest = self.session.scalar(
-                select(Message.conversation_id)
-                .where(Message.channel_account_id == account_id, Message.thread_key == key)
-                .order_by(Message.created_at.desc()).limit(1))
-            if latest is not None:
-                self.thread_latest[(account_id, key)] = latest
+        self._prefetch_threads(threads)
         conv_ids = {m.conversation_id for m in self.messages.values()}
         conv_ids.update(c for s in self.waiting.values() for c in s)
         conv_ids.update(self.thread_latest.values())
@@ -180,6 +174,26 @@ class BatchContext:
         since = (min(times) if times else self.now) - timedelta(
             hours=self.settings.cross_channel_window_hours)
         self._load_conversations(conv_ids, customers, since)
+
+    def _prefetch_threads(self, threads: set[tuple[uuid.UUID, str]]) -> None:
+        """The conversation of the latest message of each private thread (rule 3)."""
+        by_account: dict[uuid.UUID, set[str]] = {}
+        for account_id, key in threads:
+            by_account.setdefault(account_id, set()).add(key)
+        for account_id, keys in by_account.items():
+            for chunk in _chunks(keys):
+                latest = (select(Message.thread_key, func.max(Message.created_at).label("at"))
+                          .where(Message.channel_account_id == account_id,
+                                 Message.thread_key.in_(chunk))
+                          .group_by(Message.thread_key).subquery())
+                rows = self.session.execute(
+                    select(Message.thread_key, Message.conversation_id)
+                    .join(latest, (Message.thread_key == latest.c.thread_key)
+                          & (Message.created_at == latest.c.at))
+                    .where(Message.channel_account_id == account_id))
+                for thread_key, conv_id in rows:
+                    if thread_key is not None:
+                        self.thread_latest[(account_id, thread_key)] = conv_id
 
     def _load_conversations(self, conv_ids: set[uuid.UUID], customers: set[uuid.UUID],
                             active_since: datetime | None = None) -> None:
