@@ -23,6 +23,7 @@ from threadline.channels.webchat.payloads import WebchatEnvelope
 from threadline.conversations.models import Conversation, Message
 from threadline.db.base import utcnow
 from threadline.errors import BadRequest, NotFound, ValidationFailed
+from threadline.events.models import InboundEvent
 from threadline.events.service import store_inbound
 from threadline.hops.links import find_link
 from threadline.pipeline.inbound import account_config
@@ -42,7 +43,8 @@ def chat_account(session: Session, account_id: str) -> ChannelAccount:
 def store_envelope(session: Session, account: ChannelAccount,
                    envelope: WebchatEnvelope) -> int:
     """The same durable path as a provider webhook: the adapter splits, the raw event is stored
-    idempotently (unique per account and event id); the caller commits, then answers."""
+    idempotently (unique per account and event id); the caller commits, then answers.
+    Returns how many events were new (0: a retry of an echo id already stored)."""
     raw = envelope.model_dump_json(exclude_none=True).encode()
     request = WebhookRequest(method="POST", url=f"/webchat/{account.id}/messages",
                              headers={"content-type": "application/json"}, query={}, body=raw)
@@ -50,9 +52,13 @@ def store_envelope(session: Session, account: ChannelAccount,
         events = get_adapter(KIND).split(account_config(account), request)
     except ChannelError as exc:
         raise BadRequest(exc.message, code=exc.code) from None
-    return store_inbound(session, workspace_id=account.workspace_id,
-                         channel_account_id=account.id,
-                         events=[(e.provider_event_id, e.payload) for e in events])
+    ids = [e.provider_event_id for e in events]
+    known = set(session.scalars(select(InboundEvent.provider_event_id).where(
+        InboundEvent.channel_account_id == account.id,
+        InboundEvent.provider_event_id.in_(ids))))
+    store_inbound(session, workspace_id=account.workspace_id, channel_account_id=account.id,
+                  events=[(e.provider_event_id, e.payload) for e in events])
+    return len(set(ids) - known)
 
 
 def check_link(session: Session, account: ChannelAccount, code: str) -> uuid.UUID:
