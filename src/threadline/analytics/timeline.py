@@ -110,6 +110,7 @@ class CustomerFile:
     suggestions: list[tuple[MergeSuggestion, Customer | None]]
     merges: list[tuple[CustomerMerge, Customer | None]]
     channels: dict[str, int]
+    surfaces: dict[uuid.UUID, list[str]]  # identity -> where it wrote: public, private
 
 
 def customer_file(session: Session, workspace_id: uuid.UUID,
@@ -139,14 +140,19 @@ def customer_file(session: Session, workspace_id: uuid.UUID,
     merges = [(m, people.get(m.source_id if m.target_id == customer.id else m.target_id))
               for m in merges_raw]
     channels: dict[str, int] = {}
-    for kind, in session.execute(select(Message.channel).join(
-            Conversation, Conversation.id == Message.conversation_id).where(
-            Conversation.customer_id == customer.id, Message.direction == "inbound")
+    surfaces: dict[uuid.UUID, set[str]] = {}
+    for kind, visibility, identity_id in session.execute(
+            select(Message.channel, Message.visibility, Message.identity_id).join(
+                Conversation, Conversation.id == Message.conversation_id).where(
+                Conversation.customer_id == customer.id, Message.direction == "inbound")
             .limit(5000)).all():
         channels[kind] = channels.get(kind, 0) + 1
+        if identity_id is not None:
+            surfaces.setdefault(identity_id, set()).add(visibility)
     return CustomerFile(customer=customer, identities=identities, consents=consents,
                         conversations=rows, suggestions=suggestions, merges=merges,
-                        channels=channels)
+                        channels=channels,
+                        surfaces={k: sorted(v) for k, v in surfaces.items()})
 
 
 def as_dict(value: Any) -> dict[str, Any]:

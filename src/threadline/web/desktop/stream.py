@@ -20,6 +20,7 @@ from threadline.web.desktop.security import DesktopRoute, DeskUser, current_user
 
 router = APIRouter(route_class=DesktopRoute, include_in_schema=False)
 POLL_SECONDS = 2.0
+RECHECK_SECONDS = (0.03, 0.07, 0.15, 0.3)
 
 
 def _latest(runtime: Runtime, user: DeskUser) -> int:
@@ -49,20 +50,28 @@ async def desktop_stream(request: Request, user: Annotated[DeskUser, Depends(cur
                 wake.set()
 
         listener = asyncio.create_task(listen())
+        retries: list[float] = []
         try:
             yield {"event": "ready", "data": "{}"}
             while True:
-                if await request.is_disconnected():
-                    break
                 batch = await run_in_threadpool(_fetch, runtime, user, after)
                 for item in batch:
                     after = int(item["id"])
                     yield item
                 if batch:
+                    retries = []
                     continue
+                if retries:
+                    # A wake-up can run ahead of the writer's commit (it is only a hint):
+                    # look again shortly before falling back to the slow poll.
+                    await asyncio.sleep(retries.pop(0))
+                    continue
+                woke = False
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(wake.wait(), POLL_SECONDS)
+                    woke = await asyncio.wait_for(wake.wait(), POLL_SECONDS)
                 wake.clear()
+                if woke:
+                    retries = list(RECHECK_SECONDS)
         finally:
             listener.cancel()
 
