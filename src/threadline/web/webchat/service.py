@@ -34,6 +34,8 @@ from threadline.workspace.models import ChannelAccount
 KIND = "webchat"
 VISIBLE_OUTBOUND = ("sent", "delivered", "read")
 HISTORY_LIMIT = 200
+# A chat link as offered publicly, and the private continuation hops hands the taker.
+CHAT_PURPOSES = ("chat", "chat_session")
 
 
 def chat_account(session: Session, account_id: str) -> ChannelAccount:
@@ -66,7 +68,7 @@ def check_link(session: Session, account: ChannelAccount, code: str) -> uuid.UUI
     link = find_link(session, code)
     if link is None or link.workspace_id != account.workspace_id:
         raise NotFound("this chat link is not valid", code="link_not_found")
-    if link.purpose != "chat":
+    if link.purpose not in CHAT_PURPOSES:
         raise ValidationFailed("this link does not open a chat", code="link_wrong_purpose")
     if link.expires_at <= utcnow():
         raise ValidationFailed("this chat link has expired", code="link_expired", status=410)

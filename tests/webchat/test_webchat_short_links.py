@@ -62,6 +62,13 @@ class TestShortLinkChat:
         joined = chat.conversation_with("about the double charge")
         assert joined["id"] == conv["id"]
 
+    def test_a_chat_session_link_from_the_hop_form_also_opens_the_chat(
+            self, chat: Chat, runtime, workspace_id):
+        conv = public_complaint(chat, runtime, workspace_id, "public: my seat was given away")
+        code = chat_link(runtime, workspace_id, conv, purpose="chat_session")
+        chat.start({"link_token": code, "question": "continuing privately"})
+        assert chat.conversation_with("continuing privately")["id"] == conv["id"]
+
     def test_expired_unknown_and_wrong_purpose_links_store_nothing(self, chat: Chat, runtime,
                                                                    workspace_id):
         conv = public_complaint(chat, runtime, workspace_id, "public: where is my order")
