@@ -1,5 +1,10 @@
 """Short links: unguessable (>= 128 bits), expiring, single-purpose codes bound to a
-conversation and customer. Only a hash of the code is stored."""
+conversation and customer. Only a hash of the code is stored.
+
+Purposes: `chat`, `callback` and `email` are the public links an agent sends (a form behind
+`/s/{code}`, usable once); `chat_session` is the private continuation handed to the browser of
+whoever took a chat link (never shown publicly); `verify` proves a coordinate (DESIGN §3).
+"""
 
 from __future__ import annotations
 
@@ -7,6 +12,7 @@ import hashlib
 import secrets
 import uuid
 from datetime import timedelta
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -16,6 +22,10 @@ from threadline.events.service import audit
 from threadline.hops.models import ShortLink
 
 CODE_BYTES = 18  # 144 bits
+PURPOSES = ("chat", "callback", "email", "chat_session", "verify")
+FORM_PURPOSES = ("chat", "callback", "email")
+THREADING_PURPOSES = ("chat", "chat_session")
+LATE_GRACE = timedelta(hours=1)  # a message stored just before expiry is still threaded
 
 
 def hash_code(code: str) -> str:
@@ -24,11 +34,12 @@ def hash_code(code: str) -> str:
 
 def create_short_link(session: Session, workspace_id: uuid.UUID, *, purpose: str,
                       conversation_id: uuid.UUID, customer_id: uuid.UUID | None,
-                      ttl: timedelta = timedelta(days=7)) -> tuple[ShortLink, str]:
+                      ttl: timedelta = timedelta(days=7),
+                      meta: dict[str, Any] | None = None) -> tuple[ShortLink, str]:
     code = secrets.token_urlsafe(CODE_BYTES)
     link = ShortLink(id=uuid.uuid4(), workspace_id=workspace_id, code_hash=hash_code(code),
                      purpose=purpose, conversation_id=conversation_id, customer_id=customer_id,
-                     expires_at=utcnow() + ttl)
+                     expires_at=utcnow() + ttl, meta=dict(meta or {}))
     session.add(link)
     session.flush()
     audit(session, workspace_id, "short_link.created", "conversation", conversation_id,
@@ -37,13 +48,26 @@ def create_short_link(session: Session, workspace_id: uuid.UUID, *, purpose: str
 
 
 def find_link(session: Session, code: str) -> ShortLink | None:
+    if not code or len(code) > 128:
+        return None
     return session.scalar(select(ShortLink).where(ShortLink.code_hash == hash_code(code)))
 
 
 def resolve_link_token(session: Session, workspace_id: uuid.UUID,
                        token: str) -> uuid.UUID | None:
-    """Threading rule 2: the conversation a link or form token is bound to."""
+    """Threading rule 2: the conversation a link or form token is bound to.
+
+    A public chat link that was taken through its form no longer threads anything: the
+    conversation continues through the taker's private `chat_session` link, so a stranger who
+    reads the public post cannot write into the case with the same code.
+    """
     link = find_link(session, token)
     if link is None or link.workspace_id != workspace_id:
+        return None
+    if link.purpose not in THREADING_PURPOSES:
+        return None
+    if link.purpose == "chat" and link.used_at is not None:
+        return None
+    if link.expires_at + LATE_GRACE < utcnow():
         return None
     return link.conversation_id

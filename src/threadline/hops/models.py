@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, String, Text
+from sqlalchemy import ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from threadline.db.base import Base, IdMixin, TimestampMixin
@@ -16,6 +16,7 @@ class Hop(IdMixin, TimestampMixin, Base):
     """A move of a conversation from one channel to another, and its way back."""
 
     __tablename__ = "hops"
+    __table_args__ = (Index("ix_hops_open_closeout", "workspace_id", "returned_at"),)
 
     workspace_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("workspaces.id"), index=True)
     conversation_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("conversations.id"),
@@ -24,6 +25,7 @@ class Hop(IdMixin, TimestampMixin, Base):
     from_visibility: Mapped[str] = mapped_column(String(16))
     to_channel: Mapped[str | None] = mapped_column(String(32))
     to_visibility: Mapped[str] = mapped_column(String(16), default="private")
+    to_account_id: Mapped[uuid.UUID | None]
     reason: Mapped[str] = mapped_column(String(32))  # privacy | practicality | customer_choice
     method: Mapped[str] = mapped_column(String(32))  # dm_invite|chat_link|callback_form|...
     origin_message_id: Mapped[uuid.UUID | None]
@@ -32,6 +34,8 @@ class Hop(IdMixin, TimestampMixin, Base):
     offered_at: Mapped[datetime | None]
     taken_at: Mapped[datetime | None]
     returned_at: Mapped[datetime | None]
+    # offer_message_id, private_reply_to, recipient_id, follow_up_text, follow_up_message_id
+    meta: Mapped[dict[str, Any]] = mapped_column(default=dict)
 
 
 class ShortLink(IdMixin, TimestampMixin, Base):
@@ -46,10 +50,12 @@ class ShortLink(IdMixin, TimestampMixin, Base):
     customer_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("customers.id"))
     expires_at: Mapped[datetime]
     used_at: Mapped[datetime | None]
+    meta: Mapped[dict[str, Any]] = mapped_column(default=dict)  # e.g. identity_id (verify)
 
 
 class Callback(IdMixin, TimestampMixin, Base):
     __tablename__ = "callbacks"
+    __table_args__ = (Index("ix_callbacks_conversation", "conversation_id"),)
 
     workspace_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("workspaces.id"), index=True)
     conversation_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("conversations.id"))

@@ -5,6 +5,13 @@ from __future__ import annotations
 
 def install() -> None:
     """Register the inbound processor and the outbox handlers."""
-    from threadline.pipeline import actions, inbound, outbound, polling  # noqa: F401
+    from threadline.pipeline import (  # noqa: F401
+        actions,
+        callbacks,
+        hops,
+        inbound,
+        outbound,
+        polling,
+    )
 
     inbound.install()

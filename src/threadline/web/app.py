@@ -18,6 +18,8 @@ from threadline.events.worker import Worker
 from threadline.pipeline import install as install_pipeline
 from threadline.web import desktop, health, webhooks
 from threadline.web.api import channels, conversations, customers, operations, stream
+from threadline.web.hops import api as hops_api
+from threadline.web.hops import routes as hop_pages
 from threadline.web.webchat.routes import router as webchat_router
 
 log = logging.getLogger("threadline.web")
@@ -66,6 +68,8 @@ def create_app(runtime: Runtime | None = None, *, workers: int | None = None) ->
         app.include_router(router, prefix="/api/v1")
     app.include_router(webhooks.router)
     app.include_router(webchat_router)
+    app.include_router(hops_api.router, prefix="/api/v1")
+    app.include_router(hop_pages.router)
     app.include_router(health.router)
     app.include_router(desktop.router)
     return app

@@ -1,0 +1,137 @@
+"""Rendering the public short-link pages: the forms, the messages, the error pages."""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+from typing import Any
+
+from fastapi import Request
+from fastapi.responses import Response
+from fastapi.templating import Jinja2Templates
+from sqlalchemy.orm import Session
+
+from threadline.contacts.rules import normalize_email, normalize_phone
+from threadline.conversations.models import Conversation, Message
+from threadline.errors import ThreadlineError
+from threadline.events.runtime import Runtime
+from threadline.hops import options
+from threadline.hops.links import FORM_PURPOSES, find_link
+from threadline.hops.models import ShortLink
+from threadline.workspace.models import Workspace
+
+HERE = Path(__file__).parent
+templates = Jinja2Templates(directory=str(HERE / "templates"))
+PAGE_PURPOSES = (*FORM_PURPOSES, "verify")
+PAGE_HEADERS = {
+    "content-security-policy": "default-src 'none'; script-src 'self'; style-src 'self'; "
+                               "img-src 'self' data:; base-uri 'none'; form-action 'self'",
+    "referrer-policy": "no-referrer",
+    "x-content-type-options": "nosniff",
+    "x-frame-options": "DENY",
+    "cache-control": "no-store",
+}
+WORDING_VERSION = "2026-11"
+WORDING = {
+    "chat": "I agree that {company} continues my support case with me in this chat, and "
+            "writes to the email address I gave (if any) about this case.",
+    "callback": "I agree that {company} calls me at this number in the time I chose, about "
+                "my support case.",
+    "email": "I agree that {company} writes to me at this email address about my support "
+             "case.",
+}
+HEADINGS = {"chat": ("Continue in a private chat", "Start the chat"),
+            "callback": ("We call you back", "Ask for the call"),
+            "email": ("Continue by email", "Continue by email"),
+            "verify": ("Confirm your address", "Confirm")}
+ERRORS = {
+    "link_not_found": ("This link is not valid",
+                       "Please check that you copied the whole link. Our links come from our "
+                       "support team, in reply to your message."),
+    "link_expired": ("This link has expired",
+                     "For your security our links work for a limited time. Write to us again "
+                     "and we will send you a new one."),
+    "link_used": ("This link has been used already",
+                  "Each link works once. If it was you, carry on where you continued; "
+                  "otherwise write to us again and we will send you a new one."),
+}
+
+
+def runtime_of(request: Request) -> Runtime:
+    runtime: Runtime = request.app.state.runtime
+    return runtime
+
+
+def page(request: Request, name: str, context: dict[str, Any], status: int = 200) -> Response:
+    return templates.TemplateResponse(request, name, context, status_code=status,
+                                      headers=PAGE_HEADERS)
+
+
+def company_and_channels(session: Session, workspace_id: uuid.UUID | None,
+                         ) -> dict[str, Any]:
+    workspace = session.get(Workspace, workspace_id) if workspace_id else None
+    if workspace is None:
+        return {"company": "Customer care", "channels": []}
+    return {"company": workspace.name,
+            "channels": options.offered_channels(session, workspace.id)}
+
+
+def message_page(request: Request, base: dict[str, Any], heading: str, text: str, *,
+                 tone: str = "ok", code: str = "ok", status: int = 200) -> Response:
+    return page(request, "message.html", {**base, "heading": heading, "message": text,
+                                          "tone": tone, "code_name": code}, status)
+
+
+def error_page(request: Request, runtime: Runtime, code: str,
+               exc: ThreadlineError) -> Response:
+    """The page for a link that cannot be used; a read-only transaction."""
+    with runtime.db.session(write=False) as session:
+        link = find_link(session, code)
+        base = company_and_channels(session, link.workspace_id if link else None)
+    heading, text = ERRORS.get(exc.code, ("This link cannot be used", exc.message))
+    return message_page(request, base, heading, text, tone="error", code=exc.code,
+                        status=exc.status)
+
+
+def origin_text(session: Session, link: ShortLink) -> str | None:
+    """The public message the case started with (it is public already): never asked again."""
+    conv = session.get(Conversation, link.conversation_id)
+    if conv is None or conv.origin_message_id is None:
+        return None
+    origin = session.get(Message, conv.origin_message_id)
+    if origin is None or origin.visibility != "public" or origin.deleted_at is not None:
+        return None
+    return origin.text
+
+
+def form_page(request: Request, session: Session, link: ShortLink, code: str, *,
+              values: dict[str, str] | None = None, error: str | None = None,
+              status: int = 200) -> Response:
+    base = company_and_channels(session, link.workspace_id)
+    heading, button = HEADINGS[link.purpose]
+    wording = WORDING.get(link.purpose, "").replace("{company}", base["company"])
+    context = origin_text(session, link) if link.purpose in FORM_PURPOSES else None
+    return page(request, "form.html", {
+        **base, "purpose": link.purpose, "code": code, "heading": heading, "button": button,
+        "wording": wording, "wording_version": WORDING_VERSION, "context": context,
+        "values": values or {}, "error": error}, status)
+
+
+def check_value(purpose: str, values: dict[str, str]) -> str | None:
+    """The first problem with a submitted form, in words for the customer; None when fine."""
+    if purpose != "verify" and values.get("consent") != "yes":
+        return "Please tick the box to agree, so that we may contact you."
+    try:
+        if purpose == "callback":
+            normalize_phone(values.get("phone", ""))
+        if purpose == "email" or (purpose == "chat" and values.get("email", "").strip()):
+            normalize_email(values.get("email", ""))
+    except ThreadlineError as exc:
+        return {"invalid_phone": "Please enter a phone number with its country code, "
+                                 "e.g. +1 555 123 4567.",
+                "invalid_email": "Please enter a valid email address."}.get(exc.code,
+                                                                             exc.message)
+    for key, limit in (("name", 200), ("question", 4000), ("email", 320), ("phone", 32)):
+        if len(values.get(key, "")) > limit:
+            return f"The {key} is too long."
+    return None

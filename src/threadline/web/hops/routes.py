@@ -1,0 +1,45 @@
+"""Public pages behind short links, served without login: `GET /s/{code}` shows the form of the
+link's purpose (chat entry, callback, email, verification) with the channels the company offers;
+`POST /s/{code}` is the customer's submission (his opt-in). An expired, forged or used link
+gets a clear page and changes nothing; a form with a bad value is shown again, unchanged.
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import FileResponse, HTMLResponse, Response
+from starlette.concurrency import run_in_threadpool
+
+from threadline.errors import NotFound
+from threadline.hops import service
+from threadline.web.hops.pages import HERE, PAGE_PURPOSES, error_page, form_page, runtime_of
+from threadline.web.hops.takes import take
+
+router = APIRouter(include_in_schema=False)
+
+
+@router.get("/static/hops/{name}")
+def static_file(name: str) -> Response:
+    path = (HERE / "static" / name).resolve()
+    if not path.is_file() or not path.is_relative_to((HERE / "static").resolve()):
+        raise NotFound("no such file")
+    media = "text/css" if path.suffix == ".css" else "text/javascript"
+    return FileResponse(path, media_type=media, headers={"cache-control": "public, max-age=300"})
+
+
+@router.get("/s/{code}", response_class=HTMLResponse)
+def show_link(code: str, request: Request) -> Response:
+    runtime = runtime_of(request)
+    try:
+        with runtime.db.session(write=False) as session:
+            link = service.open_link(session, code, PAGE_PURPOSES)
+            return form_page(request, session, link, code)
+    except service.LinkUnavailable as exc:
+        return error_page(request, runtime, code, exc)
+
+
+@router.post("/s/{code}", response_class=HTMLResponse)
+async def submit_link(code: str, request: Request) -> Response:
+    form = await request.form()
+    values = {k: str(v) for k, v in form.items() if isinstance(v, str)}
+    return await run_in_threadpool(take, request, code, values)

@@ -1,0 +1,126 @@
+"""API shapes for hops, callbacks, consent, verification and the offered channels."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from threadline.conversations.schemas import ConversationOut, MessageOut
+from threadline.schema_types import DatetimeIn, UUIDIn
+
+
+class StrictInput(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+
+class HopIn(StrictInput):
+    method: Literal["dm_invite", "private_reply", "chat_link", "callback_form", "email_form"]
+    reason: Literal["privacy", "practicality", "customer_choice"] = "privacy"
+    text: str | None = Field(default=None, min_length=1, max_length=2000)
+    channel_account_id: UUIDIn | None = None
+
+
+class HopOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    conversation_id: uuid.UUID
+    method: str
+    reason: str
+    from_channel: str
+    from_visibility: str
+    to_channel: str | None
+    to_visibility: str
+    to_account_id: uuid.UUID | None
+    short_link_id: uuid.UUID | None
+    consent_id: uuid.UUID | None
+    origin_message_id: uuid.UUID | None
+    offered_at: datetime | None
+    taken_at: datetime | None
+    returned_at: datetime | None
+    meta: dict[str, Any] = Field(default_factory=dict)
+    conversation_status: str | None = None
+
+    def with_status(self, status: str) -> HopOut:
+        self.conversation_status = status
+        return self
+
+
+class HopOfferOut(BaseModel):
+    hop: HopOut
+    url: str | None
+    message: MessageOut | None
+
+
+class ResolveOut(BaseModel):
+    conversation: ConversationOut
+    follow_up_draft: str | None
+
+
+class FollowUpOut(BaseModel):
+    draft: str | None
+
+
+class FollowUpIn(StrictInput):
+    text: str | None = Field(default=None, min_length=1, max_length=2000)
+
+
+class CallbackIn(StrictInput):
+    phone: str = Field(min_length=3, max_length=32)
+    window_start: DatetimeIn | None = None
+    window_end: DatetimeIn | None = None
+
+
+class CallbackOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    conversation_id: uuid.UUID
+    customer_id: uuid.UUID | None
+    phone: str
+    window_start: datetime | None
+    window_end: datetime | None
+    state: str
+    outcome: str | None
+    call_provider_id: str | None
+    created_at: datetime
+
+
+class OutcomeIn(StrictInput):
+    outcome: Literal["completed", "no_answer", "busy", "failed", "canceled"]
+    note: str | None = Field(default=None, max_length=2000)
+
+
+class ConsentIn(StrictInput):
+    kind: Literal["email", "phone", "whatsapp", "sms"]
+    address: str = Field(min_length=3, max_length=320)
+    purpose: str = Field(min_length=1, max_length=64)
+    method: Literal["verbal", "dm", "email", "form"]
+    wording: str = Field(min_length=1, max_length=2000)
+
+
+class VerificationIn(StrictInput):
+    conversation_id: UUIDIn
+
+
+class VerificationOut(BaseModel):
+    identity_id: uuid.UUID
+    message_id: uuid.UUID
+
+
+class OfferedChannel(StrictInput):
+    kind: str = Field(min_length=1, max_length=32)
+    label: str = Field(min_length=1, max_length=120)
+    address: str = Field(default="", max_length=300)
+
+
+class OfferedChannelsIn(StrictInput):
+    channels: list[OfferedChannel] = Field(max_length=20)
+
+
+class OfferedChannelsOut(BaseModel):
+    channels: list[dict[str, str]]
+    text: str

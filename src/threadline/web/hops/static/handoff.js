@@ -1,0 +1,12 @@
+/* Hands the chat session created by the short-link form to the web chat page: the widget reads
+ * its visitor token from localStorage under "threadline.webchat.<account>" (no URL carries it). */
+(function () {
+  "use strict";
+  var node = document.getElementById("hop-handoff");
+  if (!node) { return; }
+  var account = node.getAttribute("data-account");
+  var value = { token: node.getAttribute("data-token"), identifier: "", link: "" };
+  try { window.localStorage.setItem("threadline.webchat." + account, JSON.stringify(value)); }
+  catch (e) { return; /* storage blocked: the link on the page still opens the chat */ }
+  window.location.replace(node.getAttribute("data-url"));
+})();
