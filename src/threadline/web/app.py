@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 import threading
 from collections.abc import AsyncIterator
@@ -40,6 +41,7 @@ def create_app(runtime: Runtime | None = None, *, workers: int | None = None) ->
                                       args=(stop,), name=f"threadline-worker-{i}", daemon=True)
             thread.start()
             threads.append(thread)
+        gc.freeze()  # startup objects leave the collector's full scans: shorter pauses
         try:
             yield
         finally:
