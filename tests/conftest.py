@@ -45,7 +45,7 @@ def _worker_id() -> str:
 def _postgres_url(base: str) -> str:
     """A database of this xdist worker's own on the configured server, created fresh."""
     url = make_url(normalize_url(base))
-    name = f"threadline_test_{_worker_id()}"
+    name = f"threadline_test_{_worker_id()}_{os.getpid()}"  # parallel runs never collide
     admin = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
     try:
         with admin.connect() as conn:
@@ -58,13 +58,26 @@ def _postgres_url(base: str) -> str:
     return url.set(database=name).render_as_string(hide_password=False)
 
 
+def _drop_postgres(url: str) -> None:
+    parsed = make_url(url)
+    admin = create_engine(parsed.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{parsed.database}" WITH (FORCE)'))
+    finally:
+        admin.dispose()
+
+
 @pytest.fixture(scope="session")
-def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     base = os.environ.get("THREADLINE_TEST_DATABASE_URL")
     if base:
-        return _postgres_url(base)
+        url = _postgres_url(base)
+        yield url
+        _drop_postgres(url)
+        return
     path = tmp_path_factory.mktemp("db") / "threadline.db"
-    return f"sqlite:///{path}"
+    yield f"sqlite:///{path}"
 
 
 @pytest.fixture(scope="session")

@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import create_engine, func, select, text
 from sqlalchemy.engine import make_url
 
-from tests.conftest import shared_data
+from tests.conftest import _drop_postgres, shared_data
 from threadline.config import Settings
 from threadline.conversations.models import Message
 from threadline.db.engine import normalize_url
@@ -36,7 +36,7 @@ def own_database(tmp_path: Path) -> str:
     if not base:
         return f"sqlite:///{tmp_path / 'durability.db'}"
     url = make_url(normalize_url(base))
-    name = f"threadline_dur_{os.environ.get('PYTEST_XDIST_WORKER', 'main')}"
+    name = f"threadline_dur_{os.environ.get('PYTEST_XDIST_WORKER', 'main')}_{os.getpid()}"
     admin = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
@@ -108,6 +108,8 @@ def test_sigkill_mid_replay_loses_and_duplicates_nothing(tmp_path, redis_url):
                 w.kill()
     messages, distinct, pending, received = counts(rt, ws)
     rt.close()
+    if url.startswith("postgresql"):
+        _drop_postgres(url)
     assert kills == 2, "workers were killed in the middle of the replay"
     assert pending == 0
     assert messages == distinct == len({t.tweet_id for t in tweets}) == 5000
