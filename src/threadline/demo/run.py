@@ -45,6 +45,7 @@ def demo_accounts(sandbox_url: str) -> dict[str, dict[str, Any]]:
                      "api_base_url": f"{sandbox_url}/telegram"},
         "api": {"secret": secrets.token_hex(16), "identity_kind": "x",
                 "outbound_url": f"{sandbox_url}/api/outbound"},
+        "webchat": {"title": "Acme support"},
     }
 
 
@@ -123,6 +124,8 @@ def run_demo(*, host: str = "127.0.0.1", port: int = 8000,
     print(f"\nThreadline demo is running at {base_url}/", flush=True)
     print(f"  login:     {email} / {password}", flush=True)
     print(f"  API token: {token}", flush=True)
+    print(f"  web chat:  {base_url}/webchat/{accounts['webchat'][0]}  (be the customer)",
+          flush=True)
     print(f"  API docs:  {base_url}/api/v1/docs   sandbox: {sandbox_url}/_sandbox/calls\n",
           flush=True)
     try:
