@@ -65,6 +65,10 @@ class Hops(E2E):
                                json={"method": method, "reason": "privacy", **body})
         assert answer.status_code == 201, answer.text
         result: dict[str, Any] = answer.json()
+        # The answer may arrive a moment before its commit (FastAPI closes the session
+        # dependency after responding): the offer is there once its message is.
+        self.wait_delivery(conversation_id, result["message"]["id"],
+                           ("pending", "sent", "delivered", "failed"))
         return result
 
     def hops(self, conversation_id: str) -> list[dict[str, Any]]:
