@@ -24,8 +24,9 @@ from typing import Any
 import httpx
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import update
+from sqlalchemy import select, update
 
+from tests.e2e.conftest import tag
 from tests.e2e.test_email import mail
 from tests.mailservers import SmtpServer, smtp_server
 from threadline.channels.meta_common import sign as meta_sign
@@ -48,7 +49,7 @@ class Rig:
     def __init__(self, client: TestClient, worker: Worker, runtime: Runtime,
                  sandbox: Any) -> None:
         self.client, self.worker, self.runtime, self.sandbox = client, worker, runtime, sandbox
-        self.tag = uuid.uuid4().hex[:8]
+        self.tag = tag()
 
     def account(self, kind: str, config: dict[str, Any]) -> str:
         answer = self.client.post("/api/v1/channel-accounts",
@@ -71,7 +72,12 @@ class Rig:
                                   json={"text": text, **body})
         assert answer.status_code == 201, answer.text
         message_id = answer.json()["id"]
-        [job] = [j for j in self.worker._claim_jobs(50) if j.name == SEND_JOB]
+        with self.runtime.db.session() as session:  # a worker claims this send job
+            job = session.scalars(select(OutboxJob).where(
+                OutboxJob.name == SEND_JOB,
+                OutboxJob.payload["message_id"].as_string() == message_id)).one()
+            job.claimed_until = utcnow() + timedelta(minutes=5)
+            job.attempts += 1
         plan = begin_attempt(self.runtime, uuid.UUID(message_id))
         assert plan is not None
         outcome = deliver(self.runtime, plan)  # reached the provider; then the crash

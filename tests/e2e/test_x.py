@@ -154,13 +154,13 @@ class TestMentionsPoller:
                                                                          e2e: E2E) -> None:
         user_id = str(random.randrange(10**9, 10**10))  # this account's own id at X
         config = x_config(e2e, user_id=user_id, poll=True, poll_interval_seconds=30)
-        account = e2e.account("x", config)
         tid = tweet_id()
         sx.add_mention(user_id, tid, "31", "pat", f"@acme polled {e2e.tag}")
         e2e.fault("x", f"/2/users/{user_id}/mentions", 503)  # the first poll fails
-        assert e2e.api.post(f"/channel-accounts/{account}/poll").status_code == 202
+        account = e2e.account("x", config)  # creating it schedules the first poll
         wait_for(lambda: e2e.calls("x", method="GET", path_contains=f"/{user_id}/mentions"),
                  what="first poll")
+        # Rescheduled 30 s later (backoff); poll now instead of waiting.
         assert e2e.api.post(f"/channel-accounts/{account}/poll").status_code == 202
         conv, message = e2e.wait_message(tid)
         assert message["visibility"] == "public"

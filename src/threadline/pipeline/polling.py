@@ -66,8 +66,13 @@ def interval(account: ChannelAccount) -> float:
 
 def _pending_job(session: Session, account_id: uuid.UUID,
                  exclude: int | None = None) -> OutboxJob | None:
+    # A job being run right now (claimed) is not counted: it schedules its successor only
+    # when no other poll is pending, so chains of polls collapse into one.
+    now = utcnow()
     stmt = select(OutboxJob).where(OutboxJob.name == POLL_JOB,
                                    OutboxJob.status == WorkStatus.PENDING,
+                                   OutboxJob.claimed_until.is_(None)
+                                   | (OutboxJob.claimed_until < now),
                                    OutboxJob.payload["account_id"].as_string() == str(account_id))
     if exclude is not None:
         stmt = stmt.where(OutboxJob.id != exclude)
@@ -83,7 +88,7 @@ def schedule_poll(session: Session, account: ChannelAccount, *,
     due = utcnow() + timedelta(seconds=delay)
     job = _pending_job(session, account.id, exclude)
     if job is not None:
-        if job.due_at > due and job.claimed_until is None:
+        if job.due_at > due:
             job.due_at = due
         return job
     return enqueue(session, POLL_JOB, {"account_id": str(account.id), "failures": failures},
