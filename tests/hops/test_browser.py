@@ -1,0 +1,75 @@
+"""Acceptance 5: the chat-link flow from both sides in real headless Chromium (Debian's, through
+Playwright): the agent sees a public X complaint in the desktop and sends a chat link (the
+desktop has no hop button yet, so the offer goes through the REST API the desktop would call);
+the customer opens the link, fills the entry form and chats in the web chat page, which opens
+on his public question; the agent sees his messages live in the same conversation, as private,
+and answers from the desktop composer; the customer sees the answer live."""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any
+
+import pytest
+
+from tests.desktop.browser import browser_login, chromium  # noqa: F401 - fixture
+from tests.desktop.conftest import make_agent
+from tests.hops.conftest import Hops, wait_for
+
+pytestmark = pytest.mark.slow
+
+
+def test_chat_link_from_both_sides(hop: Hops, chromium: Any) -> None:  # noqa: F811
+    _, conv, _ = hop.x_complaint(f"@acme my flight {hop.tag} was cancelled, help")
+    chat_account = hop.account("webchat", {"title": "Acme chat"}, name="Acme chat")
+    agent = make_agent(hop.runtime, hop.workspace_id, "agent", "Ada Agent")
+    desk = browser_login(chromium, hop.server.url, agent.email, agent.password)
+    desk.locator(".inbox-row", has_text=hop.tag).click()
+    desk.locator(".msg.dir-inbound", has_text="was cancelled").wait_for(timeout=5000)
+
+    offer = hop.offer(conv["id"], "chat_link")
+    url = offer["url"]
+    desk.locator(".msg.dir-outbound", has_text="/s/").wait_for(timeout=5000)
+
+    customer = chromium.new_context(viewport={"width": 420, "height": 800})
+    page = customer.new_page()
+    page.goto(url)
+    assert "was cancelled" in page.locator("#hop-context").inner_text()
+    page.fill("input[name=name]", "Jane")
+    question = f"Booked for Friday {secrets.token_hex(3)}"
+    page.fill("textarea[name=question]", question)
+    page.check("input[name=consent]")
+    page.click("button[type=submit]")
+    page.wait_for_url(f"**/webchat/{chat_account}", timeout=5000)
+    page.locator(".tl-message.tl-context", has_text="was cancelled").wait_for(timeout=5000)
+    page.locator(".tl-message.tl-visitor", has_text=question).wait_for(timeout=5000)
+
+    said = f"Can you rebook me {secrets.token_hex(3)}"
+    page.fill(".tl-compose textarea", said)
+    page.keyboard.press("Enter")
+
+    # The agent sees both live in the open conversation, as private web chat messages.
+    for text in (question, said):
+        message = desk.locator(".msg.dir-inbound", has_text=text)
+        message.wait_for(timeout=5000)
+        assert message.get_attribute("data-channel") == "webchat"
+        assert message.locator("[data-role=visibility]").inner_text() == "Private"
+    assert len(hop.conversations()) == 1
+
+    answer = f"Rebooked you on Saturday {secrets.token_hex(3)}"
+    desk.select_option("#composer-account", chat_account)
+    desk.check("#composer input[name=visibility][value=private]")
+    desk.fill("#composer-text", answer)
+    desk.keyboard.press("Control+Enter")
+    page.locator(".tl-message.tl-agent", has_text=answer).wait_for(timeout=5000)
+
+    resolved = hop.api.post(f"/conversations/{conv['id']}/resolve")
+    assert resolved.json()["follow_up_draft"]
+    wait_for(lambda: hop.conversation(conv["id"])["status"] == "resolved", what="resolved")
+    follow = hop.api.post(f"/conversations/{conv['id']}/follow-up", json={})
+    assert follow.status_code == 201
+    hop.wait_delivery(conv["id"], follow.json()["id"])
+    [record] = hop.hops(conv["id"])
+    assert record["offered_at"] and record["taken_at"] and record["returned_at"]
+    customer.close()
+    desk.context.close()
