@@ -36,7 +36,7 @@ Admin = Annotated[DeskUser, Depends(require(Role.ADMIN))]
 
 @router.get("/supervisor")
 def supervisor(request: Request, user: Supervisor,
-               session: Annotated[Session, Depends(read_session)]) -> Response:
+               session: Annotated[Session, Depends(read_session, scope="function")]) -> Response:
     return render(request, "supervisor.html", {
         "queues": queues(session, user.workspace_id),
         "load": agent_load(session, user.workspace_id),
@@ -51,7 +51,7 @@ def _teams(session: Session, workspace_id: uuid.UUID) -> list[Team]:
 
 @router.get("/settings")
 def settings(request: Request, user: Admin,
-             session: Annotated[Session, Depends(read_session)]) -> Response:
+             session: Annotated[Session, Depends(read_session, scope="function")]) -> Response:
     return render(request, "settings.html", {
         "accounts": ws_service.list_channel_accounts(session, user.workspace_id),
         "teams": _teams(session, user.workspace_id),
@@ -67,7 +67,7 @@ def _back(notice: str) -> Response:
 
 @router.post("/settings/accounts")
 async def add_account(request: Request, user: Admin,
-                      session: Annotated[Session, Depends(write_session)]) -> Response:
+                      session: Annotated[Session, Depends(write_session, scope="function")]) -> Response:
     form = await request.form()
     name, kind = form_value(form, "name"), form_value(form, "kind")
     if not name or len(name) > 255:
@@ -86,7 +86,7 @@ async def add_account(request: Request, user: Admin,
 
 @router.post("/settings/teams")
 async def add_team(request: Request, user: Admin,
-                   session: Annotated[Session, Depends(write_session)]) -> Response:
+                   session: Annotated[Session, Depends(write_session, scope="function")]) -> Response:
     form = await request.form()
     name = form_value(form, "name")
     if not name or len(name) > 255:
@@ -99,7 +99,7 @@ async def add_team(request: Request, user: Admin,
 
 @router.post("/settings/templates")
 async def add_template(request: Request, user: Admin,
-                       session: Annotated[Session, Depends(write_session)]) -> Response:
+                       session: Annotated[Session, Depends(write_session, scope="function")]) -> Response:
     form = await request.form()
     channels = [str(v) for v in form.getlist("channels") if str(v) in kinds()]
     visibilities = [str(v) for v in form.getlist("visibilities")]
@@ -111,7 +111,7 @@ async def add_template(request: Request, user: Admin,
 
 @router.post("/settings/templates/{template_id}/delete")
 def remove_template(template_id: uuid.UUID, user: Admin,
-                    session: Annotated[Session, Depends(write_session)]) -> Response:
+                    session: Annotated[Session, Depends(write_session, scope="function")]) -> Response:
     delete_template(session, access_template(session, user.workspace_id, template_id),
                     actor_id=user.agent_id)
     return _back("template-deleted")
@@ -119,7 +119,7 @@ def remove_template(template_id: uuid.UUID, user: Admin,
 
 @router.post("/settings/agents")
 async def add_agent(request: Request, user: Admin,
-                    session: Annotated[Session, Depends(write_session)]) -> Response:
+                    session: Annotated[Session, Depends(write_session, scope="function")]) -> Response:
     form = await request.form()
     agent, password = ws_service.create_agent(
         session, user.workspace_id, email=form_value(form, "email"),
@@ -136,7 +136,7 @@ async def add_agent(request: Request, user: Admin,
 
 @router.post("/settings/agents/{agent_id}")
 async def change_agent(agent_id: uuid.UUID, request: Request, user: Admin,
-                       session: Annotated[Session, Depends(write_session)]) -> Response:
+                       session: Annotated[Session, Depends(write_session, scope="function")]) -> Response:
     form = await request.form()
     role = form_value(form, "role") or None
     active_raw = form_value(form, "active")

@@ -10,7 +10,7 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Depends, Request
 from sqlalchemy import select
 from sqlalchemy.orm import Session
-from starlette.responses import Response
+from starlette.responses import RedirectResponse, Response
 
 from threadline.analytics.timeline import ConversationStory, conversation_story
 from threadline.channels.base import ChannelError
@@ -79,14 +79,14 @@ def _shell_context(session: Session, user: DeskUser, params: Any) -> dict[str, A
 
 @router.get("/inbox")
 def inbox(request: Request, user: Annotated[DeskUser, Depends(current_user)],
-          session: Annotated[Session, Depends(read_session)]) -> Response:
+          session: Annotated[Session, Depends(read_session, scope="function")]) -> Response:
     ctx = _shell_context(session, user, request.query_params)
     return render(request, "inbox.html", ctx)
 
 
 @router.get("/inbox/list")
 def inbox_list(request: Request, user: Annotated[DeskUser, Depends(current_user)],
-               session: Annotated[Session, Depends(read_session)]) -> Response:
+               session: Annotated[Session, Depends(read_session, scope="function")]) -> Response:
     cursor = request.query_params.get("cursor") or None
     ctx = _list_context(session, user, request.query_params, cursor)
     ctx["counts"] = counts(session, user.workspace_id, user.agent_id)
@@ -126,21 +126,20 @@ def conversation_context(session: Session, user: DeskUser, conversation_id: uuid
     account = accounts.get(story.default_account_id) if story.default_account_id else None
     if account is None and story.accounts:
         account = story.accounts[0]
-    flt, raw = parse_filter(params, user)
-    newer, older = neighbours(session, user.workspace_id, conv, flt)
+    _, raw = parse_filter(params, user)
     templates = list_templates(session, user.workspace_id, approved_only=True)
     return {"story": story, "conv": conv, "customer": story.customer,
             "composer": {"account": account, "visibility": story.default_visibility,
                          "text": "", "error": None, "kind": "message"},
             "hint": traits_hint(story, account, story.default_visibility),
             "templates": templates, "agents": list(story.agents.values()),
-            "newer": newer, "older": older, "filters": raw, "query": urlencode(raw)}
+            "filters": raw, "query": urlencode(raw)}
 
 
 @router.get("/conversations/{conversation_id}")
 def conversation(conversation_id: uuid.UUID, request: Request,
                  user: Annotated[DeskUser, Depends(current_user)],
-                 session: Annotated[Session, Depends(read_session)]) -> Response:
+                 session: Annotated[Session, Depends(read_session, scope="function")]) -> Response:
     ctx = conversation_context(session, user, conversation_id, request.query_params)
     if is_htmx(request) and request.headers.get("hx-target") == "conv-pane":
         return render(request, "partials/conversation.html", ctx)
@@ -149,10 +148,23 @@ def conversation(conversation_id: uuid.UUID, request: Request,
     return render(request, "inbox.html", ctx)
 
 
+@router.get("/conversations/{conversation_id}/next")
+def next_conversation(conversation_id: uuid.UUID, request: Request,
+                      user: Annotated[DeskUser, Depends(current_user)],
+                      session: Annotated[Session, Depends(read_session, scope="function")]) -> Response:
+    """j/k past the loaded rows: the older (step=1) or newer (step=-1) conversation."""
+    conv = access_conversation(session, user.workspace_id, conversation_id)
+    flt, raw = parse_filter(request.query_params, user)
+    newer, older = neighbours(session, user.workspace_id, conv, flt)
+    target = newer if request.query_params.get("step") == "-1" else older
+    query = f"?{urlencode(raw)}" if raw else ""
+    return RedirectResponse(f"/conversations/{target or conv.id}{query}", status_code=303)
+
+
 @router.get("/conversations/{conversation_id}/timeline")
 def timeline(conversation_id: uuid.UUID, request: Request,
              user: Annotated[DeskUser, Depends(current_user)],
-             session: Annotated[Session, Depends(read_session)]) -> Response:
+             session: Annotated[Session, Depends(read_session, scope="function")]) -> Response:
     story = conversation_story(session, user.workspace_id, conversation_id)
     return render(request, "partials/timeline.html", {"story": story, "conv": story.conversation})
 
@@ -160,7 +172,7 @@ def timeline(conversation_id: uuid.UUID, request: Request,
 @router.get("/conversations/{conversation_id}/hint")
 def composer_hint(conversation_id: uuid.UUID, request: Request,
                   user: Annotated[DeskUser, Depends(current_user)],
-                  session: Annotated[Session, Depends(read_session)]) -> Response:
+                  session: Annotated[Session, Depends(read_session, scope="function")]) -> Response:
     story = conversation_story(session, user.workspace_id, conversation_id)
     account = None
     raw = request.query_params.get("account_id") or ""
@@ -176,7 +188,7 @@ def composer_hint(conversation_id: uuid.UUID, request: Request,
 @router.get("/conversations/{conversation_id}/templates/{template_id}")
 def insert_template(conversation_id: uuid.UUID, template_id: uuid.UUID, request: Request,
                     user: Annotated[DeskUser, Depends(current_user)],
-                    session: Annotated[Session, Depends(read_session)]) -> Response:
+                    session: Annotated[Session, Depends(read_session, scope="function")]) -> Response:
     from threadline.workspace.templates import access_template
     from threadline.workspace.templates import render as fill
 

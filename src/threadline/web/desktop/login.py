@@ -99,7 +99,7 @@ async def login(request: Request, runtime: Annotated[Runtime, Depends(get_runtim
 
 
 @router.post("/logout")
-def logout(request: Request, session: Annotated[Session, Depends(write_session)]) -> Response:
+def logout(request: Request, session: Annotated[Session, Depends(write_session, scope="function")]) -> Response:
     user = request.state.desk_user
     if user is not None:
         record, _ = resolve_session(session, user.session_id)

@@ -164,13 +164,13 @@ class DesktopRoute(APIRoute):
 
 def _login_redirect(request: Request) -> Response:
     target = "/login"
+    if request.headers.get("hx-request"):
+        return Response(status_code=401, headers={"HX-Redirect": target})
     if request.method == "GET" and request.url.path not in ("/", "/login"):
         from urllib.parse import quote
 
         target += "?next=" + quote(request.url.path + (f"?{request.url.query}"
                                                        if request.url.query else ""))
-    if request.headers.get("hx-request"):
-        return Response(status_code=401, headers={"HX-Redirect": target})
     return RedirectResponse(target, status_code=303)
 
 

@@ -76,8 +76,10 @@
     var next = all[index < 0 ? 0 : index + step];
     if (!next) {
       var conv = document.getElementById("conversation");
-      var id = conv && (step > 0 ? conv.dataset.older : conv.dataset.newer);
-      if (id) window.location.href = "/conversations/" + id;
+      if (conv && (index >= 0 || !all.length)) {
+        var query = conv.dataset.query ? conv.dataset.query + "&" : "";
+        window.location.href = "/conversations/" + conv.dataset.conversationId + "/next?" + query + "step=" + step;
+      }
       return;
     }
     next.click();
