@@ -30,3 +30,15 @@ def test_every_channel_folder_has_readme_and_fixtures():
                          not p.name.startswith("__")):
         assert (folder / "README.md").exists(), folder.name
         assert (folder / "fixtures").is_dir() or folder.name in ("api", "webchat"), folder.name
+
+
+def test_request_sessions_commit_before_the_response():
+    """A yield dependency ends after the response unless scope="function": the client would
+    hear 201 before the commit. Every session dependency must be function-scoped."""
+    offenders = []
+    for path in (ROOT / "src/threadline/web").rglob("*.py"):
+        for number, line in enumerate(path.read_text().splitlines(), 1):
+            for dep in ("Depends(write_session", "Depends(read_session"):
+                if dep in line and 'scope="function"' not in line:
+                    offenders.append(f"{path.relative_to(ROOT)}:{number}")
+    assert offenders == []

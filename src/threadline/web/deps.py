@@ -66,7 +66,7 @@ def principal_from(request: Request, session: Session) -> Principal:
 
 
 def current_principal(request: Request,
-                      session: Session = Depends(read_session)) -> Principal:
+                      session: Session = Depends(read_session, scope="function")) -> Principal:
     return principal_from(request, session)
 
 

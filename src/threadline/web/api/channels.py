@@ -75,7 +75,7 @@ def _check(found: SendPolicyError | None) -> ReplyCheck:
 
 @router.get("/{account_id}/traits", response_model=TraitsOut)
 def traits(account_id: uuid.UUID, principal: Annotated[Principal, Depends(current_principal)],
-           session: Annotated[Session, Depends(read_session)],
+           session: Annotated[Session, Depends(read_session, scope="function")],
            conversation_id: uuid.UUID | None = None) -> TraitsOut:
     account = access_channel_account(session, principal.workspace_id, account_id)
     adapter = get_adapter(account.kind)

@@ -34,7 +34,7 @@ router = APIRouter(prefix="/conversations", tags=["conversations"])
 @router.get("", response_model=ConversationPage)
 def list_conversations(
     principal: Annotated[Principal, Depends(current_principal)],
-    session: Annotated[Session, Depends(read_session)],
+    session: Annotated[Session, Depends(read_session, scope="function")],
     status: Annotated[list[str] | None, Query()] = None,
     channel: str | None = None,
     visibility: str | None = None,
@@ -58,7 +58,7 @@ def list_conversations(
 @router.get("/{conversation_id}", response_model=ConversationDetail)
 def get_conversation(conversation_id: uuid.UUID,
                      principal: Annotated[Principal, Depends(current_principal)],
-                     session: Annotated[Session, Depends(read_session)]) -> ConversationDetail:
+                     session: Annotated[Session, Depends(read_session, scope="function")]) -> ConversationDetail:
     conv, customer, messages = service.conversation_view(session, principal.workspace_id,
                                                          conversation_id)
     detail = ConversationDetail.model_validate(conv)
@@ -79,7 +79,7 @@ def message_out(message: Message) -> MessageOut:
 @router.post("/{conversation_id}/messages/{message_id}/reveal", response_model=MessageOut)
 def reveal(conversation_id: uuid.UUID, message_id: uuid.UUID,
            principal: Annotated[Principal, Depends(current_principal)],
-           session: Annotated[Session, Depends(write_session)]) -> MessageOut:
+           session: Annotated[Session, Depends(write_session, scope="function")]) -> MessageOut:
     """Show a masked message in full; every reveal is audited."""
     service.access_conversation(session, principal.workspace_id, conversation_id)
     message = session.get(Message, message_id)
@@ -93,7 +93,7 @@ def reveal(conversation_id: uuid.UUID, message_id: uuid.UUID,
 @router.post("/{conversation_id}/messages", response_model=MessageOut, status_code=201)
 def create_message(conversation_id: uuid.UUID, body: MessageIn,
                    principal: Annotated[Principal, Depends(current_principal)],
-                   session: Annotated[Session, Depends(write_session)]) -> MessageOut:
+                   session: Annotated[Session, Depends(write_session, scope="function")]) -> MessageOut:
     message = post_reply(session, principal.workspace_id, conversation_id,
                          Reply(text=body.text, visibility=body.visibility,
                                channel_account_id=body.channel_account_id, kind=body.kind,
@@ -104,7 +104,7 @@ def create_message(conversation_id: uuid.UUID, body: MessageIn,
 @router.patch("/{conversation_id}", response_model=ConversationOut)
 def patch_conversation(conversation_id: uuid.UUID, body: ConversationPatch,
                        principal: Annotated[Principal, Depends(current_principal)],
-                       session: Annotated[Session, Depends(write_session)]) -> ConversationOut:
+                       session: Annotated[Session, Depends(write_session, scope="function")]) -> ConversationOut:
     conv = service.access_conversation(session, principal.workspace_id, conversation_id)
     actor = principal.actor
     if body.status is not None:
@@ -124,7 +124,7 @@ def patch_conversation(conversation_id: uuid.UUID, body: ConversationPatch,
 @router.post("/{conversation_id}/split", response_model=ConversationOut, status_code=201)
 def split(conversation_id: uuid.UUID, body: SplitIn,
           principal: Annotated[Principal, Depends(current_principal)],
-          session: Annotated[Session, Depends(write_session)]) -> ConversationOut:
+          session: Annotated[Session, Depends(write_session, scope="function")]) -> ConversationOut:
     conv = service.access_conversation(session, principal.workspace_id, conversation_id)
     new = service.split_conversation(session, conv, body.message_ids, principal.actor)
     return ConversationOut.model_validate(new)
@@ -133,7 +133,7 @@ def split(conversation_id: uuid.UUID, body: SplitIn,
 @router.post("/{conversation_id}/merge", response_model=ConversationOut)
 def merge(conversation_id: uuid.UUID, body: MergeIn,
           principal: Annotated[Principal, Depends(current_principal)],
-          session: Annotated[Session, Depends(write_session)]) -> ConversationOut:
+          session: Annotated[Session, Depends(write_session, scope="function")]) -> ConversationOut:
     """Merge the other conversation into this one."""
     target = service.access_conversation(session, principal.workspace_id, conversation_id)
     source = service.access_conversation(session, principal.workspace_id, body.other_id)

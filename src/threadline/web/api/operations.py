@@ -34,14 +34,14 @@ class DeadLetterOut(BaseModel):
 
 @router.get("/dead-letters", response_model=dict[str, list[DeadLetterOut]])
 def dead_letters(principal: Annotated[Principal, Depends(supervisor)],
-                 session: Annotated[Session, Depends(read_session)]) -> dict[str, Any]:
+                 session: Annotated[Session, Depends(read_session, scope="function")]) -> dict[str, Any]:
     items = list_dead(session, principal.workspace_id)
     return {"items": [DeadLetterOut(**item.__dict__) for item in items]}
 
 
 @router.post("/dead-letters/{kind}/{item_id}/retry", status_code=202)
 def retry(kind: str, item_id: int, principal: Annotated[Principal, Depends(supervisor)],
-          session: Annotated[Session, Depends(write_session)]) -> dict[str, Any]:
+          session: Annotated[Session, Depends(write_session, scope="function")]) -> dict[str, Any]:
     retry_dead(session, principal.workspace_id, kind, item_id, principal.actor.id)
     return {"ok": True}
 
@@ -63,14 +63,14 @@ class AccountOut(BaseModel):
 
 @router.get("/channel-accounts", response_model=dict[str, list[AccountOut]])
 def accounts(principal: Annotated[Principal, Depends(supervisor)],
-             session: Annotated[Session, Depends(read_session)]) -> dict[str, Any]:
+             session: Annotated[Session, Depends(read_session, scope="function")]) -> dict[str, Any]:
     return {"items": [AccountOut(id=a.id, kind=a.kind, name=a.name, webhook_path=webhook_path(a))
                       for a in list_channel_accounts(session, principal.workspace_id)]}
 
 
 @router.post("/channel-accounts", response_model=AccountOut, status_code=201)
 def add_account(body: AccountIn, principal: Annotated[Principal, Depends(admin)],
-                session: Annotated[Session, Depends(write_session)]) -> AccountOut:
+                session: Annotated[Session, Depends(write_session, scope="function")]) -> AccountOut:
     account = create_channel_account(session, principal.workspace_id, kind=body.kind,
                                      name=body.name, config=body.config, known_kinds=kinds())
     schedule_poll(session, account)  # polling accounts (email, X mentions) start polling

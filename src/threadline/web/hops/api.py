@@ -48,7 +48,7 @@ from threadline.web.hops.schemas import (
 
 router = APIRouter(tags=["hops"])
 Agent = Annotated[Principal, Depends(current_principal)]
-Writer = Annotated[Session, Depends(write_session)]
+Writer = Annotated[Session, Depends(write_session, scope="function")]
 
 
 def link_base(request: Request, runtime: Runtime) -> str:
