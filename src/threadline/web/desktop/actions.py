@@ -15,10 +15,15 @@ from threadline.conversations import service
 from threadline.db.base import utcnow
 from threadline.errors import ThreadlineError, ValidationFailed
 from threadline.pipeline.outbound import Reply, post_reply
-from threadline.web.deps import write_session
 from threadline.web.desktop.inbox import conversation_context, traits_hint
 from threadline.web.desktop.render import is_htmx, render
-from threadline.web.desktop.security import DesktopRoute, DeskUser, current_user, form_value
+from threadline.web.desktop.security import (
+    DesktopRoute,
+    DeskUser,
+    WriteSession,
+    current_user,
+    form_value,
+)
 
 router = APIRouter(route_class=DesktopRoute, include_in_schema=False)
 SNOOZES = {"1h": timedelta(hours=1), "4h": timedelta(hours=4), "1d": timedelta(days=1),
@@ -46,7 +51,7 @@ def _parse_uuid(value: str, what: str) -> uuid.UUID:
 @router.post("/conversations/{conversation_id}/reply")
 async def reply(conversation_id: uuid.UUID, request: Request,
                 user: Annotated[DeskUser, Depends(current_user)],
-                session: Annotated[Session, Depends(write_session, scope="function")]) -> Response:
+                session: WriteSession) -> Response:
     form = await request.form()
     text = form_value(form, "text")
     kind = "note" if form_value(form, "kind") == "note" else "message"
@@ -83,7 +88,7 @@ def _conv(session: Session, user: DeskUser, conversation_id: uuid.UUID) -> Any:
 @router.post("/conversations/{conversation_id}/status")
 async def set_status(conversation_id: uuid.UUID, request: Request,
                      user: Annotated[DeskUser, Depends(current_user)],
-                     session: Annotated[Session, Depends(write_session, scope="function")]) -> Response:
+                     session: WriteSession) -> Response:
     form = await request.form()
     status = form_value(form, "status")
     until = None
@@ -107,7 +112,7 @@ async def set_status(conversation_id: uuid.UUID, request: Request,
 @router.post("/conversations/{conversation_id}/assign")
 async def assign(conversation_id: uuid.UUID, request: Request,
                  user: Annotated[DeskUser, Depends(current_user)],
-                 session: Annotated[Session, Depends(write_session, scope="function")]) -> Response:
+                 session: WriteSession) -> Response:
     form = await request.form()
     raw = form_value(form, "agent_id")
     conv = _conv(session, user, conversation_id)
@@ -130,7 +135,7 @@ async def assign(conversation_id: uuid.UUID, request: Request,
 @router.post("/conversations/{conversation_id}/labels")
 async def labels(conversation_id: uuid.UUID, request: Request,
                  user: Annotated[DeskUser, Depends(current_user)],
-                 session: Annotated[Session, Depends(write_session, scope="function")]) -> Response:
+                 session: WriteSession) -> Response:
     form = await request.form()
     values = [v.strip() for v in form_value(form, "labels").split(",") if v.strip()]
     if any(len(v) > 64 for v in values) or len(values) > 30:
@@ -142,7 +147,7 @@ async def labels(conversation_id: uuid.UUID, request: Request,
 @router.post("/conversations/{conversation_id}/triage")
 async def triage(conversation_id: uuid.UUID, request: Request,
                  user: Annotated[DeskUser, Depends(current_user)],
-                 session: Annotated[Session, Depends(write_session, scope="function")]) -> Response:
+                 session: WriteSession) -> Response:
     form = await request.form()
     changes: dict[str, Any] = {}
     category = form_value(form, "category")
@@ -162,7 +167,7 @@ async def triage(conversation_id: uuid.UUID, request: Request,
 @router.post("/conversations/{conversation_id}/split")
 async def split(conversation_id: uuid.UUID, request: Request,
                 user: Annotated[DeskUser, Depends(current_user)],
-                session: Annotated[Session, Depends(write_session, scope="function")]) -> Response:
+                session: WriteSession) -> Response:
     form = await request.form()
     ids = [_parse_uuid(str(v), "message") for v in form.getlist("message_ids")]
     new = service.split_conversation(session, _conv(session, user, conversation_id), ids,
@@ -173,7 +178,7 @@ async def split(conversation_id: uuid.UUID, request: Request,
 @router.post("/conversations/{conversation_id}/merge")
 async def merge(conversation_id: uuid.UUID, request: Request,
                 user: Annotated[DeskUser, Depends(current_user)],
-                session: Annotated[Session, Depends(write_session, scope="function")]) -> Response:
+                session: WriteSession) -> Response:
     form = await request.form()
     other = _parse_uuid(form_value(form, "other_id"), "conversation")
     target = _conv(session, user, conversation_id)

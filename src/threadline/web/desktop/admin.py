@@ -16,9 +16,15 @@ from threadline.analytics.queues import agent_load, nearest_sla, queues
 from threadline.channels.registry import kinds
 from threadline.conversations.inbox import counts
 from threadline.errors import ValidationFailed
-from threadline.web.deps import read_session, write_session
 from threadline.web.desktop.render import render
-from threadline.web.desktop.security import DesktopRoute, DeskUser, form_value, require
+from threadline.web.desktop.security import (
+    DesktopRoute,
+    DeskUser,
+    ReadSession,
+    WriteSession,
+    form_value,
+    require,
+)
 from threadline.workspace import service as ws_service
 from threadline.workspace.auth import list_agents, update_agent
 from threadline.workspace.models import Role, Team
@@ -36,7 +42,7 @@ Admin = Annotated[DeskUser, Depends(require(Role.ADMIN))]
 
 @router.get("/supervisor")
 def supervisor(request: Request, user: Supervisor,
-               session: Annotated[Session, Depends(read_session, scope="function")]) -> Response:
+               session: ReadSession) -> Response:
     return render(request, "supervisor.html", {
         "queues": queues(session, user.workspace_id),
         "load": agent_load(session, user.workspace_id),
@@ -51,7 +57,7 @@ def _teams(session: Session, workspace_id: uuid.UUID) -> list[Team]:
 
 @router.get("/settings")
 def settings(request: Request, user: Admin,
-             session: Annotated[Session, Depends(read_session, scope="function")]) -> Response:
+             session: ReadSession) -> Response:
     return render(request, "settings.html", {
         "accounts": ws_service.list_channel_accounts(session, user.workspace_id),
         "teams": _teams(session, user.workspace_id),
@@ -67,7 +73,7 @@ def _back(notice: str) -> Response:
 
 @router.post("/settings/accounts")
 async def add_account(request: Request, user: Admin,
-                      session: Annotated[Session, Depends(write_session, scope="function")]) -> Response:
+                      session: WriteSession) -> Response:
     form = await request.form()
     name, kind = form_value(form, "name"), form_value(form, "kind")
     if not name or len(name) > 255:
@@ -86,7 +92,7 @@ async def add_account(request: Request, user: Admin,
 
 @router.post("/settings/teams")
 async def add_team(request: Request, user: Admin,
-                   session: Annotated[Session, Depends(write_session, scope="function")]) -> Response:
+                   session: WriteSession) -> Response:
     form = await request.form()
     name = form_value(form, "name")
     if not name or len(name) > 255:
@@ -99,7 +105,7 @@ async def add_team(request: Request, user: Admin,
 
 @router.post("/settings/templates")
 async def add_template(request: Request, user: Admin,
-                       session: Annotated[Session, Depends(write_session, scope="function")]) -> Response:
+                       session: WriteSession) -> Response:
     form = await request.form()
     channels = [str(v) for v in form.getlist("channels") if str(v) in kinds()]
     visibilities = [str(v) for v in form.getlist("visibilities")]
@@ -111,7 +117,7 @@ async def add_template(request: Request, user: Admin,
 
 @router.post("/settings/templates/{template_id}/delete")
 def remove_template(template_id: uuid.UUID, user: Admin,
-                    session: Annotated[Session, Depends(write_session, scope="function")]) -> Response:
+                    session: WriteSession) -> Response:
     delete_template(session, access_template(session, user.workspace_id, template_id),
                     actor_id=user.agent_id)
     return _back("template-deleted")
@@ -119,7 +125,7 @@ def remove_template(template_id: uuid.UUID, user: Admin,
 
 @router.post("/settings/agents")
 async def add_agent(request: Request, user: Admin,
-                    session: Annotated[Session, Depends(write_session, scope="function")]) -> Response:
+                    session: WriteSession) -> Response:
     form = await request.form()
     agent, password = ws_service.create_agent(
         session, user.workspace_id, email=form_value(form, "email"),
@@ -136,7 +142,7 @@ async def add_agent(request: Request, user: Admin,
 
 @router.post("/settings/agents/{agent_id}")
 async def change_agent(agent_id: uuid.UUID, request: Request, user: Admin,
-                       session: Annotated[Session, Depends(write_session, scope="function")]) -> Response:
+                       session: WriteSession) -> Response:
     form = await request.form()
     role = form_value(form, "role") or None
     active_raw = form_value(form, "active")

@@ -7,7 +7,6 @@ import uuid
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
-from sqlalchemy.orm import Session
 from starlette.responses import RedirectResponse, Response
 
 from threadline.analytics.timeline import as_dict, customer_file
@@ -15,9 +14,15 @@ from threadline.contacts import service
 from threadline.contacts.models import Evidence
 from threadline.conversations.customer_merge import merge_customers, undo_merge
 from threadline.errors import ValidationFailed
-from threadline.web.deps import read_session, write_session
 from threadline.web.desktop.render import CHANNEL_LABELS, render
-from threadline.web.desktop.security import DesktopRoute, DeskUser, current_user, form_value
+from threadline.web.desktop.security import (
+    DesktopRoute,
+    DeskUser,
+    ReadSession,
+    WriteSession,
+    current_user,
+    form_value,
+)
 
 router = APIRouter(route_class=DesktopRoute, include_in_schema=False)
 IDENTITY_KINDS = ("email", "phone", "x", "facebook", "instagram", "telegram", "whatsapp",
@@ -34,7 +39,7 @@ def _uuid(value: str, what: str) -> uuid.UUID:
 @router.get("/customers/{customer_id}")
 def customer_page(customer_id: uuid.UUID, request: Request,
                   user: Annotated[DeskUser, Depends(current_user)],
-                  session: Annotated[Session, Depends(read_session, scope="function")]) -> Response:
+                  session: ReadSession) -> Response:
     cf = customer_file(session, user.workspace_id, customer_id)
     fields = as_dict(cf.customer.custom_fields)
     return render(request, "customer.html", {
@@ -67,7 +72,7 @@ def _back(customer_id: uuid.UUID, notice: str | None = None) -> Response:
 @router.post("/customers/{customer_id}")
 async def update(customer_id: uuid.UUID, request: Request,
                  user: Annotated[DeskUser, Depends(current_user)],
-                 session: Annotated[Session, Depends(write_session, scope="function")]) -> Response:
+                 session: WriteSession) -> Response:
     form = await request.form()
     customer = service.access_customer(session, user.workspace_id, customer_id)
     preferred = form_value(form, "preferred_channel") or None
@@ -88,7 +93,7 @@ async def update(customer_id: uuid.UUID, request: Request,
 @router.post("/customers/{customer_id}/identities")
 async def add_identity(customer_id: uuid.UUID, request: Request,
                        user: Annotated[DeskUser, Depends(current_user)],
-                       session: Annotated[Session, Depends(write_session, scope="function")]) -> Response:
+                       session: WriteSession) -> Response:
     form = await request.form()
     kind, address = form_value(form, "kind"), form_value(form, "address")
     if kind not in IDENTITY_KINDS or not address or len(address) > 320:
@@ -103,7 +108,7 @@ async def add_identity(customer_id: uuid.UUID, request: Request,
 @router.post("/customers/{customer_id}/merge")
 async def merge(customer_id: uuid.UUID, request: Request,
                 user: Annotated[DeskUser, Depends(current_user)],
-                session: Annotated[Session, Depends(write_session, scope="function")]) -> Response:
+                session: WriteSession) -> Response:
     """Merge the other customer into this one."""
     form = await request.form()
     other = _uuid(form_value(form, "other_id"), "customer")
@@ -114,7 +119,7 @@ async def merge(customer_id: uuid.UUID, request: Request,
 @router.post("/customers/merges/{merge_id}/undo")
 async def undo(merge_id: uuid.UUID, request: Request,
                user: Annotated[DeskUser, Depends(current_user)],
-               session: Annotated[Session, Depends(write_session, scope="function")]) -> Response:
+               session: WriteSession) -> Response:
     customer = undo_merge(session, user.workspace_id, merge_id, user.actor)
     return _back(customer.id, "merge-undone")
 

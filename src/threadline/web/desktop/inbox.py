@@ -19,9 +19,8 @@ from threadline.conversations.inbox import InboxFilter, counts, facets, list_inb
 from threadline.conversations.service import access_conversation
 from threadline.db.base import utcnow
 from threadline.errors import ValidationFailed
-from threadline.web.deps import read_session
 from threadline.web.desktop.render import is_htmx, render
-from threadline.web.desktop.security import DesktopRoute, DeskUser, current_user
+from threadline.web.desktop.security import DesktopRoute, DeskUser, ReadSession, current_user
 from threadline.workspace.models import ChannelAccount, Team
 from threadline.workspace.templates import list_templates
 
@@ -79,14 +78,14 @@ def _shell_context(session: Session, user: DeskUser, params: Any) -> dict[str, A
 
 @router.get("/inbox")
 def inbox(request: Request, user: Annotated[DeskUser, Depends(current_user)],
-          session: Annotated[Session, Depends(read_session, scope="function")]) -> Response:
+          session: ReadSession) -> Response:
     ctx = _shell_context(session, user, request.query_params)
     return render(request, "inbox.html", ctx)
 
 
 @router.get("/inbox/list")
 def inbox_list(request: Request, user: Annotated[DeskUser, Depends(current_user)],
-               session: Annotated[Session, Depends(read_session, scope="function")]) -> Response:
+               session: ReadSession) -> Response:
     cursor = request.query_params.get("cursor") or None
     ctx = _list_context(session, user, request.query_params, cursor)
     ctx["counts"] = counts(session, user.workspace_id, user.agent_id)
@@ -139,7 +138,7 @@ def conversation_context(session: Session, user: DeskUser, conversation_id: uuid
 @router.get("/conversations/{conversation_id}")
 def conversation(conversation_id: uuid.UUID, request: Request,
                  user: Annotated[DeskUser, Depends(current_user)],
-                 session: Annotated[Session, Depends(read_session, scope="function")]) -> Response:
+                 session: ReadSession) -> Response:
     ctx = conversation_context(session, user, conversation_id, request.query_params)
     if is_htmx(request) and request.headers.get("hx-target") == "conv-pane":
         return render(request, "partials/conversation.html", ctx)
@@ -151,7 +150,7 @@ def conversation(conversation_id: uuid.UUID, request: Request,
 @router.get("/conversations/{conversation_id}/next")
 def next_conversation(conversation_id: uuid.UUID, request: Request,
                       user: Annotated[DeskUser, Depends(current_user)],
-                      session: Annotated[Session, Depends(read_session, scope="function")]) -> Response:
+                      session: ReadSession) -> Response:
     """j/k past the loaded rows: the older (step=1) or newer (step=-1) conversation."""
     conv = access_conversation(session, user.workspace_id, conversation_id)
     flt, raw = parse_filter(request.query_params, user)
@@ -164,7 +163,7 @@ def next_conversation(conversation_id: uuid.UUID, request: Request,
 @router.get("/conversations/{conversation_id}/timeline")
 def timeline(conversation_id: uuid.UUID, request: Request,
              user: Annotated[DeskUser, Depends(current_user)],
-             session: Annotated[Session, Depends(read_session, scope="function")]) -> Response:
+             session: ReadSession) -> Response:
     story = conversation_story(session, user.workspace_id, conversation_id)
     return render(request, "partials/timeline.html", {"story": story, "conv": story.conversation})
 
@@ -172,7 +171,7 @@ def timeline(conversation_id: uuid.UUID, request: Request,
 @router.get("/conversations/{conversation_id}/hint")
 def composer_hint(conversation_id: uuid.UUID, request: Request,
                   user: Annotated[DeskUser, Depends(current_user)],
-                  session: Annotated[Session, Depends(read_session, scope="function")]) -> Response:
+                  session: ReadSession) -> Response:
     story = conversation_story(session, user.workspace_id, conversation_id)
     account = None
     raw = request.query_params.get("account_id") or ""
@@ -188,7 +187,7 @@ def composer_hint(conversation_id: uuid.UUID, request: Request,
 @router.get("/conversations/{conversation_id}/templates/{template_id}")
 def insert_template(conversation_id: uuid.UUID, template_id: uuid.UUID, request: Request,
                     user: Annotated[DeskUser, Depends(current_user)],
-                    session: Annotated[Session, Depends(read_session, scope="function")]) -> Response:
+                    session: ReadSession) -> Response:
     from threadline.workspace.templates import access_template
     from threadline.workspace.templates import render as fill
 

@@ -6,17 +6,17 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse
-from sqlalchemy.orm import Session
 from starlette.responses import Response
 
 from threadline.errors import RateLimited
 from threadline.events.runtime import Runtime
-from threadline.web.deps import get_runtime, write_session
+from threadline.web.deps import get_runtime
 from threadline.web.desktop.render import render
 from threadline.web.desktop.security import (
     PRE_COOKIE,
     SESSION_COOKIE,
     DesktopRoute,
+    WriteSession,
     client_address,
     csrf_token,
     form_value,
@@ -99,7 +99,7 @@ async def login(request: Request, runtime: Annotated[Runtime, Depends(get_runtim
 
 
 @router.post("/logout")
-def logout(request: Request, session: Annotated[Session, Depends(write_session, scope="function")]) -> Response:
+def logout(request: Request, session: WriteSession) -> Response:
     user = request.state.desk_user
     if user is not None:
         record, _ = resolve_session(session, user.session_id)
