@@ -44,6 +44,14 @@ def _runtime(migrate: bool = True) -> Runtime:
     return runtime
 
 
+def _ensure_pollers(runtime: Runtime) -> None:
+    """Every polling account (IMAP email, X mentions) has its poll job scheduled."""
+    from threadline.pipeline.polling import ensure_pollers
+
+    with runtime.db.session() as session:
+        ensure_pollers(session)
+
+
 def _workspace_id(runtime: Runtime, slug: str | None) -> uuid.UUID:
     from sqlalchemy import select
 
@@ -81,6 +89,7 @@ def serve(host: str = "127.0.0.1", port: int = 8000,
     from threadline.web.app import create_app
 
     runtime = _runtime()
+    _ensure_pollers(runtime)
     application = create_app(runtime, workers=0 if web else workers)
     uvicorn.run(application, host=host, port=port, log_level="info")
 
@@ -90,6 +99,7 @@ def worker(concurrency: int = 1) -> None:
     """Run workers only (scaled mode: any number of these on PostgreSQL)."""
     install_pipeline()
     runtime = _runtime(migrate=False)
+    _ensure_pollers(runtime)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
@@ -108,6 +118,7 @@ def accounts_create(kind: Annotated[str, typer.Option()], name: Annotated[str, t
                     workspace: str | None = None) -> None:
     """Connect a channel account; prints its id and webhook path."""
     from threadline.channels.registry import kinds
+    from threadline.pipeline.polling import schedule_poll
     from threadline.workspace.service import create_channel_account, webhook_path
 
     try:
@@ -121,6 +132,7 @@ def accounts_create(kind: Annotated[str, typer.Option()], name: Annotated[str, t
     with runtime.db.session() as session:
         account = create_channel_account(session, ws, kind=kind, name=name, config=cfg,
                                          known_kinds=kinds())
+        schedule_poll(session, account)  # polling accounts start polling
         out = {"id": str(account.id), "kind": kind, "name": name,
                "webhook_path": webhook_path(account)}
     _print(out)
