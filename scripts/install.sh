@@ -29,3 +29,9 @@ if [ "$with_test" = 1 ]; then
 else
   .venv/bin/pip install -q -e .
 fi
+# The desktop's front-end libraries (package.json) from the npm registry; never committed.
+if command -v npm >/dev/null 2>&1; then
+  npm install --no-audit --no-fund --silent
+else
+  echo "npm is missing: install Node.js (Debian: nodejs npm) for the agent desktop" >&2
+fi

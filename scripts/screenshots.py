@@ -1,0 +1,199 @@
+"""Save screenshots of the agent desktop to docs/screenshots/: the inbox, a cross-channel
+conversation, the customer panel and the supervisor view.
+
+Runs everything locally: a fresh SQLite database, the provider sandbox, Threadline with one
+worker, the demo's customers (signed webhooks over HTTP), a few agent actions, and Debian's
+Chromium driven by Playwright.  Usage: .venv/bin/python scripts/screenshots.py
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import uvicorn
+from sqlalchemy import func, select
+
+from threadline.config import Settings
+from threadline.contacts.models import Customer
+from threadline.conversations.models import Conversation, Message
+from threadline.conversations.service import Actor, assign, set_labels, set_status
+from threadline.db.base import utcnow
+from threadline.db.migrate import upgrade
+from threadline.demo.run import ensure_accounts
+from threadline.demo.traffic import Traffic
+from threadline.events.models import InboundEvent, OutboxJob
+from threadline.events.runtime import Runtime
+from threadline.pipeline.outbound import Reply, post_reply
+from threadline.sandbox.core import create_app as create_sandbox
+from threadline.web.app import create_app
+from threadline.workspace.service import create_agent, create_team, get_or_create_default_workspace
+from threadline.workspace.templates import create_template
+
+ROOT = Path(__file__).resolve().parents[1]
+OUT = ROOT / "docs" / "screenshots"
+CHROMIUM = "/usr/bin/chromium"
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync", "--no-first-run"]
+PASSWORD = "screenshots-only-password"
+
+
+def serve(app: Any) -> tuple[uvicorn.Server, str]:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port,
+                                           log_level="warning"))
+    threading.Thread(target=server.run, daemon=True).start()
+    while not server.started:
+        time.sleep(0.05)
+    return server, f"http://127.0.0.1:{port}"
+
+
+def settle(runtime: Runtime, timeout: float = 20) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with runtime.db.session(write=False) as s:
+            busy = s.scalar(select(func.count()).select_from(InboundEvent).where(
+                InboundEvent.status == "pending")) or 0
+            busy += s.scalar(select(func.count()).select_from(OutboxJob).where(
+                OutboxJob.status == "pending", OutboxJob.due_at <= utcnow())) or 0
+        if not busy:
+            return
+        time.sleep(0.2)
+
+
+def play_customers(runtime: Runtime, base_url: str, accounts: dict[str, Any]) -> None:
+    traffic = Traffic(base_url, accounts, pause=0)
+    with httpx.Client(base_url=base_url, timeout=15) as http:
+        for scenario in traffic.script["scenarios"]:
+            for step in scenario:
+                hook = traffic.webhook(step, {})
+                http.request(hook.method, hook.path, content=hook.body, headers=hook.headers)
+                settle(runtime)
+
+
+def agent_work(runtime: Runtime, workspace_id: uuid.UUID) -> dict[str, Any]:
+    with runtime.db.session() as s:
+        social, billing = create_team(s, workspace_id, "Social"), create_team(s, workspace_id,
+                                                                               "Billing")
+        dana, _ = create_agent(s, workspace_id, email="dana@acme.example", role="admin",
+                               name="Dana Reyes", password=PASSWORD)
+        omar, _ = create_agent(s, workspace_id, email="omar@acme.example", role="agent",
+                               name="Omar Haddad")
+        create_agent(s, workspace_id, email="kim@acme.example", role="supervisor",
+                     name="Kim Novak")
+        create_template(s, workspace_id, name="Move to DM",
+                        body="Hi {first_name}, sorry about this! Please send us a DM with "
+                             "your order number and we'll sort it out.",
+                        visibilities=["public"], created_by=dana.id)
+        convs = list(s.scalars(select(Conversation).where(
+            Conversation.workspace_id == workspace_id).order_by(Conversation.created_at)))
+        names = {c.id: c.name for c in s.scalars(select(Customer).where(
+            Customer.workspace_id == workspace_id))}
+        ids = {}
+        for n, conv in enumerate(convs):
+            who = (names.get(conv.customer_id) or "").split(" ")[0].lower()
+            ids.setdefault(who, conv.id)
+            conv.sla_due_at = utcnow() + timedelta(minutes=[-12, 25, 50, 140, 300, 600][n % 6])
+            conv.team_id = (social if conv.origin_visibility == "public" else billing).id
+            conv.priority = [2, 1, 0, 3, 0, 1][n % 6]
+        actor = Actor("agent", str(dana.id), agent_id=dana.id)
+        maya = ids.get("maya")
+        if maya:
+            post_reply(s, workspace_id, maya, Reply(
+                text="Hi Maya, sorry for the wait! Could you DM us the order number so we "
+                     "can check the express shipment?", visibility="public"), actor)
+            post_reply(s, workspace_id, maya, Reply(
+                text="Express label printed Friday, carrier scan missing. Asked the depot.",
+                kind="note"), actor)
+            conv = s.get(Conversation, maya)
+            assign(s, conv, dana.id, actor)
+            set_labels(s, conv, ["shipping", "express"], actor)
+        if ids.get("tom"):
+            assign(s, s.get(Conversation, ids["tom"]), omar.id, actor)
+        if ids.get("raj"):
+            set_status(s, s.get(Conversation, ids["raj"]), "resolved", actor)
+        if ids.get("lena"):
+            set_labels(s, s.get(Conversation, ids["lena"]), ["refund"], actor)
+    settle(runtime)
+    with runtime.db.session() as s:  # the DM reply once the public one went out
+        if ids.get("maya"):
+            dm = s.scalar(select(Message).where(Message.conversation_id == ids["maya"],
+                                                Message.visibility == "private",
+                                                Message.direction == "inbound"))
+            if dm is not None:
+                post_reply(s, workspace_id, ids["maya"], Reply(
+                    text="Thanks Maya! The parcel is at the Oslo depot and goes out "
+                         "tomorrow morning. Shipping refunded.", visibility="private",
+                    channel_account_id=dm.channel_account_id), actor)
+    settle(runtime)
+    with runtime.db.session(write=False) as s:
+        customer = s.get(Conversation, ids["maya"]).customer_id if ids.get("maya") else None
+    return {"maya": ids.get("maya"), "tom": ids.get("tom"), "customer": customer}
+
+
+def shoot(base_url: str, ids: dict[str, Any]) -> list[Path]:
+    from playwright.sync_api import sync_playwright
+
+    OUT.mkdir(parents=True, exist_ok=True)
+    shots = []
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
+        page = browser.new_context(base_url=base_url,
+                                   viewport={"width": 1440, "height": 860}).new_page()
+        page.goto("/login")
+        page.fill("input[name=email]", "dana@acme.example")
+        page.fill("input[name=password]", PASSWORD)
+        page.click("button[type=submit]")
+        page.wait_for_url("**/inbox")
+        for name, url in (("inbox", f"/conversations/{ids['tom']}"),
+                          ("conversation", f"/conversations/{ids['maya']}"),
+                          ("customer", f"/customers/{ids['customer']}"),
+                          ("supervisor", "/supervisor")):
+            page.goto(url)
+            page.wait_for_load_state("networkidle") if name != "conversation" else None
+            page.wait_for_timeout(600)
+            path = OUT / f"{name}.png"
+            page.screenshot(path=str(path))
+            shots.append(path)
+        browser.close()
+    return shots
+
+
+def main() -> int:
+    logging.basicConfig(level=logging.WARNING)
+    tmp = Path(tempfile.mkdtemp(prefix="threadline-shots-"))
+    try:
+        url = f"sqlite:///{tmp / 'shots.db'}"
+        settings = Settings(database_url=url, data_dir=tmp, worker_poll_seconds=0.2)
+        runtime = Runtime.create(settings, database_url=url, redis_url="")
+        upgrade(runtime.db)
+        _, sandbox_url = serve(create_sandbox())
+        with runtime.db.session() as s:
+            workspace_id = get_or_create_default_workspace(s).id
+        accounts = ensure_accounts(runtime, workspace_id, sandbox_url)
+        server, base_url = serve(create_app(runtime, workers=1))
+        play_customers(runtime, base_url, accounts)
+        ids = agent_work(runtime, workspace_id)
+        for path in shoot(base_url, ids):
+            print(path.relative_to(ROOT))
+        server.should_exit = True
+        return 0
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
