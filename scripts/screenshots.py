@@ -44,7 +44,7 @@ OUT = ROOT / "docs" / "screenshots"
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
         "--disable-component-update", "--disable-sync", "--no-first-run"]
-PASSWORD = "screenshots-only-password"
+PASSWORD = "screenshots-only-password"  # noqa: S105 - a throwaway local demo login
 
 
 def serve(app: Any) -> tuple[uvicorn.Server, str]:
