@@ -207,3 +207,27 @@ def shared_data(*parts: str) -> Path:
             pytest.fail(f"shared data missing: {path}")
         pytest.skip(f"shared data not present: {path}")
     return path
+
+
+CHROMIUM = Path(os.environ.get("THREADLINE_CHROMIUM", "/usr/bin/chromium"))
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu",
+                 "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run"]
+
+
+@pytest.fixture(scope="session")
+def chromium() -> Iterator[Any]:
+    """Debian's Chromium driven by Playwright (never `playwright install`). One Playwright
+    instance per test process: its sync API cannot run twice in one process."""
+    if not CHROMIUM.exists():
+        message = f"{CHROMIUM} is missing: scripts/install.sh --test installs Debian's chromium"
+        if IN_CI:
+            pytest.fail(message)
+        pytest.skip(message)
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS,
+                                     headless=True)
+        yield browser
+        browser.close()
