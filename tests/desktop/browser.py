@@ -1,34 +1,11 @@
-"""Debian's Chromium driven by Playwright for Python (never `playwright install`)."""
+"""Browser helpers for the desktop tests (the `chromium` fixture lives in tests/conftest.py:
+Debian's Chromium driven by Playwright, one instance per test process)."""
 
 from __future__ import annotations
 
-import os
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
-
-CHROMIUM = Path(os.environ.get("THREADLINE_CHROMIUM", "/usr/bin/chromium"))
-LAUNCH_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-               "--disable-component-update", "--disable-sync", "--no-first-run"]
-IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
-
-
-@pytest.fixture(scope="session")
-def chromium() -> Iterator[Any]:
-    if not CHROMIUM.exists():
-        message = f"{CHROMIUM} is missing: scripts/install.sh --test installs Debian's chromium"
-        if IN_CI:
-            pytest.fail(message)
-        pytest.skip(message)
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=LAUNCH_ARGS,
-                                     headless=True)
-        yield browser
-        browser.close()
 
 
 def browser_login(browser: Any, base_url: str, email: str, password: str,
@@ -42,3 +19,9 @@ def browser_login(browser: Any, base_url: str, email: str, password: str,
     page.click("button[type=submit]")
     page.wait_for_url("**/inbox")
     return page
+
+
+@pytest.fixture
+def chromium(chromium: Any) -> Any:
+    """For modules that import `chromium` from here: the one shared browser of conftest."""
+    return chromium

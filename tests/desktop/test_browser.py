@@ -13,7 +13,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.desktop.browser import browser_login, chromium  # noqa: F401 - fixture
+from tests.desktop.browser import browser_login
 from tests.desktop.conftest import make_agent
 from threadline.events.runtime import Runtime
 from threadline.sandbox.providers import x as sandbox_x
@@ -39,7 +39,7 @@ def deliver(base_url: str, hook: Any) -> None:
 
 
 def test_x_mention_reply_dm_and_customer_panel(runtime, workspace_id, live_server, sandbox,
-                                               chromium):  # noqa: F811
+                                               chromium):
     account_id, config = x_account(runtime, workspace_id, sandbox.url)
     agent = make_agent(runtime, workspace_id, "agent", "Ada Agent")
     page = browser_login(chromium, live_server.url, agent.email, agent.password)
