@@ -112,3 +112,26 @@ class TestStream:
         r = httpx.get(f"{live_server.url}/api/v1/stream",
                       headers={"Authorization": f"Bearer {token}", "Last-Event-ID": "abc"})
         assert r.status_code == 400
+
+
+class TestBusAfterCommit:
+    def test_wake_ups_wait_for_the_outer_commit(self, runtime):
+        from threadline.db.engine import Database
+        from threadline.events.bus import install_bus
+        from threadline.events.service import notify_after_commit
+
+        published: list[str] = []
+
+        class Recorder:
+            def publish(self, topic: str) -> None:
+                published.append(topic)
+
+        db = Database(runtime.settings.database_url)
+        install_bus(db, Recorder())  # type: ignore[arg-type]
+        with db.session() as session:
+            notify_after_commit(session, "t1")
+            with session.begin_nested():
+                pass
+            assert published == [], "a savepoint commit is not the commit"
+        assert published == ["t1"]
+        db.dispose()

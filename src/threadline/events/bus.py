@@ -174,6 +174,8 @@ def install_bus(db: Database, bus: Bus) -> None:
     once it commits; drop them if it rolls back."""
 
     def _after_commit(session: Session) -> None:
+        if session.in_nested_transaction():
+            return  # a savepoint committed; the outer transaction has not yet
         topics = session.info.pop("bus_topics", None)
         if topics:
             for topic in topics:
@@ -188,4 +190,5 @@ def install_bus(db: Database, bus: Bus) -> None:
 
 def _listen(factory: sessionmaker[Session], on_commit: Any, on_rollback: Any) -> None:
     event.listen(factory, "after_commit", on_commit)
-    event.listen(factory, "after_soft_rollback", lambda s, _t: on_rollback(s))
+    event.listen(factory, "after_soft_rollback",
+                 lambda s, t: None if t.nested else on_rollback(s))
