@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Annotated
 
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
@@ -30,6 +31,12 @@ def write_session(runtime: Runtime = Depends(get_runtime)) -> Iterator[Session]:
 def read_session(runtime: Runtime = Depends(get_runtime)) -> Iterator[Session]:
     with runtime.db.session(write=False) as session:
         yield session
+
+
+# Function-scoped: the session closes (and commits) before the response is sent, so a client
+# never hears 201 for a change that is not committed yet.
+ReadSession = Annotated[Session, Depends(read_session, scope="function")]
+WriteSession = Annotated[Session, Depends(write_session, scope="function")]
 
 
 @dataclass(frozen=True)
@@ -65,8 +72,7 @@ def principal_from(request: Request, session: Session) -> Principal:
     return principal
 
 
-def current_principal(request: Request,
-                      session: Session = Depends(read_session, scope="function")) -> Principal:
+def current_principal(request: Request, session: ReadSession) -> Principal:
     return principal_from(request, session)
 
 

@@ -16,7 +16,6 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends
 from pydantic import BaseModel
-from sqlalchemy.orm import Session
 
 from threadline.channels.base import ReconcilingAdapter, SendPolicyError, Visibility
 from threadline.channels.registry import get_adapter
@@ -25,10 +24,10 @@ from threadline.pipeline.outbound import check_reply
 from threadline.pipeline.polling import interval, polls, schedule_poll
 from threadline.web.deps import (
     Principal,
+    ReadSession,
+    WriteSession,
     current_principal,
-    read_session,
     supervisor,
-    write_session,
 )
 from threadline.workspace.service import access_channel_account
 
@@ -75,7 +74,7 @@ def _check(found: SendPolicyError | None) -> ReplyCheck:
 
 @router.get("/{account_id}/traits", response_model=TraitsOut)
 def traits(account_id: uuid.UUID, principal: Annotated[Principal, Depends(current_principal)],
-           session: Annotated[Session, Depends(read_session, scope="function")],
+           session: ReadSession,
            conversation_id: uuid.UUID | None = None) -> TraitsOut:
     account = access_channel_account(session, principal.workspace_id, account_id)
     adapter = get_adapter(account.kind)
@@ -96,7 +95,7 @@ def traits(account_id: uuid.UUID, principal: Annotated[Principal, Depends(curren
 
 @router.post("/{account_id}/poll", status_code=202)
 def poll_now(account_id: uuid.UUID, principal: Annotated[Principal, Depends(supervisor)],
-             session: Annotated[Session, Depends(write_session, scope="function")]
+             session: WriteSession
              ) -> dict[str, Any]:
     """Scope "function": the commit happens before the 202 is sent."""
     account = access_channel_account(session, principal.workspace_id, account_id)

@@ -6,7 +6,6 @@ import uuid
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
-from sqlalchemy.orm import Session
 
 from threadline.conversations import service
 from threadline.conversations.models import Message
@@ -26,7 +25,12 @@ from threadline.errors import NotFound
 from threadline.events.service import audit
 from threadline.pipeline.outbound import Reply, post_reply
 from threadline.pipeline.privacy import masked_text, public_pii_spans
-from threadline.web.deps import Principal, current_principal, read_session, write_session
+from threadline.web.deps import (
+    Principal,
+    ReadSession,
+    WriteSession,
+    current_principal,
+)
 
 router = APIRouter(prefix="/conversations", tags=["conversations"])
 
@@ -34,7 +38,7 @@ router = APIRouter(prefix="/conversations", tags=["conversations"])
 @router.get("", response_model=ConversationPage)
 def list_conversations(
     principal: Annotated[Principal, Depends(current_principal)],
-    session: Annotated[Session, Depends(read_session, scope="function")],
+    session: ReadSession,
     status: Annotated[list[str] | None, Query()] = None,
     channel: str | None = None,
     visibility: str | None = None,
@@ -58,7 +62,7 @@ def list_conversations(
 @router.get("/{conversation_id}", response_model=ConversationDetail)
 def get_conversation(conversation_id: uuid.UUID,
                      principal: Annotated[Principal, Depends(current_principal)],
-                     session: Annotated[Session, Depends(read_session, scope="function")]) -> ConversationDetail:
+                     session: ReadSession) -> ConversationDetail:
     conv, customer, messages = service.conversation_view(session, principal.workspace_id,
                                                          conversation_id)
     detail = ConversationDetail.model_validate(conv)
@@ -79,7 +83,7 @@ def message_out(message: Message) -> MessageOut:
 @router.post("/{conversation_id}/messages/{message_id}/reveal", response_model=MessageOut)
 def reveal(conversation_id: uuid.UUID, message_id: uuid.UUID,
            principal: Annotated[Principal, Depends(current_principal)],
-           session: Annotated[Session, Depends(write_session, scope="function")]) -> MessageOut:
+           session: WriteSession) -> MessageOut:
     """Show a masked message in full; every reveal is audited."""
     service.access_conversation(session, principal.workspace_id, conversation_id)
     message = session.get(Message, message_id)
@@ -93,7 +97,7 @@ def reveal(conversation_id: uuid.UUID, message_id: uuid.UUID,
 @router.post("/{conversation_id}/messages", response_model=MessageOut, status_code=201)
 def create_message(conversation_id: uuid.UUID, body: MessageIn,
                    principal: Annotated[Principal, Depends(current_principal)],
-                   session: Annotated[Session, Depends(write_session, scope="function")]) -> MessageOut:
+                   session: WriteSession) -> MessageOut:
     message = post_reply(session, principal.workspace_id, conversation_id,
                          Reply(text=body.text, visibility=body.visibility,
                                channel_account_id=body.channel_account_id, kind=body.kind,
@@ -104,7 +108,7 @@ def create_message(conversation_id: uuid.UUID, body: MessageIn,
 @router.patch("/{conversation_id}", response_model=ConversationOut)
 def patch_conversation(conversation_id: uuid.UUID, body: ConversationPatch,
                        principal: Annotated[Principal, Depends(current_principal)],
-                       session: Annotated[Session, Depends(write_session, scope="function")]) -> ConversationOut:
+                       session: WriteSession) -> ConversationOut:
     conv = service.access_conversation(session, principal.workspace_id, conversation_id)
     actor = principal.actor
     if body.status is not None:
@@ -124,7 +128,7 @@ def patch_conversation(conversation_id: uuid.UUID, body: ConversationPatch,
 @router.post("/{conversation_id}/split", response_model=ConversationOut, status_code=201)
 def split(conversation_id: uuid.UUID, body: SplitIn,
           principal: Annotated[Principal, Depends(current_principal)],
-          session: Annotated[Session, Depends(write_session, scope="function")]) -> ConversationOut:
+          session: WriteSession) -> ConversationOut:
     conv = service.access_conversation(session, principal.workspace_id, conversation_id)
     new = service.split_conversation(session, conv, body.message_ids, principal.actor)
     return ConversationOut.model_validate(new)
@@ -133,7 +137,7 @@ def split(conversation_id: uuid.UUID, body: SplitIn,
 @router.post("/{conversation_id}/merge", response_model=ConversationOut)
 def merge(conversation_id: uuid.UUID, body: MergeIn,
           principal: Annotated[Principal, Depends(current_principal)],
-          session: Annotated[Session, Depends(write_session, scope="function")]) -> ConversationOut:
+          session: WriteSession) -> ConversationOut:
     """Merge the other conversation into this one."""
     target = service.access_conversation(session, principal.workspace_id, conversation_id)
     source = service.access_conversation(session, principal.workspace_id, body.other_id)

@@ -22,7 +22,12 @@ from threadline.contacts.schemas import (
 from threadline.conversations.customer_merge import merge_customers, undo_merge
 from threadline.conversations.schemas import ConversationOut
 from threadline.conversations.service import ConversationFilter, list_conversations
-from threadline.web.deps import Principal, current_principal, read_session, write_session
+from threadline.web.deps import (
+    Principal,
+    ReadSession,
+    WriteSession,
+    current_principal,
+)
 
 router = APIRouter(prefix="/customers", tags=["customers"])
 
@@ -53,14 +58,14 @@ def _detail(session: Session, workspace_id: uuid.UUID, customer_id: uuid.UUID) -
 @router.get("/{customer_id}", response_model=CustomerDetail)
 def get_customer(customer_id: uuid.UUID,
                  principal: Annotated[Principal, Depends(current_principal)],
-                 session: Annotated[Session, Depends(read_session, scope="function")]) -> CustomerDetail:
+                 session: ReadSession) -> CustomerDetail:
     return CustomerDetail.model_validate(_detail(session, principal.workspace_id, customer_id))
 
 
 @router.patch("/{customer_id}", response_model=CustomerOut)
 def patch_customer(customer_id: uuid.UUID, body: CustomerPatch,
                    principal: Annotated[Principal, Depends(current_principal)],
-                   session: Annotated[Session, Depends(write_session, scope="function")]) -> CustomerOut:
+                   session: WriteSession) -> CustomerOut:
     customer = service.access_customer(session, principal.workspace_id, customer_id)
     changes = body.model_dump(exclude_unset=True)
     service.update_customer(session, customer, changes, actor_type=principal.actor.type,
@@ -71,7 +76,7 @@ def patch_customer(customer_id: uuid.UUID, body: CustomerPatch,
 @router.post("/{customer_id}/identities", response_model=IdentityOut, status_code=201)
 def add_identity(customer_id: uuid.UUID, body: IdentityIn,
                  principal: Annotated[Principal, Depends(current_principal)],
-                 session: Annotated[Session, Depends(write_session, scope="function")]) -> IdentityOut:
+                 session: WriteSession) -> IdentityOut:
     service.access_customer(session, principal.workspace_id, customer_id)
     identity = service.link_identity(session, principal.workspace_id, customer_id,
                                      kind=body.kind, address=body.address,
@@ -83,7 +88,7 @@ def add_identity(customer_id: uuid.UUID, body: IdentityIn,
 @router.post("/{customer_id}/merge", response_model=MergeOut, status_code=201)
 def merge(customer_id: uuid.UUID, body: CustomerMergeIn,
           principal: Annotated[Principal, Depends(current_principal)],
-          session: Annotated[Session, Depends(write_session, scope="function")]) -> MergeOut:
+          session: WriteSession) -> MergeOut:
     """Merge the other customer into this one."""
     record = merge_customers(session, principal.workspace_id, body.other_id, customer_id,
                              principal.actor)
@@ -92,6 +97,6 @@ def merge(customer_id: uuid.UUID, body: CustomerMergeIn,
 
 @router.post("/merges/{merge_id}/undo", response_model=CustomerOut)
 def undo(merge_id: uuid.UUID, principal: Annotated[Principal, Depends(current_principal)],
-         session: Annotated[Session, Depends(write_session, scope="function")]) -> CustomerOut:
+         session: WriteSession) -> CustomerOut:
     return CustomerOut.model_validate(undo_merge(session, principal.workspace_id, merge_id,
                                                  principal.actor))

@@ -8,12 +8,17 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy.orm import Session
 
 from threadline.channels.registry import kinds
 from threadline.events.deadletters import list_dead, retry_dead
 from threadline.pipeline.polling import schedule_poll
-from threadline.web.deps import Principal, admin, read_session, supervisor, write_session
+from threadline.web.deps import (
+    Principal,
+    ReadSession,
+    WriteSession,
+    admin,
+    supervisor,
+)
 from threadline.workspace.service import (
     create_channel_account,
     list_channel_accounts,
@@ -34,14 +39,14 @@ class DeadLetterOut(BaseModel):
 
 @router.get("/dead-letters", response_model=dict[str, list[DeadLetterOut]])
 def dead_letters(principal: Annotated[Principal, Depends(supervisor)],
-                 session: Annotated[Session, Depends(read_session, scope="function")]) -> dict[str, Any]:
+                 session: ReadSession) -> dict[str, Any]:
     items = list_dead(session, principal.workspace_id)
     return {"items": [DeadLetterOut(**item.__dict__) for item in items]}
 
 
 @router.post("/dead-letters/{kind}/{item_id}/retry", status_code=202)
 def retry(kind: str, item_id: int, principal: Annotated[Principal, Depends(supervisor)],
-          session: Annotated[Session, Depends(write_session, scope="function")]) -> dict[str, Any]:
+          session: WriteSession) -> dict[str, Any]:
     retry_dead(session, principal.workspace_id, kind, item_id, principal.actor.id)
     return {"ok": True}
 
@@ -63,14 +68,14 @@ class AccountOut(BaseModel):
 
 @router.get("/channel-accounts", response_model=dict[str, list[AccountOut]])
 def accounts(principal: Annotated[Principal, Depends(supervisor)],
-             session: Annotated[Session, Depends(read_session, scope="function")]) -> dict[str, Any]:
+             session: ReadSession) -> dict[str, Any]:
     return {"items": [AccountOut(id=a.id, kind=a.kind, name=a.name, webhook_path=webhook_path(a))
                       for a in list_channel_accounts(session, principal.workspace_id)]}
 
 
 @router.post("/channel-accounts", response_model=AccountOut, status_code=201)
 def add_account(body: AccountIn, principal: Annotated[Principal, Depends(admin)],
-                session: Annotated[Session, Depends(write_session, scope="function")]) -> AccountOut:
+                session: WriteSession) -> AccountOut:
     account = create_channel_account(session, principal.workspace_id, kind=body.kind,
                                      name=body.name, config=body.config, known_kinds=kinds())
     schedule_poll(session, account)  # polling accounts (email, X mentions) start polling

@@ -9,19 +9,18 @@ import secrets
 import uuid
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import Depends, Request, Response
+from fastapi import Request, Response
 from fastapi.routing import APIRoute
 from itsdangerous import BadSignature, URLSafeTimedSerializer
-from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import RedirectResponse
 
 from threadline.conversations.service import Actor
 from threadline.errors import Forbidden, ThreadlineError
 from threadline.events.runtime import Runtime
-from threadline.web.deps import read_session, write_session
+from threadline.web.deps import ReadSession, WriteSession
 from threadline.workspace.auth import SESSION_TTL, resolve_session
 from threadline.workspace.models import Role
 
@@ -30,9 +29,8 @@ PRE_COOKIE = "tl_pre"  # binds the login form's CSRF token before a session exis
 CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "x-csrf-token"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
-# The request's unit of work, closed (committed) before the response is sent.
-ReadSession = Annotated[Session, Depends(read_session, scope="function")]
-WriteSession = Annotated[Session, Depends(write_session, scope="function")]
+# The request's unit of work, closed (committed) before the response is sent (web/deps.py).
+__all__ = ["ReadSession", "WriteSession"]
 
 
 @dataclass(frozen=True)

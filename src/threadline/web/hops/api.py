@@ -8,7 +8,6 @@ import uuid
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
-from sqlalchemy.orm import Session
 
 from threadline.contacts.models import Consent, Identity
 from threadline.contacts.service import access_customer, record_consent, revoke_consent
@@ -23,11 +22,11 @@ from threadline.pipeline.hop_contact import send_verification
 from threadline.web.api.conversations import message_out
 from threadline.web.deps import (
     Principal,
+    WriteSession,
     admin,
     current_principal,
     get_runtime,
     supervisor,
-    write_session,
 )
 from threadline.web.hops.schemas import (
     CallbackIn,
@@ -48,7 +47,7 @@ from threadline.web.hops.schemas import (
 
 router = APIRouter(tags=["hops"])
 Agent = Annotated[Principal, Depends(current_principal)]
-Writer = Annotated[Session, Depends(write_session, scope="function")]
+Writer = WriteSession
 
 
 def link_base(request: Request, runtime: Runtime) -> str:
