@@ -1,9 +1,9 @@
 """Acceptance 5: the chat-link flow from both sides in real headless Chromium (Debian's, through
-Playwright): the agent sees a public X complaint in the desktop and sends a chat link (the
-desktop has no hop button yet, so the offer goes through the REST API the desktop would call);
-the customer opens the link, fills the entry form and chats in the web chat page, which opens
-on his public question; the agent sees his messages live in the same conversation, as private,
-and answers from the desktop composer; the customer sees the answer live."""
+Playwright): the agent sees a public X complaint in the desktop and sends a chat link from the
+conversation's hop card; the customer opens the link, fills the entry form and chats in the web
+chat page, which opens on his public question; the agent sees his messages live in the same
+conversation, as private, answers from the desktop composer (the customer sees the answer
+live), resolves, and sends the drafted public follow-up from the desktop."""
 
 from __future__ import annotations
 
@@ -12,14 +12,16 @@ from typing import Any
 
 import pytest
 
-from tests.desktop.browser import browser_login, chromium  # noqa: F401 - fixture
+import re
+
+from tests.desktop.browser import browser_login
 from tests.desktop.conftest import make_agent
 from tests.hops.conftest import Hops, wait_for
 
 pytestmark = pytest.mark.slow
 
 
-def test_chat_link_from_both_sides(hop: Hops, chromium: Any) -> None:  # noqa: F811
+def test_chat_link_from_both_sides(hop: Hops, chromium: Any) -> None:
     _, conv, _ = hop.x_complaint(f"@acme my flight {hop.tag} was cancelled, help")
     chat_account = hop.account("webchat", {"title": "Acme chat"}, name="Acme chat")
     agent = make_agent(hop.runtime, hop.workspace_id, "agent", "Ada Agent")
@@ -27,9 +29,14 @@ def test_chat_link_from_both_sides(hop: Hops, chromium: Any) -> None:  # noqa: F
     desk.locator(".inbox-row", has_text=hop.tag).click()
     desk.locator(".msg.dir-inbound", has_text="was cancelled").wait_for(timeout=5000)
 
-    offer = hop.offer(conv["id"], "chat_link")
-    url = offer["url"]
-    desk.locator(".msg.dir-outbound", has_text="/s/").wait_for(timeout=5000)
+    desk.select_option("#hop-actions select[name=method]", "chat_link")
+    desk.select_option("#hop-actions select[name=reason]", "privacy")
+    desk.click("#hop-actions button[type=submit]")
+    link = desk.locator(".msg.dir-outbound", has_text="/s/")
+    link.wait_for(timeout=5000)
+    found = re.search(r"https?://\S+/s/[A-Za-z0-9_-]+", link.inner_text())
+    assert found, link.inner_text()
+    url = found.group(0)
 
     customer = chromium.new_context(viewport={"width": 420, "height": 800})
     page = customer.new_page()
@@ -63,12 +70,12 @@ def test_chat_link_from_both_sides(hop: Hops, chromium: Any) -> None:  # noqa: F
     desk.keyboard.press("Control+Enter")
     page.locator(".tl-message.tl-agent", has_text=answer).wait_for(timeout=5000)
 
-    resolved = hop.api.post(f"/conversations/{conv['id']}/resolve")
-    assert resolved.json()["follow_up_draft"]
-    wait_for(lambda: hop.conversation(conv["id"])["status"] == "resolved", what="resolved")
-    follow = hop.api.post(f"/conversations/{conv['id']}/follow-up", json={})
-    assert follow.status_code == 201
-    hop.wait_delivery(conv["id"], follow.json()["id"])
+    desk.click("form:has(input[name=status][value=resolved]) button")
+    draft = desk.locator("#follow-up-text")
+    draft.wait_for(timeout=5000)
+    assert draft.input_value() and "/s/" not in draft.input_value()
+    desk.click("#hop-actions form:has(#follow-up-text) button[type=submit]")
+    wait_for(lambda: hop.hops(conv["id"])[0]["returned_at"] is not None, what="returned")
     [record] = hop.hops(conv["id"])
     assert record["offered_at"] and record["taken_at"] and record["returned_at"]
     customer.close()

@@ -14,6 +14,7 @@ from starlette.responses import RedirectResponse, Response
 from threadline.conversations import service
 from threadline.db.base import utcnow
 from threadline.errors import ThreadlineError, ValidationFailed
+from threadline.pipeline import hops as hop_flow
 from threadline.pipeline.outbound import Reply, post_reply
 from threadline.web.desktop.inbox import conversation_context, traits_hint
 from threadline.web.desktop.render import is_htmx, render
@@ -104,8 +105,12 @@ async def set_status(conversation_id: uuid.UUID, request: Request,
                                        code="bad_snooze") from None
             if until <= utcnow():
                 raise ValidationFailed("a snooze must end in the future", code="bad_snooze")
-    service.set_status(session, _conv(session, user, conversation_id), status, user.actor,
-                       snooze_until=until)
+    if status == "resolved":
+        # Resolving a hopped conversation also drafts its public follow-up (issue 5).
+        hop_flow.resolve(session, user.workspace_id, conversation_id, user.actor)
+    else:
+        service.set_status(session, _conv(session, user, conversation_id), status, user.actor,
+                           snooze_until=until)
     return _pane(request, session, user, conversation_id)
 
 

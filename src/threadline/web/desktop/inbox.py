@@ -19,6 +19,7 @@ from threadline.conversations.inbox import InboxFilter, counts, facets, list_inb
 from threadline.conversations.service import access_conversation
 from threadline.db.base import utcnow
 from threadline.errors import ValidationFailed
+from threadline.web.desktop.hop_panel import hop_panel
 from threadline.web.desktop.render import is_htmx, render
 from threadline.web.desktop.security import DesktopRoute, DeskUser, ReadSession, current_user
 from threadline.workspace.models import ChannelAccount, Team
@@ -132,6 +133,7 @@ def conversation_context(session: Session, user: DeskUser, conversation_id: uuid
                          "text": "", "error": None, "kind": "message"},
             "hint": traits_hint(story, account, story.default_visibility),
             "templates": templates, "agents": list(story.agents.values()),
+            "hop": hop_panel(session, conv),
             "filters": raw, "query": urlencode(raw)}
 
 

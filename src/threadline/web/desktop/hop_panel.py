@@ -1,0 +1,33 @@
+"""The hop card of the conversation view: which offers fit this conversation, and the drafted
+public follow-up once a hopped conversation is resolved."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from threadline.conversations.models import Conversation, Status
+from threadline.errors import ThreadlineError
+from threadline.hops.service import REASONS
+from threadline.pipeline import hops as hop_flow
+
+LABELS = {"dm_invite": "Invite to DM", "private_reply": "Private reply",
+          "chat_link": "Send chat link", "callback_form": "Offer a callback",
+          "email_form": "Continue by email"}
+PUBLIC_ONLY = {"dm_invite": ("x",), "private_reply": ("facebook", "instagram")}
+
+
+def hop_panel(session: Session, conv: Conversation) -> dict[str, Any]:
+    """What the hop card shows: the offers possible here, and a drafted public follow-up."""
+    methods = [m for m in LABELS
+               if m not in PUBLIC_ONLY or conv.origin_channel in PUBLIC_ONLY[m]]
+    if conv.origin_visibility != "public":
+        methods = [m for m in methods if m not in PUBLIC_ONLY]
+    draft = None
+    if conv.status in (Status.RESOLVED, Status.CLOSED):
+        try:
+            draft = hop_flow.draft_follow_up(session, conv.workspace_id, conv.id)
+        except ThreadlineError:
+            draft = None
+    return {"methods": [(m, LABELS[m]) for m in methods], "reasons": REASONS, "draft": draft}

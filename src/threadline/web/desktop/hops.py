@@ -1,0 +1,42 @@
+"""Channel hops from the conversation view: offer a move to private (DM invitation, private
+reply, chat link, callback form, email form) and send the public follow-up after resolving."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request
+from starlette.responses import Response
+
+from threadline.pipeline import hops as hop_flow
+from threadline.web.desktop.actions import _pane
+from threadline.web.desktop.security import (
+    DesktopRoute,
+    DeskUser,
+    WriteSession,
+    current_user,
+    form_value,
+)
+
+router = APIRouter(route_class=DesktopRoute, include_in_schema=False)
+
+@router.post("/conversations/{conversation_id}/hop")
+async def offer(conversation_id: uuid.UUID, request: Request,
+                user: Annotated[DeskUser, Depends(current_user)],
+                session: WriteSession) -> Response:
+    form = await request.form()
+    hop_flow.offer(session, user.workspace_id, conversation_id,
+                   method=form_value(form, "method"), reason=form_value(form, "reason"),
+                   actor=user.actor, base_url=str(request.base_url))
+    return _pane(request, session, user, conversation_id)
+
+
+@router.post("/conversations/{conversation_id}/follow-up")
+async def follow_up(conversation_id: uuid.UUID, request: Request,
+                    user: Annotated[DeskUser, Depends(current_user)],
+                    session: WriteSession) -> Response:
+    form = await request.form()
+    hop_flow.send_follow_up(session, user.workspace_id, conversation_id, user.actor,
+                            text=form_value(form, "text") or None)
+    return _pane(request, session, user, conversation_id)
