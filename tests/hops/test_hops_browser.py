@@ -7,12 +7,11 @@ live), resolves, and sends the drafted public follow-up from the desktop."""
 
 from __future__ import annotations
 
+import re
 import secrets
 from typing import Any
 
 import pytest
-
-import re
 
 from tests.desktop.browser import browser_login
 from tests.desktop.conftest import make_agent
