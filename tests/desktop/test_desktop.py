@@ -228,6 +228,21 @@ class TestConversation:
         text = admin_desk.get(f"/conversations/{conv.id}/templates/{template.id}").text
         assert text == "Hi @vv, Alma here. {unknown}"
 
+    def test_public_template_asking_for_personal_data_is_refused(self, admin_desk: Desk,
+                                                                 runtime, workspace_id):
+        r = admin_desk.post("/settings/templates", {
+            "name": "Bad", "body": "Please reply here with your card number and CVV.",
+            "visibilities": "public"})
+        assert r.status_code == 422 and "card" in r.text.lower()
+        ok = admin_desk.post("/settings/templates", {
+            "name": "Private ask", "body": "Please send your card number in this chat.",
+            "visibilities": "private"})
+        assert ok.status_code == 303
+        with runtime.db.session(write=False) as session:
+            names = set(session.scalars(select(Template.name).where(
+                Template.workspace_id == workspace_id)))
+        assert names == {"Private ask"}
+
 
 class TestCustomerPanel:
     def test_edit_identities_merge_and_undo(self, agent_desk: Desk, client, runtime,

@@ -16,6 +16,7 @@ from threadline.analytics.queues import agent_load, nearest_sla, queues
 from threadline.channels.registry import kinds
 from threadline.conversations.inbox import counts
 from threadline.errors import ValidationFailed
+from threadline.pipeline.templates import save_template
 from threadline.web.desktop.render import render
 from threadline.web.desktop.security import (
     DesktopRoute,
@@ -30,7 +31,6 @@ from threadline.workspace.auth import list_agents, update_agent
 from threadline.workspace.models import Role, Team
 from threadline.workspace.templates import (
     access_template,
-    create_template,
     delete_template,
     list_templates,
 )
@@ -109,9 +109,9 @@ async def add_template(request: Request, user: Admin,
     form = await request.form()
     channels = [str(v) for v in form.getlist("channels") if str(v) in kinds()]
     visibilities = [str(v) for v in form.getlist("visibilities")]
-    create_template(session, user.workspace_id, name=form_value(form, "name"),
-                    body=form_value(form, "body"), channels=channels,
-                    visibilities=visibilities, approval="approved", created_by=user.agent_id)
+    save_template(session, user.workspace_id, name=form_value(form, "name"),
+                  body=form_value(form, "body"), channels=channels,
+                  visibilities=visibilities, approval="approved", created_by=user.agent_id)
     return _back("template-added")
 
 
