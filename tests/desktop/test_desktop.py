@@ -65,7 +65,13 @@ class TestInbox:
                                htmx=True).status_code == 200
         agent_desk.post(f"/conversations/{b.id}/labels", {"labels": "vip, billing"}, htmx=True)
         agent_desk.post(f"/conversations/{c.id}/triage", {"priority": "3",
-                                                          "category": "complaint"}, htmx=True)
+                                                          "category": "complaint",
+                                                          "sentiment": "negative"}, htmx=True)
+        with runtime.db.session(write=False) as session:
+            corrected = session.get(Conversation, c.id)
+            assert (corrected.category, corrected.sentiment) == ("complaint", "negative")
+        assert agent_desk.post(f"/conversations/{c.id}/triage", {"sentiment": "angry"},
+                               htmx=True).status_code == 422
         agent_desk.post(f"/conversations/{c.id}/status", {"status": "resolved"}, htmx=True)
         with runtime.db.session() as session:
             session.get(Conversation, b.id).sla_due_at = utcnow() + timedelta(minutes=30)

@@ -15,6 +15,7 @@ from threadline.conversations import service
 from threadline.db.base import utcnow
 from threadline.errors import ThreadlineError, ValidationFailed
 from threadline.pipeline import hops as hop_flow
+from threadline.triage import CATEGORIES, SENTIMENTS
 from threadline.pipeline.outbound import Reply, post_reply
 from threadline.web.desktop.inbox import conversation_context, traits_hint
 from threadline.web.desktop.render import is_htmx, render
@@ -157,7 +158,14 @@ async def triage(conversation_id: uuid.UUID, request: Request,
     changes: dict[str, Any] = {}
     category = form_value(form, "category")
     if category:
-        changes["category"] = category[:32]
+        if category not in CATEGORIES:
+            raise ValidationFailed(f"category is one of {', '.join(CATEGORIES)}")
+        changes["category"] = category
+    sentiment = form_value(form, "sentiment")
+    if sentiment:
+        if sentiment not in SENTIMENTS:
+            raise ValidationFailed(f"sentiment is one of {', '.join(SENTIMENTS)}")
+        changes["sentiment"] = sentiment
     priority = form_value(form, "priority")
     if priority:
         if not priority.isdigit() or int(priority) > 4:
