@@ -15,8 +15,8 @@ from threadline.conversations import service
 from threadline.db.base import utcnow
 from threadline.errors import ThreadlineError, ValidationFailed
 from threadline.pipeline import hops as hop_flow
-from threadline.triage import CATEGORIES, SENTIMENTS
 from threadline.pipeline.outbound import Reply, post_reply
+from threadline.triage import CATEGORIES, SENTIMENTS
 from threadline.web.desktop.inbox import conversation_context, traits_hint
 from threadline.web.desktop.render import is_htmx, render
 from threadline.web.desktop.security import (
