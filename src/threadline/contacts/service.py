@@ -17,7 +17,7 @@ from threadline.contacts.models import (
     MergeSuggestion,
 )
 from threadline.contacts.rules import canonical_kind, normalize_address
-from threadline.db.base import utcnow
+from threadline.db.base import new_id, utcnow
 from threadline.errors import Conflict, NotFound, ValidationFailed
 from threadline.events.service import audit
 
@@ -40,7 +40,7 @@ def find_identity(session: Session, workspace_id: uuid.UUID, kind: str,
 
 def create_customer(session: Session, workspace_id: uuid.UUID, *, name: str | None = None,
                     actor_type: str = "system", actor_id: str | None = None) -> Customer:
-    customer = Customer(id=uuid.uuid4(), workspace_id=workspace_id, name=name,
+    customer = Customer(id=new_id(), workspace_id=workspace_id, name=name,
                         custom_fields={}, external_ids={})
     session.add(customer)
     session.flush()
@@ -80,7 +80,7 @@ def link_identity(session: Session, workspace_id: uuid.UUID, customer_id: uuid.U
                            code="identity_taken")
         return existing
     now = utcnow()
-    identity = Identity(id=uuid.uuid4(), workspace_id=workspace_id, customer_id=customer_id,
+    identity = Identity(id=new_id(), workspace_id=workspace_id, customer_id=customer_id,
                         kind=kind, address=address, handle=handle, display_name=display_name,
                         evidence=evidence, linked_at=now,
                         verified_at=now if evidence == Evidence.VERIFIED else None)
@@ -109,7 +109,7 @@ def suggest_merge(session: Session, workspace_id: uuid.UUID, a: uuid.UUID, b: uu
         MergeSuggestion.customer_b_id == second))
     if existing is not None:
         return existing
-    suggestion = MergeSuggestion(id=uuid.uuid4(), workspace_id=workspace_id,
+    suggestion = MergeSuggestion(id=new_id(), workspace_id=workspace_id,
                                  customer_a_id=first, customer_b_id=second, reason=reason,
                                  status="open")
     session.add(suggestion)
@@ -143,7 +143,7 @@ def record_consent(session: Session, workspace_id: uuid.UUID, customer_id: uuid.
                    kind: str, address: str, purpose: str, method: str, wording: str,
                    source: str | None = None, at: datetime | None = None) -> Consent:
     kind = canonical_kind(kind)
-    consent = Consent(id=uuid.uuid4(), workspace_id=workspace_id, customer_id=customer_id,
+    consent = Consent(id=new_id(), workspace_id=workspace_id, customer_id=customer_id,
                       kind=kind, address=normalize_address(kind, address), purpose=purpose,
                       method=method, wording=wording, source=source, granted_at=at or utcnow())
     session.add(consent)

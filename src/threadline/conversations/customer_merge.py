@@ -18,7 +18,7 @@ from threadline.contacts.models import (
 from threadline.contacts.service import access_customer
 from threadline.conversations.models import Conversation
 from threadline.conversations.service import Actor
-from threadline.db.base import utcnow
+from threadline.db.base import new_id, utcnow
 from threadline.errors import NotFound, ValidationFailed
 from threadline.events.service import audit, publish
 
@@ -47,7 +47,7 @@ def merge_customers(session: Session, workspace_id: uuid.UUID, source_id: uuid.U
         if getattr(target, field) is None and getattr(source, field) is not None:
             setattr(target, field, getattr(source, field))
     merge = CustomerMerge(
-        id=uuid.uuid4(), workspace_id=workspace_id, source_id=source.id, target_id=target.id,
+        id=new_id(), workspace_id=workspace_id, source_id=source.id, target_id=target.id,
         actor_id=actor.id,
         moved={"identities": [str(i) for i in identity_ids],
                "consents": [str(i) for i in consent_ids],

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from threadline.contacts.models import Customer
 from threadline.conversations.models import Conversation, Message, Status
-from threadline.db.base import utcnow
+from threadline.db.base import new_id, utcnow
 from threadline.errors import BadRequest, NotFound, ValidationFailed
 from threadline.events.service import audit, publish
 
@@ -247,7 +247,7 @@ def split_conversation(session: Session, conv: Conversation, message_ids: list[u
     if len(messages) >= conv.message_count:
         raise ValidationFailed("a split must leave at least one message behind")
     first = min(messages, key=lambda m: m.created_at)
-    new = Conversation(id=uuid.uuid4(), workspace_id=conv.workspace_id,
+    new = Conversation(id=new_id(), workspace_id=conv.workspace_id,
                        customer_id=conv.customer_id, status=Status.OPEN,
                        origin_message_id=first.id, origin_channel=first.channel,
                        origin_visibility=first.visibility,

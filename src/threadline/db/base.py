@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import time
 import uuid
 from datetime import UTC, datetime
 from typing import Any
@@ -25,7 +27,17 @@ def utcnow() -> datetime:
 
 
 def new_id() -> uuid.UUID:
-    return uuid.uuid4()
+    """A time-ordered UUID (version 7, RFC 9562): 48 bits of Unix milliseconds, then random.
+
+    Rows created together sit together in every index on their ids, so inserts touch few
+    pages and stay cheap as tables grow (random v4 ids scatter them over the whole index).
+    """
+    millis = time.time_ns() // 1_000_000
+    rand = int.from_bytes(os.urandom(10), "big")
+    value = (millis & 0xFFFF_FFFF_FFFF) << 80 | rand & ((1 << 80) - 1)
+    value = (value & ~(0xF << 76)) | (0x7 << 76)  # version 7
+    value = (value & ~(0x3 << 62)) | (0x2 << 62)  # RFC 9562 variant
+    return uuid.UUID(int=value)
 
 
 class UTCDateTime(TypeDecorator[datetime]):

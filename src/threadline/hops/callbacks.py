@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from threadline.contacts.rules import normalize_phone
 from threadline.contacts.service import has_consent
 from threadline.conversations.models import Conversation
-from threadline.db.base import utcnow
+from threadline.db.base import new_id, utcnow
 from threadline.errors import NotFound, ValidationFailed
 from threadline.events.service import audit, enqueue, publish
 from threadline.hops.models import Callback
@@ -56,7 +56,7 @@ def request_callback(session: Session, workspace_id: uuid.UUID, conv: Conversati
         raise ConsentRequired("this number has no consent for callbacks; send the customer a "
                               "callback form instead", details={"allowed": ["callback_form"]})
     start, end = check_window(window_start, window_end, utcnow())
-    callback = Callback(id=uuid.uuid4(), workspace_id=workspace_id, conversation_id=conv.id,
+    callback = Callback(id=new_id(), workspace_id=workspace_id, conversation_id=conv.id,
                         customer_id=conv.customer_id, phone=number, window_start=start,
                         window_end=end, state="scheduled",
                         meta={"hop_id": str(hop_id) if hop_id else None,

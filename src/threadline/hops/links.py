@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from threadline.db.base import utcnow
+from threadline.db.base import new_id, utcnow
 from threadline.events.service import audit
 from threadline.hops.models import ShortLink
 
@@ -37,7 +37,7 @@ def create_short_link(session: Session, workspace_id: uuid.UUID, *, purpose: str
                       ttl: timedelta = timedelta(days=7),
                       meta: dict[str, Any] | None = None) -> tuple[ShortLink, str]:
     code = secrets.token_urlsafe(CODE_BYTES)
-    link = ShortLink(id=uuid.uuid4(), workspace_id=workspace_id, code_hash=hash_code(code),
+    link = ShortLink(id=new_id(), workspace_id=workspace_id, code_hash=hash_code(code),
                      purpose=purpose, conversation_id=conversation_id, customer_id=customer_id,
                      expires_at=utcnow() + ttl, meta=dict(meta or {}))
     session.add(link)

@@ -23,7 +23,7 @@ from threadline.contacts.service import (
     suggest_merge,
 )
 from threadline.conversations.models import Conversation, Message
-from threadline.db.base import utcnow
+from threadline.db.base import new_id, utcnow
 from threadline.errors import NotFound, PolicyViolation, ThreadlineError, ValidationFailed
 from threadline.events.service import audit, publish
 from threadline.hops.links import create_short_link, find_link
@@ -78,7 +78,7 @@ def offer_hop(session: Session, workspace_id: uuid.UUID, conv: Conversation, *, 
         link, code = create_short_link(session, workspace_id, purpose=LINK_PURPOSE[method],
                                        conversation_id=conv.id, customer_id=conv.customer_id,
                                        ttl=ttl)
-    hop = Hop(id=uuid.uuid4(), workspace_id=workspace_id, conversation_id=conv.id,
+    hop = Hop(id=new_id(), workspace_id=workspace_id, conversation_id=conv.id,
               from_channel=conv.origin_channel or "unknown",
               from_visibility=conv.origin_visibility or "public",
               to_channel=to_channel or TARGET_CHANNEL.get(method), to_visibility="private",

@@ -38,7 +38,7 @@ from threadline.contacts.models import Customer, Evidence, Identity
 from threadline.contacts.rules import canonical_kind, normalize_address
 from threadline.contacts.service import find_identity, link_identity, suggest_merge
 from threadline.conversations.models import Conversation, Message, Status
-from threadline.db.base import utcnow
+from threadline.db.base import new_id, utcnow
 from threadline.errors import ValidationFailed
 from threadline.events.service import audit_many, enqueue, publish_many
 from threadline.hops.links import resolve_link_token
@@ -246,7 +246,7 @@ class BatchContext:
         found = self.identities.get((kind, address))
         if found is not None:
             return found
-        customer_id, ident_id = uuid.uuid4(), uuid.uuid4()
+        customer_id, ident_id = new_id(), new_id()
         name = item.author.display_name or item.author.handle
         self.new_customers.append({"id": customer_id, "workspace_id": self.workspace_id,
                                    "name": name, "custom_fields": {}, "external_ids": {},
@@ -342,7 +342,7 @@ class BatchContext:
     def _new_conversation(self, account: ChannelAccount, item: InboundMessage,
                           customer_id: uuid.UUID | None, message_id: uuid.UUID) -> ConvState:
         state = ConvState({
-            "id": uuid.uuid4(), "workspace_id": self.workspace_id, "customer_id": customer_id,
+            "id": new_id(), "workspace_id": self.workspace_id, "customer_id": customer_id,
             "status": Status.OPEN, "origin_channel": account.kind,
             "origin_visibility": item.visibility.value, "created_at": item.created_at,
             "last_message_at": item.created_at, "last_inbound_at": None, "message_count": 0,
@@ -366,7 +366,7 @@ class BatchContext:
         if item.author.is_self and self._bind_echo(item.provider_id, item.meta):
             return  # the echo of our send whose provider id was not committed yet
         ident_id, customer_id = self._customer_for(item)
-        message_id = uuid.uuid4()
+        message_id = new_id()
         conv_id = self._thread(account, item, customer_id)
         state = (self._new_conversation(account, item, customer_id, message_id)
                  if conv_id is None else self.convs[conv_id])

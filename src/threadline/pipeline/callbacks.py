@@ -27,7 +27,7 @@ from threadline.channels.base import (
 from threadline.channels.registry import get_adapter
 from threadline.contacts.service import has_consent
 from threadline.conversations.models import Conversation, Message
-from threadline.db.base import utcnow
+from threadline.db.base import new_id, utcnow
 from threadline.events.registry import Job, RetryLater, handler
 from threadline.events.runtime import Runtime
 from threadline.events.service import audit, publish
@@ -118,7 +118,7 @@ def _placed(session: Session, callback: Callback, account: ChannelAccount,
         return
     now = utcnow()
     message = Message(
-        id=uuid.uuid4(), workspace_id=conv.workspace_id, conversation_id=conv.id,
+        id=new_id(), workspace_id=conv.workspace_id, conversation_id=conv.id,
         channel_account_id=account.id, channel=account.kind, direction="outbound",
         visibility="private", kind="call", text="Callback call (asked for by the customer)",
         provider_id=result.provider_id, delivery=result.state.value, author_type="automation",

@@ -19,7 +19,7 @@ from threadline.contacts.rules import canonical_kind
 from threadline.contacts.service import has_consent
 from threadline.conversations.models import Message
 from threadline.conversations.service import Actor, access_conversation
-from threadline.db.base import utcnow
+from threadline.db.base import new_id, utcnow
 from threadline.errors import PolicyViolation, ValidationFailed
 from threadline.events.service import audit, enqueue, publish
 from threadline.hops import service
@@ -39,7 +39,7 @@ def send_to_coordinate(session: Session, workspace_id: uuid.UUID, conversation_i
     """A private message to `recipient` on `account`, through the sender like any reply."""
     conv = access_conversation(session, workspace_id, conversation_id)
     now = utcnow()
-    message_id = uuid.uuid4()
+    message_id = new_id()
     opts = dict(options or {})
     outbound = OutboundMessage(message_id=str(message_id), visibility=ChannelVisibility.PRIVATE,
                                text=text, recipient=recipient, options=opts)

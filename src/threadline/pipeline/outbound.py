@@ -28,7 +28,7 @@ from threadline.channels.base import (
 from threadline.channels.registry import get_adapter
 from threadline.conversations.models import Conversation, Message, Status
 from threadline.conversations.service import Actor, access_conversation
-from threadline.db.base import utcnow
+from threadline.db.base import new_id, utcnow
 from threadline.errors import NotFound, PolicyViolation, ValidationFailed
 from threadline.events.service import audit, enqueue, publish
 from threadline.pipeline.inbound import account_config
@@ -114,7 +114,7 @@ def post_reply(session: Session, workspace_id: uuid.UUID, conversation_id: uuid.
     if account.kind == "email":
         _email_options(session, conv, account, anchor, options)
     check_outbound_text(text, visibility.value)
-    outbound = OutboundMessage(message_id=str(uuid.uuid4()), visibility=visibility, text=text,
+    outbound = OutboundMessage(message_id=str(new_id()), visibility=visibility, text=text,
                                recipient=recipient, in_reply_to=in_reply_to,
                                thread_key=thread_key, root_provider_id=root, options=options)
     context = _send_context(session, conv, account, anchor, options, now)
@@ -147,7 +147,7 @@ def check_reply(session: Session, workspace_id: uuid.UUID, conversation_id: uuid
     recipient = _recipient(session, anchor) if anchor is not None else None
     in_reply_to = (anchor.provider_id if anchor is not None and (
         visibility is Visibility.PUBLIC or anchor.channel == "email") else None)
-    probe = OutboundMessage(message_id=str(uuid.uuid4()), visibility=visibility, text="ok",
+    probe = OutboundMessage(message_id=str(new_id()), visibility=visibility, text="ok",
                             recipient=recipient, in_reply_to=in_reply_to,
                             thread_key=anchor.thread_key if anchor is not None else None,
                             options=opts)
@@ -212,7 +212,7 @@ def _add(session: Session, conv: Conversation, actor: Actor, now: datetime, *, c
          meta: dict[str, Any], message_id: uuid.UUID | None = None,
          reply_to: str | None = None, thread_key: str | None = None) -> Message:
     message = Message(
-        id=message_id or uuid.uuid4(), workspace_id=conv.workspace_id, conversation_id=conv.id,
+        id=message_id or new_id(), workspace_id=conv.workspace_id, conversation_id=conv.id,
         channel_account_id=account_id, channel=channel, direction="outbound",
         visibility=visibility, kind=kind, text=text, delivery=delivery,
         author_type="agent" if actor.agent_id else ("automation" if actor.type == "system"

@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
-from threadline.db.base import utcnow
+from threadline.db.base import new_id, utcnow
 from threadline.errors import RateLimited, Unauthorized, ValidationFailed
 from threadline.events.service import audit
 from threadline.workspace.models import Agent, AgentSession, LoginAttempt, Role
@@ -64,7 +64,7 @@ def sign_in(session: Session, email: str, password: str, *, client: str,
         Agent.email == email.strip().lower(), Agent.active.is_(True))))
     agent = next((a for a in candidates if verify_password(a, password)), None)
     ok = agent is not None
-    session.add_all([LoginAttempt(id=uuid.uuid4(), key=k, succeeded=ok, created_at=now)
+    session.add_all([LoginAttempt(id=new_id(), key=k, succeeded=ok, created_at=now)
                      for k in (email_key, client_key)])
     if agent is not None:
         # A success clears the address's failures (not the client's).
@@ -78,7 +78,7 @@ def sign_in(session: Session, email: str, password: str, *, client: str,
 
 def start_session(session: Session, agent: Agent, *, ttl: timedelta = SESSION_TTL,
                   ) -> AgentSession:
-    record = AgentSession(id=uuid.uuid4(), workspace_id=agent.workspace_id, agent_id=agent.id,
+    record = AgentSession(id=new_id(), workspace_id=agent.workspace_id, agent_id=agent.id,
                           expires_at=utcnow() + ttl)
     session.add(record)
     session.flush()

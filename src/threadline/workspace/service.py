@@ -13,7 +13,7 @@ from argon2.exceptions import VerificationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from threadline.db.base import utcnow
+from threadline.db.base import new_id, utcnow
 from threadline.errors import NotFound, Unauthorized, ValidationFailed
 from threadline.events.service import audit
 from threadline.workspace.models import Agent, ApiToken, ChannelAccount, Role, Team, Workspace
@@ -30,8 +30,8 @@ def set_password_hasher(hasher: PasswordHasher) -> None:
 
 
 def create_workspace(session: Session, name: str, slug: str | None = None) -> Workspace:
-    slug = slug or re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-") or uuid.uuid4().hex[:8]
-    ws = Workspace(id=uuid.uuid4(), name=name, slug=slug, settings={})
+    slug = slug or re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-") or new_id().hex[:8]
+    ws = Workspace(id=new_id(), name=name, slug=slug, settings={})
     session.add(ws)
     session.flush()
     audit(session, ws.id, "workspace.created", "workspace", ws.id, data={"name": name})
@@ -59,7 +59,7 @@ def create_channel_account(session: Session, workspace_id: uuid.UUID, *, kind: s
     if known_kinds is not None and kind not in known_kinds:
         raise ValidationFailed(f"unknown channel kind {kind!r}",
                                details={"known": known_kinds})
-    account = ChannelAccount(id=uuid.uuid4(), workspace_id=workspace_id, kind=kind, name=name,
+    account = ChannelAccount(id=new_id(), workspace_id=workspace_id, kind=kind, name=name,
                              config=dict(config or {}), active=True)
     session.add(account)
     session.flush()
@@ -102,7 +102,7 @@ def create_agent(session: Session, workspace_id: uuid.UUID, *, email: str, role:
     if exists:
         raise ValidationFailed("an agent with this email exists", code="agent_exists")
     password = password or secrets.token_urlsafe(12)
-    agent = Agent(id=uuid.uuid4(), workspace_id=workspace_id, email=email,
+    agent = Agent(id=new_id(), workspace_id=workspace_id, email=email,
                   name=name or email.split("@")[0], role=role,
                   password_hash=_hasher.hash(password), skills=[], capacity=10)
     session.add(agent)
@@ -123,7 +123,7 @@ def verify_password(agent: Agent, password: str) -> bool:
 
 
 def create_team(session: Session, workspace_id: uuid.UUID, name: str) -> Team:
-    team = Team(id=uuid.uuid4(), workspace_id=workspace_id, name=name)
+    team = Team(id=new_id(), workspace_id=workspace_id, name=name)
     session.add(team)
     session.flush()
     audit(session, workspace_id, "team.created", "team", team.id, data={"name": name})
@@ -143,7 +143,7 @@ def create_token(session: Session, workspace_id: uuid.UUID, *, role: str,
     if role not in Role.ALL:
         raise ValidationFailed(f"role must be one of {', '.join(Role.ALL)}")
     plain = TOKEN_PREFIX + secrets.token_urlsafe(32)
-    token = ApiToken(id=uuid.uuid4(), workspace_id=workspace_id, token_hash=hash_token(plain),
+    token = ApiToken(id=new_id(), workspace_id=workspace_id, token_hash=hash_token(plain),
                      prefix=plain[:8], role=role, name=name, agent_id=agent_id)
     session.add(token)
     session.flush()

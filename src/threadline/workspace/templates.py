@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from threadline.db.base import utcnow
+from threadline.db.base import new_id, utcnow
 from threadline.errors import Conflict, NotFound, ValidationFailed
 from threadline.events.service import audit
 from threadline.workspace.models import Template
@@ -75,7 +75,7 @@ def create_template(session: Session, workspace_id: uuid.UUID, *, name: str, bod
     if session.scalar(select(Template.id).where(Template.workspace_id == workspace_id,
                                                 Template.name == name)):
         raise Conflict("a template with this name exists", code="template_exists")
-    template = Template(id=uuid.uuid4(), workspace_id=workspace_id, name=name, body=body,
+    template = Template(id=new_id(), workspace_id=workspace_id, name=name, body=body,
                         channels=sorted(set(channels or [])),
                         visibilities=sorted(set(visibilities or [])), approval=approval,
                         created_by=created_by,
