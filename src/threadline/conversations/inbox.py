@@ -43,6 +43,7 @@ class InboxFilter:
     label: str | None = None
     sla: str | None = None  # breached | 1h | 4h | 24h
     customer_id: uuid.UUID | None = None
+    statuses: tuple[str, ...] | None = None  # overrides `view` (the REST API's ?status=)
 
 
 @dataclass
@@ -76,6 +77,11 @@ def _filtered(workspace_id: uuid.UUID, flt: InboxFilter, now: datetime) -> Any:
         Customer, Customer.id == Conversation.customer_id).where(
         Conversation.workspace_id == workspace_id, Conversation.merged_into_id.is_(None))
     statuses = VIEWS[flt.view]
+    if flt.statuses:
+        bad = set(flt.statuses) - set(Status.ALL)
+        if bad:
+            raise ValidationFailed(f"unknown status: {', '.join(sorted(bad))}")
+        statuses = flt.statuses
     if statuses != Status.ALL:
         stmt = stmt.where(Conversation.status.in_(statuses))
     if flt.customer_id:
@@ -111,10 +117,11 @@ def _filtered(workspace_id: uuid.UUID, flt: InboxFilter, now: datetime) -> Any:
     return stmt
 
 
-def list_inbox(session: Session, workspace_id: uuid.UUID, flt: InboxFilter, *,
-               limit: int = 50, cursor: str | None = None,
-               ) -> tuple[list[InboxRow], str | None]:
-    """Newest activity first; `cursor` continues after the last row of the previous page."""
+def page(session: Session, workspace_id: uuid.UUID, flt: InboxFilter, *, limit: int = 50,
+         cursor: str | None = None,
+         ) -> tuple[list[tuple[Conversation, str | None]], str | None]:
+    """One page of (conversation, customer name), newest activity first; `cursor` continues
+    after the last row of the previous page (keyset: as fast at any depth)."""
     if not 1 <= limit <= 200:
         raise ValidationFailed("limit must be between 1 and 200")
     stmt = _filtered(workspace_id, flt, utcnow())
@@ -124,9 +131,17 @@ def list_inbox(session: Session, workspace_id: uuid.UUID, flt: InboxFilter, *,
                               and_(Conversation.last_message_at == when,
                                    Conversation.id < ident)))
     stmt = stmt.order_by(Conversation.last_message_at.desc(), Conversation.id.desc())
-    found = session.execute(stmt.limit(limit + 1)).all()
-    rows = [InboxRow(conversation=c, customer_name=name) for c, name in found[:limit]]
-    next_cursor = encode_cursor(rows[-1].conversation) if len(found) > limit else None
+    found = [(c, name) for c, name in session.execute(stmt.limit(limit + 1)).all()]
+    next_cursor = encode_cursor(found[limit - 1][0]) if len(found) > limit else None
+    return found[:limit], next_cursor
+
+
+def list_inbox(session: Session, workspace_id: uuid.UUID, flt: InboxFilter, *,
+               limit: int = 50, cursor: str | None = None,
+               ) -> tuple[list[InboxRow], str | None]:
+    """A page of the inbox with each conversation's last message as preview."""
+    found, next_cursor = page(session, workspace_id, flt, limit=limit, cursor=cursor)
+    rows = [InboxRow(conversation=c, customer_name=name) for c, name in found]
     _attach_previews(session, rows)
     return rows, next_cursor
 

@@ -2,20 +2,20 @@
 
 from __future__ import annotations
 
-import base64
-import json
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import String, and_, cast, func, or_, select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from threadline.contacts.models import Customer
+from threadline.conversations import inbox
+from threadline.conversations.inbox import InboxFilter
 from threadline.conversations.models import Conversation, Message, Status
 from threadline.db.base import new_id, utcnow
-from threadline.errors import BadRequest, NotFound, ValidationFailed
+from threadline.errors import NotFound, ValidationFailed
 from threadline.events.service import audit, publish
 
 
@@ -61,74 +61,12 @@ def conversation_view(session: Session, workspace_id: uuid.UUID, conversation_id
     return conv, customer, messages
 
 
-@dataclass(frozen=True)
-class ConversationFilter:
-    status: list[str] | None = None
-    channel: str | None = None
-    visibility: str | None = None
-    customer_id: uuid.UUID | None = None
-    assignee_id: uuid.UUID | None = None
-    team_id: uuid.UUID | None = None
-    category: str | None = None
-    label: str | None = None
-    unassigned: bool = False
-
-
-def _encode_cursor(conv: Conversation) -> str:
-    raw = json.dumps([conv.last_message_at.isoformat(), str(conv.id)]).encode()
-    return base64.urlsafe_b64encode(raw).decode()
-
-
-def _decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
-    try:
-        when, ident = json.loads(base64.urlsafe_b64decode(cursor.encode()))
-        return datetime.fromisoformat(when), uuid.UUID(ident)
-    except (ValueError, TypeError) as exc:
-        raise BadRequest("invalid cursor", code="invalid_cursor") from exc
-
-
-def list_conversations(session: Session, workspace_id: uuid.UUID, flt: ConversationFilter, *,
+def list_conversations(session: Session, workspace_id: uuid.UUID, flt: InboxFilter, *,
                        limit: int = 50, cursor: str | None = None,
                        ) -> tuple[list[Conversation], str | None]:
-    """Newest activity first, keyset-paginated (fast at any depth)."""
-    if not 1 <= limit <= 200:
-        raise ValidationFailed("limit must be between 1 and 200")
-    stmt = readable_conversations(workspace_id)
-    if flt.status:
-        bad = set(flt.status) - set(Status.ALL)
-        if bad:
-            raise ValidationFailed(f"unknown status: {', '.join(sorted(bad))}")
-        stmt = stmt.where(Conversation.status.in_(flt.status))
-    if flt.customer_id:
-        stmt = stmt.where(Conversation.customer_id == flt.customer_id)
-    if flt.assignee_id:
-        stmt = stmt.where(Conversation.assignee_id == flt.assignee_id)
-    if flt.unassigned:
-        stmt = stmt.where(Conversation.assignee_id.is_(None))
-    if flt.team_id:
-        stmt = stmt.where(Conversation.team_id == flt.team_id)
-    if flt.category:
-        stmt = stmt.where(Conversation.category == flt.category)
-    if flt.channel or flt.visibility:
-        sub = select(Message.id).where(Message.conversation_id == Conversation.id)
-        if flt.channel:
-            sub = sub.where(Message.channel == flt.channel)
-        if flt.visibility:
-            sub = sub.where(Message.visibility == flt.visibility)
-        stmt = stmt.where(sub.exists())
-    if flt.label:
-        needle = json.dumps(flt.label).replace("\\", "\\\\").replace("%", "\\%").replace(
-            "_", "\\_")
-        stmt = stmt.where(cast(Conversation.labels, String).like(f"%{needle}%", escape="\\"))
-    if cursor:
-        when, ident = _decode_cursor(cursor)
-        stmt = stmt.where(or_(Conversation.last_message_at < when,
-                              and_(Conversation.last_message_at == when,
-                                   Conversation.id < ident)))
-    stmt = stmt.order_by(Conversation.last_message_at.desc(), Conversation.id.desc())
-    rows = list(session.scalars(stmt.limit(limit + 1)))
-    next_cursor = _encode_cursor(rows[limit - 1]) if len(rows) > limit else None
-    return rows[:limit], next_cursor
+    """Conversations newest activity first, keyset-paginated (the inbox's query)."""
+    found, next_cursor = inbox.page(session, workspace_id, flt, limit=limit, cursor=cursor)
+    return [conv for conv, _name in found], next_cursor
 
 
 # --- state changes ---------------------------------------------------------------------------

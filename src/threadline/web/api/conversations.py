@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query
 
 from threadline.conversations import service
+from threadline.conversations.inbox import InboxFilter
 from threadline.conversations.models import Message
 from threadline.conversations.schemas import (
     ConversationDetail,
@@ -20,7 +21,6 @@ from threadline.conversations.schemas import (
     MessageOut,
     SplitIn,
 )
-from threadline.conversations.service import ConversationFilter
 from threadline.errors import NotFound
 from threadline.events.service import audit
 from threadline.pipeline.outbound import Reply, post_reply
@@ -51,9 +51,10 @@ def list_conversations(
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     cursor: str | None = None,
 ) -> ConversationPage:
-    flt = ConversationFilter(status=status, channel=channel, visibility=visibility,
-                             customer_id=customer_id, assignee_id=assignee_id, team_id=team_id,
-                             category=category, label=label, unassigned=unassigned)
+    flt = InboxFilter(view="all", statuses=tuple(status) if status else None,
+                      channel=channel, visibility=visibility, customer_id=customer_id,
+                      assignee_id=assignee_id, team_id=team_id, category=category,
+                      label=label, unassigned=unassigned)
     rows, nxt = service.list_conversations(session, principal.workspace_id, flt, limit=limit,
                                            cursor=cursor)
     return ConversationPage(items=[ConversationOut.model_validate(r) for r in rows], next=nxt)

@@ -20,8 +20,9 @@ from threadline.contacts.schemas import (
     SuggestionOut,
 )
 from threadline.conversations.customer_merge import merge_customers, undo_merge
+from threadline.conversations.inbox import InboxFilter
 from threadline.conversations.schemas import ConversationOut
-from threadline.conversations.service import ConversationFilter, list_conversations
+from threadline.conversations.service import list_conversations
 from threadline.web.deps import (
     Principal,
     ReadSession,
@@ -42,7 +43,7 @@ class CustomerDetail(CustomerOut):
 def _detail(session: Session, workspace_id: uuid.UUID, customer_id: uuid.UUID) -> dict[str, Any]:
     customer = service.access_customer(session, workspace_id, customer_id)
     convs, _ = list_conversations(session, workspace_id,
-                                  ConversationFilter(customer_id=customer.id), limit=200)
+                                  InboxFilter(view="all", customer_id=customer.id), limit=200)
     data = CustomerOut.model_validate(customer).model_dump()
     data.update(
         identities=[IdentityOut.model_validate(i) for i in service.identities_of(session,
