@@ -29,12 +29,6 @@ class Actor:
 SYSTEM = Actor("system")
 
 
-def readable_conversations(workspace_id: uuid.UUID) -> Any:
-    """The one statement every read of conversations starts from."""
-    return select(Conversation).where(Conversation.workspace_id == workspace_id,
-                                      Conversation.merged_into_id.is_(None))
-
-
 def access_conversation(session: Session, workspace_id: uuid.UUID,
                         conversation_id: uuid.UUID) -> Conversation:
     conv = session.scalar(select(Conversation).where(Conversation.id == conversation_id,
