@@ -320,3 +320,26 @@ class TestSupervisorAndSettings:
         assert "s3cret" not in page  # credentials are never shown
         me = admin_desk.agent.id
         assert admin_desk.post(f"/settings/agents/{me}", {"role": "agent"}).status_code == 422
+
+
+class TestPersonalDataInPublic:
+    def test_masked_by_default_and_reveal_is_audited(self, agent_desk: Desk, client, runtime,
+                                                     workspace_id, worker):
+        card = "4111 1111 1111 1111"
+        _ingest(client, runtime, workspace_id, worker, [
+            message_event("pii-d", author="pp", text=f"refund my card {card} now")])
+        conv = _conversations(runtime, workspace_id)[0]
+        page = agent_desk.get(f"/conversations/{conv.id}").text
+        assert card not in page and "[CREDIT_CARD]" in page and 'data-role="reveal"' in page
+        with runtime.db.session(write=False) as session:
+            message_id = session.scalar(select(Message.id).where(
+                Message.conversation_id == conv.id))
+        shown = agent_desk.post(f"/conversations/{conv.id}/messages/{message_id}/reveal",
+                                {}, htmx=True)
+        assert shown.status_code == 200 and card in shown.text
+        from threadline.events.models import AuditEvent
+
+        with runtime.db.session(write=False) as session:
+            actions = set(session.scalars(select(AuditEvent.action).where(
+                AuditEvent.workspace_id == workspace_id)))
+        assert "message.revealed" in actions

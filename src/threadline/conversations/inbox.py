@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from threadline.contacts.models import Customer
 from threadline.conversations.models import Conversation, Message, Status
+from threadline.conversations.privacy import mask, pii_spans
 from threadline.db.base import utcnow
 from threadline.errors import BadRequest, ValidationFailed
 
@@ -152,13 +153,14 @@ def _attach_previews(session: Session, rows: list[InboxRow]) -> None:
     by_id = {r.conversation.id: r for r in rows}
     last = session.execute(
         select(Message.conversation_id, Message.text, Message.channel, Message.visibility,
-               Message.direction, Message.kind)
+               Message.direction, Message.kind, Message.triage)
         .join(Conversation, and_(Conversation.id == Message.conversation_id,
                                  Conversation.last_message_at == Message.created_at))
         .where(Message.conversation_id.in_(list(by_id)))).all()
-    for conv_id, text, channel, visibility, direction, kind in last:
+    for conv_id, text, channel, visibility, direction, kind, triage in last:
         row = by_id[conv_id]
-        row.preview = (text or "")[:160]
+        text = text or ""
+        row.preview = mask(text, pii_spans(text, visibility, direction, triage))[:160]
         row.preview_channel = channel
         row.preview_visibility = "note" if kind == "note" else visibility
         row.preview_direction = direction

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Depends, Query
 from threadline.conversations import service
 from threadline.conversations.inbox import InboxFilter
 from threadline.conversations.models import Message
+from threadline.conversations.privacy import masked_text, public_pii_spans
 from threadline.conversations.schemas import (
     ConversationDetail,
     ConversationOut,
@@ -24,7 +25,6 @@ from threadline.conversations.schemas import (
 from threadline.errors import NotFound
 from threadline.events.service import audit
 from threadline.pipeline.outbound import Reply, post_reply
-from threadline.pipeline.privacy import masked_text, public_pii_spans
 from threadline.web.deps import (
     Principal,
     ReadSession,

@@ -5,15 +5,18 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime, timedelta
+from html import escape
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
 from sqlalchemy.orm import Session
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from threadline.conversations import service
+from threadline.conversations.models import Message
 from threadline.db.base import utcnow
-from threadline.errors import ThreadlineError, ValidationFailed
+from threadline.errors import NotFound, ThreadlineError, ValidationFailed
+from threadline.events.service import audit
 from threadline.pipeline import hops as hop_flow
 from threadline.pipeline.outbound import Reply, post_reply
 from threadline.triage import CATEGORIES, SENTIMENTS
@@ -198,3 +201,17 @@ async def merge(conversation_id: uuid.UUID, request: Request,
     source = _conv(session, user, other)
     service.merge_conversations(session, source, target, user.actor)
     return _pane(request, session, user, conversation_id)
+
+
+@router.post("/conversations/{conversation_id}/messages/{message_id}/reveal")
+def reveal(conversation_id: uuid.UUID, message_id: uuid.UUID,
+           user: Annotated[DeskUser, Depends(current_user)],
+           session: WriteSession) -> Response:
+    """Personal data posted in public is masked by default; showing it is audited."""
+    _conv(session, user, conversation_id)
+    message = session.get(Message, message_id)
+    if message is None or message.conversation_id != conversation_id:
+        raise NotFound("message not found")
+    audit(session, user.workspace_id, "message.revealed", "message", message.id,
+          actor_type=user.actor.type, actor_id=user.actor.id)
+    return HTMLResponse(escape(message.text or ""))

@@ -11,6 +11,7 @@ from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 from starlette.responses import Response
 
+from threadline.conversations.privacy import masked_text, public_pii_spans
 from threadline.errors import ThreadlineError
 
 HERE = Path(__file__).parent
@@ -54,7 +55,8 @@ def initials(name: str | None) -> str:
 
 
 TEMPLATES.env.filters.update(channel=channel_label, ago=ago, when=when, initials=initials)
-TEMPLATES.env.globals.update(channel_labels=CHANNEL_LABELS)
+TEMPLATES.env.globals.update(channel_labels=CHANNEL_LABELS, masked_text=masked_text,
+                             has_public_pii=public_pii_spans)
 
 
 def is_htmx(request: Request) -> bool:

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from threadline.contacts.rules import normalize_email, normalize_phone
 from threadline.conversations.models import Conversation, Message
+from threadline.conversations.privacy import masked_text
 from threadline.errors import ThreadlineError
 from threadline.events.runtime import Runtime
 from threadline.hops import options
@@ -101,7 +102,7 @@ def origin_text(session: Session, link: ShortLink) -> str | None:
     origin = session.get(Message, conv.origin_message_id)
     if origin is None or origin.visibility != "public" or origin.deleted_at is not None:
         return None
-    return origin.text
+    return masked_text(origin)  # anyone holding the link sees this page: no personal data
 
 
 def form_page(request: Request, session: Session, link: ShortLink, code: str, *,

@@ -21,6 +21,7 @@ from threadline.channels.registry import get_adapter
 from threadline.channels.webchat.adapter import thread_key
 from threadline.channels.webchat.payloads import WebchatEnvelope
 from threadline.conversations.models import Conversation, Message
+from threadline.conversations.privacy import masked_text
 from threadline.db.base import utcnow
 from threadline.errors import BadRequest, NotFound, ValidationFailed
 from threadline.events.models import InboundEvent
@@ -134,7 +135,7 @@ def origin_context(session: Session, account: ChannelAccount,
             or origin.deleted_at is not None):
         return None
     return {"id": f"context-{origin.id}", "type": "context", "sender": "visitor",
-            "text": origin.text, "channel": origin.channel, "visibility": "public",
+            "text": masked_text(origin), "channel": origin.channel, "visibility": "public",
             "created_at": _iso(origin.created_at)}
 
 
