@@ -254,6 +254,37 @@ def demo(host: str = "127.0.0.1", port: int = 8000,
     run_demo(host=host, port=port, replay_path=replay_path)
 
 
+@app.command()
+def sandbox(host: str = "127.0.0.1", port: int = 8001,
+            play: Annotated[str | None, typer.Option(
+                help="Threadline's base URL: play the shipped customers into it.")] = None,
+            replay_path: Annotated[Path | None, typer.Option(
+                "--replay", help="With --play: also replay twcs CSV rows as X traffic.")] = None,
+            workspace: str | None = None) -> None:
+    """The provider sandbox: fake X/Meta/Twilio/Telegram APIs (recording every call, faults on
+    demand at /_sandbox/faults) and, with --play, customers writing to Threadline."""
+    import uvicorn
+
+    from threadline.sandbox.core import create_app as create_sandbox
+
+    if play:
+        from threadline.demo.replay_x import replay_twcs_as_x
+        from threadline.demo.run import ensure_accounts
+        from threadline.demo.traffic import Traffic
+
+        runtime = _runtime()
+        accounts = ensure_accounts(runtime, _workspace_id(runtime, workspace),
+                                   f"http://{host}:{port}")
+        traffic = Traffic(play, accounts)
+        threading.Thread(target=traffic.run, daemon=True, name="sandbox-play").start()
+        if replay_path is not None:
+            account_id, config = accounts["x"]
+            threading.Thread(target=replay_twcs_as_x, args=(play, account_id, config,
+                                                            replay_path),
+                             daemon=True, name="sandbox-replay").start()
+    uvicorn.run(create_sandbox(), host=host, port=port, log_level="warning")
+
+
 def _mount_optional() -> None:
     try:
         triage_cli = importlib.import_module("threadline.triage.cli")
