@@ -19,7 +19,6 @@ from threadline.channels.base import (
     AccountConfig,
     Attachment,
     Author,
-    BaseAdapter,
     ChannelAction,
     ChannelTraits,
     InboundMessage,
@@ -35,25 +34,19 @@ from threadline.channels.base import (
     SendResult,
     Visibility,
     WebhookRequest,
-    WebhookResponse,
 )
 from threadline.channels.facebook.payloads import HANDLED_ITEMS, HANDLED_VERBS, FeedValue
+from threadline.channels.meta_adapter import MetaAdapter, messaging_events
 
 THREAD_PREFIX = "psid:"
 FEED_IDENTITY_KIND = "facebook"  # commenters' ids; configurable with `feed_identity_kind`
 
 
-class FacebookAdapter(BaseAdapter):
+class FacebookAdapter(MetaAdapter):
     kind: ClassVar[str] = "facebook"
     traits: ClassVar[ChannelTraits] = ChannelTraits(
         public=True, private=True, char_limit=None, window_hours=24, realtime=True,
         can_hide=True, identity_kind="messenger")
-
-    def handshake(self, account: AccountConfig, request: WebhookRequest) -> WebhookResponse | None:
-        return meta.hub_handshake(account, request)
-
-    def verify(self, account: AccountConfig, request: WebhookRequest) -> None:
-        meta.verify_signature(account, request)
 
     # --- inbound ------------------------------------------------------------------------------
 
@@ -62,10 +55,7 @@ class FacebookAdapter(BaseAdapter):
         events: list[ProviderEvent] = []
         for entry in envelope.entry:
             context = meta.entry_context(envelope, entry)
-            for raw in entry.messaging:
-                event_id = meta.messaging_event_id(meta.parse_messaging(raw))
-                if event_id is not None:
-                    events.append(ProviderEvent(event_id, {**context, "messaging": raw}))
+            events.extend(messaging_events(entry, context))
             for change in entry.all_changes():
                 if change.field != "feed":
                     continue

@@ -17,7 +17,6 @@ from threadline.channels.base import (
     JSON,
     AccountConfig,
     Author,
-    BaseAdapter,
     ChannelAction,
     ChannelTraits,
     InboundMessage,
@@ -31,24 +30,18 @@ from threadline.channels.base import (
     SendResult,
     Visibility,
     WebhookRequest,
-    WebhookResponse,
 )
 from threadline.channels.instagram.payloads import COMMENT_FIELDS, CommentValue
+from threadline.channels.meta_adapter import MetaAdapter, messaging_events
 
 THREAD_PREFIX = "igsid:"
 
 
-class InstagramAdapter(BaseAdapter):
+class InstagramAdapter(MetaAdapter):
     kind: ClassVar[str] = "instagram"
     traits: ClassVar[ChannelTraits] = ChannelTraits(
         public=True, private=True, char_limit=None, window_hours=24, realtime=True,
         can_hide=True, identity_kind="instagram")
-
-    def handshake(self, account: AccountConfig, request: WebhookRequest) -> WebhookResponse | None:
-        return meta.hub_handshake(account, request)
-
-    def verify(self, account: AccountConfig, request: WebhookRequest) -> None:
-        meta.verify_signature(account, request)
 
     # --- inbound ------------------------------------------------------------------------------
 
@@ -57,10 +50,7 @@ class InstagramAdapter(BaseAdapter):
         events: list[ProviderEvent] = []
         for entry in envelope.entry:
             context = meta.entry_context(envelope, entry)
-            for raw in entry.messaging:
-                event_id = meta.messaging_event_id(meta.parse_messaging(raw))
-                if event_id is not None:
-                    events.append(ProviderEvent(event_id, {**context, "messaging": raw}))
+            events.extend(messaging_events(entry, context))
             for change in entry.all_changes():
                 if change.field not in COMMENT_FIELDS:
                     continue

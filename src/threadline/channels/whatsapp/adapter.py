@@ -21,7 +21,6 @@ from threadline.channels.base import (
     AccountConfig,
     Attachment,
     Author,
-    BaseAdapter,
     ChannelAction,
     ChannelTraits,
     DeliveryState,
@@ -37,9 +36,9 @@ from threadline.channels.base import (
     StatusUpdate,
     Visibility,
     WebhookRequest,
-    WebhookResponse,
     check_common_policy,
 )
+from threadline.channels.meta_adapter import MetaAdapter
 from threadline.channels.whatsapp.payloads import (
     IGNORED_TYPES,
     MEDIA_TYPES,
@@ -55,17 +54,11 @@ WINDOW = timedelta(hours=24)
 OUTBOUND_MEDIA = {"image": "image", "video": "video", "audio": "audio"}  # others: document
 
 
-class WhatsAppAdapter(BaseAdapter):
+class WhatsAppAdapter(MetaAdapter):
     kind: ClassVar[str] = "whatsapp"
     traits: ClassVar[ChannelTraits] = ChannelTraits(
         public=False, private=True, char_limit=None, window_hours=24, realtime=True,
         can_hide=False, identity_kind="phone")
-
-    def handshake(self, account: AccountConfig, request: WebhookRequest) -> WebhookResponse | None:
-        return meta.hub_handshake(account, request)
-
-    def verify(self, account: AccountConfig, request: WebhookRequest) -> None:
-        meta.verify_signature(account, request)
 
     # --- inbound ------------------------------------------------------------------------------
 
