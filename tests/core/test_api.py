@@ -286,3 +286,26 @@ class TestRoles:
         assert "/api/v1/conversations/{conversation_id}" in spec["paths"]
         docs = client.get("/api/v1/docs").text
         assert "cdn" not in docs.lower()
+
+
+class TestChannelAccounts:
+    def test_rename_rotate_and_deactivate(self, runtime, workspace_id, client, worker):
+        from threadline.events.models import AuditEvent
+
+        acc = api_account(runtime, workspace_id)
+        resp = client.patch(f"/api/v1/channel-accounts/{acc.id}",
+                            json={"name": "CRM", "config": {"secret": "rotated"}})
+        assert resp.status_code == 200 and resp.json()["name"] == "CRM"
+        acc.config["secret"] = "rotated"
+        assert post_events(client, acc, [message_event("after-rotate")]).status_code == 200
+        assert client.patch(f"/api/v1/channel-accounts/{acc.id}",
+                            json={"active": False}).status_code == 200
+        assert post_events(client, acc, [message_event("inactive")]).status_code == 404
+        with runtime.db.session(write=False) as s:
+            rows = list(s.scalars(select(AuditEvent).where(
+                AuditEvent.subject_id == str(acc.id),
+                AuditEvent.action == "channel_account.updated")))
+        assert rows and all("rotated" not in str(r.data) for r in rows)
+        assert rows[0].data["config_keys"] == ["secret"]
+        bad = client.patch(f"/api/v1/channel-accounts/{acc.id}", json={"name": ""})
+        assert bad.status_code == 422

@@ -13,7 +13,7 @@ from tests.factories import api_account, message_event, post_events
 from threadline.conversations.models import Conversation, Message
 from threadline.db.base import utcnow
 from threadline.hops.models import Hop
-from threadline.workspace.models import Template
+from threadline.workspace.models import ChannelAccount, Template
 
 
 def _ingest(client, runtime, workspace_id, worker, events, account=None):
@@ -318,6 +318,17 @@ class TestSupervisorAndSettings:
         page = admin_desk.get("/settings").text
         assert "Billing" in page and "Support mail" in page and "Newbie" in page
         assert "s3cret" not in page  # credentials are never shown
+        with runtime.db.session(write=False) as session:
+            mail = session.scalar(select(ChannelAccount).where(
+                ChannelAccount.workspace_id == workspace_id, ChannelAccount.name == "Support mail"))
+        r = admin_desk.post(f"/settings/accounts/{mail.id}", {
+            "name": "Support inbox", "config": '{"password": "n3w", "smtp_port": 2525}'})
+        assert r.status_code == 303
+        with runtime.db.session(write=False) as session:
+            mail = session.get(ChannelAccount, mail.id)
+        assert (mail.name, mail.active, mail.config["password"], mail.config["smtp_port"]) == (
+            "Support inbox", False, "n3w", 2525)
+        assert "n3w" not in admin_desk.get("/settings").text
         me = admin_desk.agent.id
         assert admin_desk.post(f"/settings/agents/{me}", {"role": "agent"}).status_code == 422
 

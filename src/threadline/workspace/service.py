@@ -80,6 +80,38 @@ def access_channel_account(session: Session, workspace_id: uuid.UUID,
     return account
 
 
+def update_channel_account(session: Session, account: ChannelAccount, *,
+                           name: str | None = None, active: bool | None = None,
+                           config_patch: dict[str, Any] | None = None,
+                           actor_type: str = "agent", actor_id: str | None = None,
+                           ) -> ChannelAccount:
+    """Rename, (de)activate, or change configuration keys (a null value removes a key).
+    The audit records which keys changed, never their values (they are credentials)."""
+    changed: dict[str, Any] = {}
+    if name is not None:
+        name = name.strip()
+        if not name or len(name) > 255:
+            raise ValidationFailed("an account needs a name (at most 255 characters)",
+                                   code="bad_name")
+        if name != account.name:
+            account.name, changed["name"] = name, name
+    if active is not None and active != account.active:
+        account.active, changed["active"] = active, active
+    if config_patch:
+        config = dict(account.config or {})
+        for key, value in config_patch.items():
+            if value is None:
+                config.pop(key, None)
+            else:
+                config[key] = value
+        account.config = config
+        changed["config_keys"] = sorted(config_patch)
+    if changed:
+        audit(session, account.workspace_id, "channel_account.updated", "channel_account",
+              account.id, actor_type=actor_type, actor_id=actor_id, data=changed)
+    return account
+
+
 def list_channel_accounts(session: Session, workspace_id: uuid.UUID) -> list[ChannelAccount]:
     stmt = (select(ChannelAccount).where(ChannelAccount.workspace_id == workspace_id)
             .order_by(ChannelAccount.created_at))

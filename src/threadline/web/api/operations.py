@@ -20,8 +20,10 @@ from threadline.web.deps import (
     supervisor,
 )
 from threadline.workspace.service import (
+    access_channel_account,
     create_channel_account,
     list_channel_accounts,
+    update_channel_account,
     webhook_path,
 )
 
@@ -59,6 +61,14 @@ class AccountIn(BaseModel):
     config: dict[str, Any] = Field(default_factory=dict)
 
 
+class AccountPatch(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    name: str | None = Field(default=None, min_length=1, max_length=255)
+    active: bool | None = None
+    config: dict[str, Any] | None = None  # keys to set; a null value removes the key
+
+
 class AccountOut(BaseModel):
     id: uuid.UUID
     kind: str
@@ -79,5 +89,17 @@ def add_account(body: AccountIn, principal: Annotated[Principal, Depends(admin)]
     account = create_channel_account(session, principal.workspace_id, kind=body.kind,
                                      name=body.name, config=body.config, known_kinds=kinds())
     schedule_poll(session, account)  # polling accounts (email, X mentions) start polling
+    return AccountOut(id=account.id, kind=account.kind, name=account.name,
+                      webhook_path=webhook_path(account))
+
+
+@router.patch("/channel-accounts/{account_id}", response_model=AccountOut)
+def edit_account(account_id: uuid.UUID, body: AccountPatch,
+                 principal: Annotated[Principal, Depends(admin)],
+                 session: WriteSession) -> AccountOut:
+    account = update_channel_account(
+        session, access_channel_account(session, principal.workspace_id, account_id),
+        name=body.name, active=body.active, config_patch=body.config,
+        actor_type=principal.actor.type, actor_id=principal.actor.id)
     return AccountOut(id=account.id, kind=account.kind, name=account.name,
                       webhook_path=webhook_path(account))

@@ -90,6 +90,27 @@ async def add_account(request: Request, user: Admin,
     return _back("account-added")
 
 
+@router.post("/settings/accounts/{account_id}")
+async def edit_account(account_id: uuid.UUID, request: Request, user: Admin,
+                       session: WriteSession) -> Response:
+    """Rename, switch on/off, or change configuration keys (e.g. rotate a credential)."""
+    form = await request.form()
+    account = ws_service.access_channel_account(session, user.workspace_id, account_id)
+    raw = form_value(form, "config")
+    try:
+        patch: Any = json.loads(raw) if raw else {}
+    except json.JSONDecodeError:
+        raise ValidationFailed("the configuration must be a JSON object",
+                               code="bad_config") from None
+    if not isinstance(patch, dict):
+        raise ValidationFailed("the configuration must be a JSON object", code="bad_config")
+    ws_service.update_channel_account(
+        session, account, name=form_value(form, "name") or None,
+        active=form_value(form, "active") == "on", config_patch=patch,
+        actor_type=user.actor.type, actor_id=user.actor.id)
+    return _back("account-updated")
+
+
 @router.post("/settings/teams")
 async def add_team(request: Request, user: Admin,
                    session: WriteSession) -> Response:
