@@ -25,6 +25,12 @@ class Settings(BaseSettings):
     reopen_window_hours: float = 72.0
     cross_channel_window_hours: float = 72.0
 
+    # Service levels: minutes to the first answer after a customer writes (routing, DESIGN §4).
+    sla_public_minutes: float = 60.0
+    sla_private_minutes: float = 240.0
+    sla_email_minutes: float = 1440.0
+    sla_urgent_factor: float = 0.5  # priority 2 and above get half the time
+
     # Workers.
     worker_batch_size: int = 200
     worker_poll_seconds: float = 1.0

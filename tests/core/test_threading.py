@@ -164,3 +164,32 @@ class TestEditsDeletesStatuses:
         with runtime.db.session(write=False) as s:
             msg = s.scalar(select(Message).where(Message.id == msg.id))
         assert msg.deleted_at is not None
+
+
+class TestServiceLevels:
+    def test_customer_message_starts_the_clock_and_an_answer_stops_it(
+            self, runtime, workspace_id, client, worker, sandbox):
+        acc = api_account(runtime, workspace_id, outbound_url=f"{sandbox.url}/api/outbound")
+        deliver(client, worker, acc, message_event("sla-1", author="c1", text="where is it?"))
+        conv_id = conv_of(runtime, acc, "sla-1")
+        with runtime.db.session(write=False) as s:
+            conv = s.get(Conversation, conv_id)
+            msg_at = s.scalar(select(Message.created_at).where(Message.provider_id == "sla-1",
+                                                               Message.channel_account_id
+                                                               == acc.id))
+        assert conv.sla_due_at is not None
+        minutes = (conv.sla_due_at - msg_at).total_seconds() / 60
+        assert minutes == runtime.settings.sla_public_minutes * (
+            runtime.settings.sla_urgent_factor if conv.priority >= 2 else 1)
+        assert client.post(f"/api/v1/conversations/{conv_id}/messages",
+                           json={"text": "Checking now.", "visibility": "public"}
+                           ).status_code == 201
+        with runtime.db.session(write=False) as s:
+            assert s.get(Conversation, conv_id).sla_due_at is None
+        deliver(client, worker, acc, message_event("sla-2", author="c1", in_reply_to="sla-1",
+                                                   text="any news?", minutes=5))
+        with runtime.db.session(write=False) as s:
+            assert s.get(Conversation, conv_id).sla_due_at is not None
+        client.patch(f"/api/v1/conversations/{conv_id}", json={"status": "resolved"})
+        with runtime.db.session(write=False) as s:
+            assert s.get(Conversation, conv_id).sla_due_at is None

@@ -91,6 +91,8 @@ def set_status(session: Session, conv: Conversation, status: str, actor: Actor, 
     now = utcnow()
     if status == Status.RESOLVED:
         conv.resolved_at = now
+    if status in (Status.RESOLVED, Status.CLOSED):
+        conv.sla_due_at = None
     if previous in (Status.RESOLVED, Status.CLOSED) and status in Status.ACTIVE:
         conv.reopen_count += 1
     conv.snoozed_until = snooze_until if status == Status.SNOOZED else None

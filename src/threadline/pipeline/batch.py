@@ -87,7 +87,21 @@ class ConvState:
 _CONV_FIELDS = ("id", "workspace_id", "customer_id", "status", "origin_channel",
                 "origin_visibility", "created_at", "last_message_at", "last_inbound_at",
                 "message_count", "resolved_at", "reopen_count", "merged_into_id", "updated_at",
-                "category", "sentiment", "language", "priority")
+                "category", "sentiment", "language", "priority", "sla_due_at")
+
+
+def sla_target(settings: Settings, channel: str, visibility: str, priority: int) -> timedelta:
+    """Time to the first answer once a customer writes: by channel surface, shorter when
+    urgent. The clock stops when an agent answers (pipeline/outbound.py) or resolves."""
+    if channel == "email":
+        minutes = settings.sla_email_minutes
+    elif visibility == "public":
+        minutes = settings.sla_public_minutes
+    else:
+        minutes = settings.sla_private_minutes
+    if priority >= 2:
+        minutes *= settings.sla_urgent_factor
+    return timedelta(minutes=minutes)
 
 
 def safe_address(kind: str, address: str) -> str:
@@ -348,7 +362,7 @@ class BatchContext:
             "last_message_at": item.created_at, "last_inbound_at": None, "message_count": 0,
             "resolved_at": None, "reopen_count": 0, "merged_into_id": None,
             "updated_at": self.now, "category": None, "sentiment": None, "language": None,
-            "priority": 0}, new=True, dirty=True)
+            "priority": 0, "sla_due_at": None}, new=True, dirty=True)
         state.row["origin_message_id"] = message_id
         state.row["origin_account_id"] = account.id
         state.row["subject"] = item.subject
@@ -401,6 +415,9 @@ class BatchContext:
         if inbound and (row["last_inbound_at"] is None or item.created_at
                         > row["last_inbound_at"]):
             row["last_inbound_at"] = item.created_at
+        if inbound and row["sla_due_at"] is None:
+            row["sla_due_at"] = item.created_at + sla_target(
+                self.settings, account.kind, item.visibility.value, row.get("priority") or 0)
         row["updated_at"] = self.now
         state.dirty = True
         direction = Direction.INBOUND if inbound else Direction.OUTBOUND
@@ -512,7 +529,8 @@ class BatchContext:
             conv_table = table(Conversation)
             fields = ("customer_id", "status", "last_message_at", "last_inbound_at",
                       "message_count", "reopen_count", "merged_into_id", "updated_at",
-                      "created_at", "category", "sentiment", "language", "priority")
+                      "created_at", "category", "sentiment", "language", "priority",
+                      "sla_due_at")
             s.execute(conv_table.update().where(conv_table.c.id == bindparam("_id"))
                       .values({f: bindparam(f) for f in fields}),
                       [{"_id": c.id, **{f: c.row[f] for f in fields}} for c in dirty])

@@ -225,6 +225,8 @@ def _add(session: Session, conv: Conversation, actor: Actor, now: datetime, *, c
     conv.updated_at = now
     if kind != "note" and conv.first_response_at is None:
         conv.first_response_at = now
+    if kind != "note":
+        conv.sla_due_at = None  # answered: the clock restarts when the customer writes again
     if kind != "note" and conv.status == Status.OPEN:
         conv.status = Status.PENDING
     session.flush()
