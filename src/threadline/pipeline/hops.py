@@ -26,13 +26,12 @@ from threadline.conversations.models import Conversation, Message, Status
 from threadline.conversations.service import Actor, access_conversation, set_status
 from threadline.db.base import utcnow
 from threadline.errors import NotFound, ValidationFailed
-from threadline.events.models import OutboxJob
 from threadline.events.registry import Job, handler
 from threadline.events.runtime import Runtime
 from threadline.events.service import audit
 from threadline.hops import service
 from threadline.hops.models import Hop
-from threadline.pipeline.outbound import SEND_JOB, Reply, post_reply
+from threadline.pipeline.outbound import Reply, post_reply
 from threadline.pipeline.policy import check_outbound_text
 from threadline.pipeline.sender import begin_attempt, conclude, deliver
 from threadline.workspace.models import ChannelAccount
@@ -131,8 +130,8 @@ def offer(session: Session, workspace_id: uuid.UUID, conversation_id: uuid.UUID,
         comment = _comment_to_answer(session, conv, target)
         message = post_reply(session, workspace_id, conv.id, Reply(
             text=body, visibility="private", channel_account_id=target.id,
-            options={"private_reply_to": comment}), actor)
-        route_send(session, message, {"role": "private_reply", "hop_id": str(hop.id)})
+            options={"private_reply_to": comment}, send_job=HOP_SEND_JOB,
+            job_payload={"role": "private_reply", "hop_id": str(hop.id)}), actor)
         service.set_hop_meta(hop, private_reply_to=comment)
     else:
         if origin is None:
@@ -143,19 +142,6 @@ def offer(session: Session, workspace_id: uuid.UUID, conversation_id: uuid.UUID,
             channel_account_id=origin.id, options=options), actor)
     service.set_hop_meta(hop, offer_message_id=str(message.id))
     return OfferResult(hop, message, url)
-
-
-def route_send(session: Session, message: Message, extra: dict[str, Any]) -> None:
-    """Send `message` through `hop.send` instead of `message.send` (same transaction)."""
-    session.flush()
-    for job in session.scalars(select(OutboxJob).where(OutboxJob.name == SEND_JOB,
-                                                       OutboxJob.status == "pending")
-                               .order_by(OutboxJob.id.desc()).limit(50)):
-        if job.payload.get("message_id") == str(message.id):
-            job.name = HOP_SEND_JOB
-            job.payload = {**job.payload, **extra}
-            return
-    raise RuntimeError("the send job of the hop message was not found")
 
 
 # --- the provider's answer ---------------------------------------------------------------------
@@ -257,8 +243,9 @@ def send_follow_up(session: Session, workspace_id: uuid.UUID, conversation_id: u
         raise ValidationFailed("the conversation has no origin account", code="no_channel")
     body = (text or service.draft_follow_up(hops[-1])).strip()
     message = post_reply(session, workspace_id, conv.id, Reply(
-        text=body, visibility="public", channel_account_id=conv.origin_account_id), actor)
-    route_send(session, message, {"role": "follow_up", "hop_ids": [str(h.id) for h in hops]})
+        text=body, visibility="public", channel_account_id=conv.origin_account_id,
+        send_job=HOP_SEND_JOB, job_payload={"role": "follow_up",
+                                            "hop_ids": [str(h.id) for h in hops]}), actor)
     for hop in hops:
         service.set_hop_meta(hop, follow_up_message_id=str(message.id))
     return message

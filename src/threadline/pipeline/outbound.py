@@ -47,6 +47,10 @@ class Reply:
     channel_account_id: uuid.UUID | None = None
     kind: str = "message"  # message | note
     options: dict[str, Any] = field(default_factory=dict)
+    # The outbox job that sends it, and what that job needs beyond the message id (a hop's
+    # sends go through `hop.send`, which records the provider's answer on the hop).
+    send_job: str = SEND_JOB
+    job_payload: dict[str, Any] = field(default_factory=dict)
 
 
 def _latest_inbound(session: Session, conv: Conversation, account_id: uuid.UUID | None,
@@ -131,7 +135,8 @@ def post_reply(session: Session, workspace_id: uuid.UUID, conversation_id: uuid.
                    message_id=uuid.UUID(outbound.message_id), reply_to=in_reply_to,
                    thread_key=thread_key)
     message.root_provider_id = root
-    enqueue(session, SEND_JOB, {"message_id": str(message.id)}, workspace_id=workspace_id)
+    enqueue(session, reply.send_job, {**reply.job_payload, "message_id": str(message.id)},
+            workspace_id=workspace_id)
     return message
 
 
