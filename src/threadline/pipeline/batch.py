@@ -42,7 +42,8 @@ from threadline.db.base import new_id, utcnow
 from threadline.errors import ValidationFailed
 from threadline.events.service import audit_many, enqueue, publish_many
 from threadline.hops.links import resolve_link_token
-from threadline.pipeline.enrich import enrich, workspace_model
+from threadline.pipeline.enrich import enrich
+from threadline.pipeline.learning import active_model
 from threadline.pipeline.matching import bind_echo, message_conversation
 from threadline.triage import TriageModel
 from threadline.workspace.models import ChannelAccount
@@ -157,7 +158,7 @@ class BatchContext:
                     threads.add((account.id, item.thread_key))
         pids.discard("")
         ws = self.workspace_id
-        self.model = workspace_model(self.session, ws)
+        self.model = active_model(self.session, ws)
         for chunk in _chunks(pids | parents):
             for row in self.session.execute(
                     select(Message.provider_id, Message.id, Message.conversation_id,

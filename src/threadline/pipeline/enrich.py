@@ -4,32 +4,15 @@ posted in public (flag, mask by default, suggest a hop, hide where allowed and w
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
-
 from threadline.channels.base import InboundMessage, Visibility
 from threadline.channels.registry import get_adapter
-from threadline.triage import TriageModel, analyze, load_model
-from threadline.workspace.models import ChannelAccount, TriageModelRecord
+from threadline.triage import TriageModel, analyze
+from threadline.workspace.models import ChannelAccount
 
 PRIORITY_BY_URGENCY = ((0.8, 3), (0.55, 2), (0.3, 1))
-
-
-def workspace_model(session: Session, workspace_id: uuid.UUID) -> TriageModel | None:
-    """The workspace's active model trained from its agents' corrections, if any."""
-    data = session.scalar(select(TriageModelRecord.data).where(
-        TriageModelRecord.workspace_id == workspace_id, TriageModelRecord.active.is_(True))
-        .order_by(TriageModelRecord.created_at.desc()).limit(1))
-    if data is None:
-        return None
-    try:
-        return load_model(data)
-    except ValueError:
-        return None
 
 
 def priority_for(urgency: float) -> int:
