@@ -4,20 +4,39 @@ out of an entry."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
+
+import httpx
 
 from threadline.channels import meta_common as meta
 from threadline.channels.base import (
     JSON,
     AccountConfig,
     BaseAdapter,
+    ChannelAction,
+    PermanentSendError,
     ProviderEvent,
+    SendResult,
     WebhookRequest,
     WebhookResponse,
 )
 
 
 class MetaAdapter(BaseAdapter):
+    # The Graph field that hides a comment (`is_hidden` on Pages, `hide` on Instagram);
+    # None where comments cannot be hidden.
+    hide_field: ClassVar[str | None] = None
+
+    def act(self, account: AccountConfig, action: ChannelAction,
+            http: httpx.Client) -> SendResult:
+        if self.hide_field is None or action.name not in {"hide", "unhide"} or not action.target:
+            return super().act(account, action, http)
+        hidden = action.name == "hide"
+        answer = meta.graph_post(account, http, action.target, {self.hide_field: hidden})
+        if answer.get("success") is not True:
+            raise PermanentSendError(f"{action.name} was not confirmed", code="not_confirmed")
+        return SendResult(provider_id=action.target, meta={"hidden": hidden})
+
     def handshake(self, account: AccountConfig, request: WebhookRequest) -> WebhookResponse | None:
         return meta.hub_handshake(account, request)
 

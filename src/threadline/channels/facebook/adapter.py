@@ -19,7 +19,6 @@ from threadline.channels.base import (
     AccountConfig,
     Attachment,
     Author,
-    ChannelAction,
     ChannelTraits,
     InboundMessage,
     MessageDelete,
@@ -47,6 +46,7 @@ class FacebookAdapter(MetaAdapter):
     traits: ClassVar[ChannelTraits] = ChannelTraits(
         public=True, private=True, char_limit=None, window_hours=24, realtime=True,
         can_hide=True, identity_kind="messenger")
+    hide_field: ClassVar[str | None] = "is_hidden"
 
     # --- inbound ------------------------------------------------------------------------------
 
@@ -142,15 +142,6 @@ class FacebookAdapter(MetaAdapter):
             extra["private_reply_to"] = str(message.options["private_reply_to"])
         return SendResult(provider_id=mid, meta=extra)
 
-    def act(self, account: AccountConfig, action: ChannelAction,
-            http: httpx.Client) -> SendResult:
-        if action.name not in {"hide", "unhide"} or not action.target:
-            return super().act(account, action, http)
-        hidden = action.name == "hide"
-        answer = meta.graph_post(account, http, action.target, {"is_hidden": hidden})
-        if answer.get("success") is not True:
-            raise PermanentSendError(f"{action.name} was not confirmed", code="not_confirmed")
-        return SendResult(provider_id=action.target, meta={"hidden": hidden})
 
 
 def _feed_value(raw: Any) -> FeedValue:

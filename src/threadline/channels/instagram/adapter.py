@@ -17,7 +17,6 @@ from threadline.channels.base import (
     JSON,
     AccountConfig,
     Author,
-    ChannelAction,
     ChannelTraits,
     InboundMessage,
     MessageKind,
@@ -42,6 +41,7 @@ class InstagramAdapter(MetaAdapter):
     traits: ClassVar[ChannelTraits] = ChannelTraits(
         public=True, private=True, char_limit=None, window_hours=24, realtime=True,
         can_hide=True, identity_kind="instagram")
+    hide_field: ClassVar[str | None] = "hide"
 
     # --- inbound ------------------------------------------------------------------------------
 
@@ -116,15 +116,6 @@ class InstagramAdapter(MetaAdapter):
             extra["private_reply_to"] = str(message.options["private_reply_to"])
         return SendResult(provider_id=mid, meta=extra)
 
-    def act(self, account: AccountConfig, action: ChannelAction,
-            http: httpx.Client) -> SendResult:
-        if action.name not in {"hide", "unhide"} or not action.target:
-            return super().act(account, action, http)
-        hidden = action.name == "hide"
-        answer = meta.graph_post(account, http, action.target, {"hide": hidden})
-        if answer.get("success") is not True:
-            raise PermanentSendError(f"{action.name} was not confirmed", code="not_confirmed")
-        return SendResult(provider_id=action.target, meta={"hidden": hidden})
 
 
 def _comment(raw: Any) -> CommentValue:
