@@ -38,7 +38,7 @@ class Traffic:
         self.seq = itertools.count(int(time.time()))
         self.stop = threading.Event()
 
-    def webhook(self, step: dict[str, Any], last: dict[str, str]) -> SignedWebhook:
+    def webhook(self, step: dict[str, Any]) -> SignedWebhook:
         c = self.customers[step["customer"]]
         n = next(self.seq)
         channel = step["channel"]
@@ -77,11 +77,10 @@ class Traffic:
         with httpx.Client(base_url=self.base_url, timeout=15) as http:
             for _round in itertools.count():
                 for scenario in self.script["scenarios"]:
-                    last: dict[str, str] = {}
                     for step in scenario:
                         if self.stop.wait(self.pause * random.uniform(0.5, 1.5)):
                             return
-                        hook = self.webhook(step, last)
+                        hook = self.webhook(step)
                         try:
                             resp = http.request(hook.method, hook.path, content=hook.body,
                                                 headers=hook.headers)

@@ -20,11 +20,13 @@ from __future__ import annotations
 import importlib
 import importlib.util
 import itertools
+import json
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import parse_qsl
 
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse, Response
@@ -133,7 +135,8 @@ def create_app(providers: list[str] | None = None) -> FastAPI:
     @app.middleware("http")
     async def record(request: Request, call_next: Callable[[Request], Any]) -> Response:
         path = request.url.path
-        provider = next((n for p, n in prefixes if path.startswith(p + "/")), None)
+        prefix, provider = next(((p, n) for p, n in prefixes if path.startswith(p + "/")),
+                                ("", None))
         if provider is None:
             response: Response = await call_next(request)
             return response
@@ -143,18 +146,14 @@ def create_app(providers: list[str] | None = None) -> FastAPI:
         ctype = request.headers.get("content-type", "")
         if "json" in ctype and raw:
             try:
-                import json as _json
-
-                json_body = _json.loads(raw)
+                json_body = json.loads(raw)
             except ValueError:
                 json_body = None
         elif "form" in ctype and raw:
-            from urllib.parse import parse_qsl
-
             form = dict(parse_qsl(raw.decode("utf-8", "replace"), keep_blank_values=True))
         with recorder.lock:
             call = Call(seq=next(recorder._seq), provider=provider, method=request.method,
-                        path=path[len(next(p for p, n in prefixes if n == provider)):],
+                        path=path[len(prefix):],
                         query=dict(request.query_params), headers=dict(request.headers),
                         json=json_body, form=form, body=raw.decode("utf-8", "replace"),
                         at=time.time())
