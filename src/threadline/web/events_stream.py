@@ -8,7 +8,7 @@ import asyncio
 import contextlib
 import json
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 from starlette.concurrency import run_in_threadpool
@@ -38,8 +38,13 @@ async def start_after(runtime: Runtime, workspace_id: uuid.UUID, last_event_id: 
     return await run_in_threadpool(_latest, runtime, workspace_id)
 
 
-async def workspace_events(runtime: Runtime, workspace_id: uuid.UUID, after: int, *,
-                           hello: bool = False) -> AsyncIterator[dict[str, Any]]:
+Fetch = Callable[[int], tuple[list[dict[str, Any]], int]]
+
+
+async def poll_events(runtime: Runtime, workspace_id: uuid.UUID, fetch: Fetch, after: int,
+                      ) -> AsyncIterator[dict[str, Any]]:
+    """Yield what `fetch(after)` finds (run in the thread pool; it returns the items and the
+    new position), then wait for the workspace's wake-up, or POLL_SECONDS, and look again."""
     wake = asyncio.Event()
 
     async def listen() -> None:
@@ -48,17 +53,29 @@ async def workspace_events(runtime: Runtime, workspace_id: uuid.UUID, after: int
 
     listener = asyncio.create_task(listen())
     try:
-        if hello:
-            yield {"event": "ready", "data": "{}"}
         while True:
-            batch = await run_in_threadpool(_fetch, runtime, workspace_id, after)
+            wake.clear()
+            batch, position = await run_in_threadpool(fetch, after)
+            moved, after = position != after, position
             for item in batch:
-                after = int(item["id"])
                 yield item
-            if batch:
+            if moved:
                 continue
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(wake.wait(), POLL_SECONDS)
-            wake.clear()
     finally:
         listener.cancel()
+
+
+async def workspace_events(runtime: Runtime, workspace_id: uuid.UUID, after: int, *,
+                           hello: bool = False) -> AsyncIterator[dict[str, Any]]:
+    """Every stream event of the workspace after `after`."""
+
+    def fetch(position: int) -> tuple[list[dict[str, Any]], int]:
+        items = _fetch(runtime, workspace_id, position)
+        return items, int(items[-1]["id"]) if items else position
+
+    if hello:
+        yield {"event": "ready", "data": "{}"}
+    async for item in poll_events(runtime, workspace_id, fetch, after):
+        yield item

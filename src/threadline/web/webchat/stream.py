@@ -7,8 +7,6 @@ replays after a reconnect), wakes on the same bus topic, and passes on only the 
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import json
 import uuid
 from collections.abc import AsyncIterator
@@ -24,7 +22,8 @@ from threadline.channels.webchat.adapter import thread_key
 from threadline.conversations.models import Message
 from threadline.errors import BadRequest
 from threadline.events.runtime import Runtime
-from threadline.events.service import latest_stream_id, stream_after, stream_topic
+from threadline.events.service import latest_stream_id, stream_after
+from threadline.web.events_stream import poll_events
 from threadline.web.webchat import service
 from threadline.web.webchat.guard import cors_headers
 from threadline.web.webchat.tokens import Visitor
@@ -93,31 +92,11 @@ async def respond(runtime: Runtime, request: Request, account_id: str,
         after = newest
 
     async def events() -> AsyncIterator[dict[str, Any]]:
-        nonlocal after
-        wake = asyncio.Event()
-
-        async def listen() -> None:
-            async for _ in runtime.bus.subscribe(stream_topic(workspace_id)):
-                wake.set()
-
-        listener = asyncio.create_task(listen())
-        try:
-            # The starting position as the event id: a reconnect resumes exactly here.
-            yield {"id": str(after), "event": "ready",
-                   "data": json.dumps({"cursor": str(after)})}
-            while True:
-                wake.clear()
-                batch, position = await run_in_threadpool(fetch, runtime, account_id,
-                                                          visitor, after)
-                moved = position != after
-                after = position
-                for item in batch:
-                    yield item
-                if moved:
-                    continue
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(wake.wait(), POLL_SECONDS)
-        finally:
-            listener.cancel()
+        # The starting position as the event id: a reconnect resumes exactly here.
+        yield {"id": str(after), "event": "ready", "data": json.dumps({"cursor": str(after)})}
+        async for item in poll_events(
+                runtime, workspace_id,
+                lambda position: fetch(runtime, account_id, visitor, position), after):
+            yield item
 
     return EventSourceResponse(events(), ping=15, headers=cors_headers(request))
