@@ -26,6 +26,7 @@ from threadline.channels.base import (
     Visibility,
 )
 from threadline.channels.registry import get_adapter
+from threadline.contacts.models import Identity
 from threadline.conversations.models import Conversation, Message, Status
 from threadline.conversations.service import Actor, access_conversation
 from threadline.db.base import new_id, utcnow
@@ -67,8 +68,6 @@ def _latest_inbound(session: Session, conv: Conversation, account_id: uuid.UUID 
 def _recipient(session: Session, message: Message) -> str | None:
     if message.identity_id is None:
         return None
-    from threadline.contacts.models import Identity
-
     ident = session.get(Identity, message.identity_id)
     return ident.address if ident else None
 
