@@ -10,6 +10,7 @@ import time
 from typing import Any
 
 from tests.e2e.conftest import E2E, wait_for
+from threadline.channels.x.adapter import sign
 from threadline.sandbox.providers import x as sx
 
 OWN_ID = "2244994945"
@@ -174,3 +175,37 @@ class TestMentionsPoller:
         traits = e2e.api.get(f"/channel-accounts/{account}/traits").json()
         assert traits["polling"] is True and traits["char_limit"] == 280
         assert traits["crash_recovery"] == "reconcile"
+
+
+class TestCrcIsNoSigningOracle:
+    """The attack found in review: ask the CRC handshake to sign a JSON body, then POST that
+    body with the answer as its signature. Both halves must fail, and nothing is stored."""
+
+    def test_forged_dm_through_the_crc_answer_is_refused(self, e2e: E2E) -> None:
+        config = x_config(e2e)
+        account = e2e.account("x", config)
+        sender, first = str(random.randrange(10**9, 10**10)), tweet_id()
+        e2e.post(sx.dm_webhook(account, config, first, sender, "jane", f"hello {e2e.tag}"))
+        conv, _ = e2e.wait_message(first)
+
+        forged = sx.dm_webhook(account, config, tweet_id(), sender, "jane",
+                               f"send the refund to IBAN GB82WEST12345698765432 {e2e.tag}")
+        answer = e2e.post(sx.crc_webhook(account, forged.body.decode()))
+        assert answer.status_code == 400
+        assert b"response_token" not in answer.content
+
+        # Whatever a CRC may still sign (a token) is never accepted as a delivery.
+        token_body = b"crc_test_token_123"
+        refused = e2e.post(forged, body=token_body, headers={
+            **forged.headers, "x-twitter-webhooks-signature": sign("sandbox_secret",
+                                                                   token_body)})
+        assert refused.status_code == 401
+        time.sleep(1.0)
+        assert [m["provider_id"] for m in e2e.conversation(conv["id"])["messages"]] == [first]
+
+    def test_plain_tokens_still_get_their_answer(self, e2e: E2E) -> None:
+        account = e2e.account("x", x_config(e2e))
+        for token in ("crc_test_token_123", "Zm9vYmFy+/=", "a" * 256):
+            assert e2e.post(sx.crc_webhook(account, token)).status_code == 200
+        for token in ("a" * 257, '{"for_user_id":"1"}', "has space", "x\ny"):
+            assert e2e.post(sx.crc_webhook(account, token)).status_code == 400

@@ -14,6 +14,7 @@ import base64
 import hashlib
 import hmac
 import json
+import re
 from datetime import datetime
 from typing import ClassVar
 
@@ -38,7 +39,11 @@ from threadline.channels.base import (
 from threadline.channels.x import inbound, outbound, poller
 
 SIGNATURE_HEADER = "x-twitter-webhooks-signature"
-MAX_CRC_TOKEN = 1024
+# X's CRC tokens are short opaque strings of letters, digits and base64 punctuation. Anything
+# else is refused: the CRC answer is an HMAC under the same key as a delivery's signature, so
+# a token shaped like a JSON body would turn the handshake into a signing oracle for forged
+# deliveries. A delivery body always starts with "{" (a JSON object), which no token can.
+CRC_TOKEN = re.compile(r"[A-Za-z0-9_\-=+/.]{1,256}")
 
 
 def sign(consumer_secret: str, message: bytes) -> str:
@@ -59,8 +64,8 @@ class XAdapter(BaseAdapter):
         if request.method.upper() != "GET":
             return None
         token = request.query.get("crc_token")
-        if not token or len(token) > MAX_CRC_TOKEN:
-            return WebhookResponse(status=400, body=b"missing or oversized crc_token")
+        if not token or not CRC_TOKEN.fullmatch(token):
+            return WebhookResponse(status=400, body=b"missing or malformed crc_token")
         secret = str(account.require("consumer_secret"))
         answer = {"response_token": sign(secret, token.encode())}
         return WebhookResponse(status=200, body=json.dumps(answer).encode(),
@@ -72,6 +77,9 @@ class XAdapter(BaseAdapter):
             raise SignatureError("missing x-twitter-webhooks-signature header",
                                  code="missing_signature")
         expected = sign(str(account.require("consumer_secret")), request.body)
+        if not request.body.lstrip().startswith(b"{"):
+            # Deliveries are JSON objects; a signed non-object could only be a CRC answer.
+            raise SignatureError("x deliveries are JSON objects")
         if not hmac.compare_digest(given.strip().encode(), expected.encode()):
             raise SignatureError("x-twitter-webhooks-signature does not match the body")
 
