@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from threadline.triage import rules
+from threadline.triage.budget import classify_window
 from threadline.triage.language import detect_language
 from threadline.triage.model import TriageModel
 from threadline.triage.pii import detect_pii
@@ -23,7 +24,13 @@ def analyze(
     competitor_handles: Sequence[str] = (),
     model: TriageModel | None = None,
 ) -> Triage:
-    """Triage one message; ``model`` is a workspace model from ``train`` (default: rules)."""
+    """Triage one message; ``model`` is a workspace model from ``train`` (default: rules).
+
+    The classifiers read a bounded head of the text (``Triage.truncated`` says when it is not
+    all of it); PII is looked for in the whole text (see budget.py).
+    """
+    pii = tuple(detect_pii(text))
+    text, truncated = classify_window(text)
     low = clean(text)
     sig = signals(text, low)
     sentiment, score = classify(sig)
@@ -38,7 +45,6 @@ def analyze(
             sign = {"negative": -1.0, "neutral": 0.0, "positive": 1.0}[sentiment]
             score = sign * max(abs(score), confidence) if sign else score * 0.3
     category = max(scores, key=lambda k: scores[k])
-    pii = tuple(detect_pii(text))
     reasons = rules.private_reasons(low, bool(pii))
     relevance, relevance_score = rules.relevance(
         text,
@@ -65,4 +71,5 @@ def analyze(
         complaint_score=min(1.0, complaint),
         category_scores=tuple(sorted(scores.items(), key=lambda kv: -kv[1])),
         private_reasons=tuple(reasons),
+        truncated=truncated,
     )

@@ -8,13 +8,16 @@ docs/decisions/0100-triage-pii-detector.md.
 
 from __future__ import annotations
 
+import bisect
 import re
 from collections.abc import Callable, Iterable, Iterator
+from typing import Any
 
+from threadline.triage.budget import MAX_PHONE_LOOKUPS, PII_WINDOW_CHARS, bounded_scan, folded
 from threadline.triage.pii_checks import (
     card_network_prefix,
     digits_of,
-    iban_ok,
+    longest_iban,
     luhn_ok,
     phone_structure_ok,
     ssn_ok,
@@ -48,10 +51,9 @@ _LOOKALIKE_BEFORE = re.compile(
     r"model|serial|flight|receipt|transaction|txn|item|sku|isbn|imei|po|parcel|package|shipment|"
     r"awb|claim|incident|request|rma|licen[cs]e|permit|zip|postcode|v)\s*(?:code\s*)?"
     r"(?:number|num|no\.?|id|#)?\s*(?:is\s+|was\s+)?[:#.]?\s*#?\s*$",
-    re.IGNORECASE,
 )
 _ADDRESS_BEFORE = re.compile(
-    r"(?:apt|apartment|suite|ste|unit|flat|box)\.?\s*#?\s*$", re.IGNORECASE
+    r"(?:apt|apartment|suite|ste|unit|flat|box)\.?\s*#?\s*$"
 )
 _STREET_SUFFIX = (
     r"(?:Street|St|Str|Avenue|Ave|Road|Rd|Boulevard|Blvd|Lane|Ln|Drive|Dr|Court|Ct|Way|Place|Pl|"
@@ -62,26 +64,27 @@ _STREET_AFTER = re.compile(
 )
 _PHONE_CONTEXT = re.compile(
     r"\b(?:phone|call|tel|telephone|mobile|cell|fax|desk|text|whatsapp|reach|ring|number)\b",
-    re.IGNORECASE,
 )
-_CURRENCY_BEFORE = re.compile(r"(?:[$€£¥]|usd|eur|gbp|rs\.?)\s*$", re.IGNORECASE)
-_CARD_CONTEXT = re.compile(r"\b(?:card|cc|visa|mastercard|amex|debit|credit)\b", re.IGNORECASE)
-_SSN_CONTEXT = re.compile(r"\b(?:ssn|social\s+security|social\s+sec|ss\s?#)", re.IGNORECASE)
+_CURRENCY_BEFORE = re.compile(r"(?:[$€£¥]|usd|eur|gbp|rs\.?)\s*$")
+_CARD_CONTEXT = re.compile(r"\b(?:card|cc|visa|mastercard|amex|debit|credit)\b")
+_SSN_CONTEXT = re.compile(r"\b(?:ssn|social\s+security|social\s+sec|ss\s?#)")
+_SSN_CONTEXT_B = re.compile(rb"s(?<=\bs)(?:sn|ocial\s+security|ocial\s+sec|s\s?#)")
 _BIRTH_CONTEXT = re.compile(
-    r"\b(?:dob|d\.o\.b\.?|date\s+of\s+birth|birth\s?date|birthday|born|bday)\b", re.IGNORECASE
+    r"\b(?:dob|d\.o\.b\.?|date\s+of\s+birth|birth\s?date|birthday|born|bday)\b"
 )
 
-_EMAIL = re.compile(
-    r"(?<![\w.+-])[A-Za-z0-9][A-Za-z0-9._%+-]*@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}"
-    r"(?![\w-])"
+_EMAIL = re.compile(  # RFC 5321 lengths: 64 for the local part, 63 a label, 255 the domain
+    r"[A-Za-z0-9](?<![\w.+-][A-Za-z0-9])[A-Za-z0-9._%+-]{0,63}@[A-Za-z0-9-]{1,63}"
+    r"(?:\.[A-Za-z0-9-]{1,63}){0,7}\.[A-Za-z]{2,63}(?![\w-])"
 )
 _CARD = re.compile(
-    r"(?<![\w-])(?<!\d[ -])"
-    r"(?:\d{12,19}|\d{4}(?:[ -]\d{4}){2,3}(?:[ -]\d{1,3})?|\d{4}[ -]\d{6}[ -]\d{4,5})"
+    r"\d(?<![\w-]\d)(?<!\d[ -]\d)"
+    r"(?:\d{11,18}|\d{3}(?:[ -]\d{4}){2,3}(?:[ -]\d{1,3})?|\d{3}[ -]\d{6}[ -]\d{4,5})"
     r"(?![\w-])(?![ -]\d{3,4}\b(?!/))"
 )
-_SSN_DASHED = re.compile(r"(?<![\w-])\d{3}-\d{2}-\d{4}(?![\w-])")
-_SSN_LOOSE = re.compile(r"(?<![\w-])(?:\d{3} \d{2} \d{4}|\d{9})(?![\w-])")
+# Anchored on its first dash (rare) rather than its first digit (everywhere in a digit dump).
+_SSN_DASHED = re.compile(r"-(?<=(?<![\w-])\d{3}-)\d{2}-\d{4}(?![\w-])")
+_SSN_LOOSE = re.compile(r"\d(?<![\w-]\d)(?:\d{2} \d{2} \d{4}|\d{8})(?![\w-])")
 _IBAN = re.compile(
     r"(?<![A-Za-z0-9])[A-Za-z]{2}\d{2}(?: ?[A-Za-z0-9]{4}){2,7}(?: ?[A-Za-z0-9]{1,4})?"
     r"(?![A-Za-z0-9])"
@@ -111,17 +114,19 @@ _BOOKING = re.compile(
     r"(?i:booking|reservation|confirmation|pnr|record\s+locator|e-?ticket)\s*"
     r"(?i:reference|ref\.?|code|number|no\.?|#)?\s*(?i:is|:|#)?\s*#?\s*([A-Z0-9]{5,10})\b"
 )
+# The never-stored types are looked for in the whole text: these run over its ASCII-folded,
+# lower-cased bytes (``budget.folded``), where a case-blind scan costs nothing extra.
 _CVV = re.compile(
-    r"(?i:cvv2?|cvc2?|csc|cid|security\s+code|3[-\s]digit\s+code)\s*(?i:is|:|#|code)?\s*(\d{3,4})\b"
+    rb"(?:cvv2?|cvc2?|csc|cid|security\s+code|3[-\s]digit\s+code)\s*(?:is|:|#|code)?\s*(\d{3,4})\b"
 )
 _EXPIRY = re.compile(
-    r"(?i:exp(?:iry|iration|ires|\.)?(?:\s+date)?|valid\s+(?:thru|through|until))\s*"
-    r"(?i:is|:|on)?\s*((?:0?[1-9]|1[0-2])\s?/\s?(?:20)?\d{2})\b"
+    rb"(?:exp(?:iry|iration|ires|\.)?(?:\s+date)?|valid\s+(?:thru|through|until))\s*"
+    rb"(?:is|:|on)?\s*((?:0?[1-9]|1[0-2])\s?/\s?(?:20)?\d{2})\b"
 )
 _MMYY = re.compile(r"\b(?:0[1-9]|1[0-2])/(?:20)?\d{2}\b")
 _PASSWORD = re.compile(
-    r"(?i:pass(?:word|code|wd)|pwd|pin(?:\s+code|\s+number)?)\s*(?:(?i:is|was)\s+|[:=]\s*)"
-    r"(\S{4,64})"
+    rb"(?:pass(?:word|code|wd)|pwd|pin(?:\s+code|\s+number)?)\s*(?:(?:is|was)\s+|[:=]\s*)"
+    rb"(\S{4,64})"
 )
 _STREET = re.compile(
     r"\b\d{1,5}[A-Za-z]?(?:[ -]\d{1,5})?\s+(?:[A-Z][\w'.-]*\s+){1,4}"
@@ -138,7 +143,9 @@ _ADDRESS_CONTEXT = re.compile(
 
 
 def _before(text: str, start: int, width: int = 40) -> str:
-    return text[max(0, start - width) : start]
+    """The lower-cased ``width`` characters before ``start``, for the context patterns (which are
+    lower-case: a case-blind alternation costs the engine 20 times more per character)."""
+    return text[max(0, start - width) : start].lower()
 
 
 def _lookalike(text: str, start: int) -> bool:
@@ -148,66 +155,82 @@ def _lookalike(text: str, start: int) -> bool:
 def _emails(text: str) -> Iterator[PiiFinding]:
     if "@" not in text:
         return
-    for m in _EMAIL.finditer(text):
-        yield PiiFinding("EMAIL_ADDRESS", m.start(), m.end())
+    yield from bounded_scan(_EMAIL, text, "EMAIL_ADDRESS", _whole("EMAIL_ADDRESS"))
+
+
+def _whole(kind: str) -> Callable[[re.Match[str]], PiiFinding]:
+    return lambda m: PiiFinding(kind, m.start(), m.end())
+
+
+def _group(kind: str) -> Callable[[re.Match[Any]], PiiFinding]:
+    return lambda m: PiiFinding(kind, m.start(1), m.end(1))
 
 
 def _cards(text: str) -> Iterator[PiiFinding]:
-    for m in _CARD.finditer(text):
+    def check(m: re.Match[str]) -> PiiFinding | None:
         number = digits_of(m.group())
         if not luhn_ok(number) or len(set(number)) < 2:
-            continue
+            return None
         context = _CARD_CONTEXT.search(_before(text, m.start(), 50)) is not None
         if _lookalike(text, m.start()) and not context:
-            continue
+            return None
         if (len(number) >= 13 and card_network_prefix(number)) or context:
-            yield PiiFinding("CREDIT_CARD", m.start(), m.end())
+            return PiiFinding("CREDIT_CARD", m.start(), m.end())
+        return None
+
+    yield from bounded_scan(_CARD, text, "CREDIT_CARD", check)
 
 
 def _ssns(text: str) -> Iterator[PiiFinding]:
-    for m in _SSN_DASHED.finditer(text):
-        if ssn_ok(digits_of(m.group())) and not _lookalike(text, m.start()):
-            yield PiiFinding("US_SSN", m.start(), m.end())
-    if _SSN_CONTEXT.search(text):
-        for m in _SSN_LOOSE.finditer(text):
-            if ssn_ok(digits_of(m.group())) and _SSN_CONTEXT.search(_before(text, m.start(), 50)):
-                yield PiiFinding("US_SSN", m.start(), m.end())
+    def dashed(m: re.Match[str]) -> PiiFinding | None:
+        start = m.start() - 3
+        if ssn_ok(digits_of(text[start : m.end()])) and not _lookalike(text, start):
+            return PiiFinding("US_SSN", start, m.end())
+        return None
+
+    def loose(m: re.Match[str]) -> PiiFinding | None:
+        if ssn_ok(digits_of(m.group())) and _SSN_CONTEXT.search(_before(text, m.start(), 50)):
+            return PiiFinding("US_SSN", m.start(), m.end())
+        return None
+
+    yield from bounded_scan(_SSN_DASHED, text, "US_SSN", dashed)
+    if _SSN_CONTEXT_B.search(folded(text)):
+        yield from bounded_scan(_SSN_LOOSE, text, "US_SSN", loose)
 
 
 def _ibans(text: str) -> Iterator[PiiFinding]:
-    for m in _IBAN.finditer(text):
+    def check(m: re.Match[str]) -> PiiFinding | None:
         raw = m.group()
-        compact = raw.replace(" ", "")
-        for length in range(len(compact), 14, -1):
-            if iban_ok(compact[:length]):
-                # map the compact length back onto the raw span (spaces included)
-                seen, end = 0, m.start()
-                for i, ch in enumerate(raw):
-                    if ch != " ":
-                        seen += 1
-                    if seen == length:
-                        end = m.start() + i + 1
-                        break
-                yield PiiFinding("IBAN", m.start(), end)
+        length = longest_iban(raw.replace(" ", ""))
+        if not length:
+            return None
+        # map the compact length back onto the raw span (spaces included)
+        seen, end = 0, m.start()
+        for i, ch in enumerate(raw):
+            if ch != " ":
+                seen += 1
+            if seen == length:
+                end = m.start() + i + 1
                 break
+        return PiiFinding("IBAN", m.start(), end)
 
-
-def _groups(pattern: re.Pattern[str], kind: str, text: str) -> Iterator[PiiFinding]:
-    for m in pattern.finditer(text):
-        yield PiiFinding(kind, m.start(1), m.end(1))
+    yield from bounded_scan(_IBAN, text, "IBAN", check)
 
 
 def _bank(text: str) -> Iterator[PiiFinding]:
-    yield from _groups(_SORT_CODE, "BANK_ACCOUNT", text)
-    yield from _groups(_ACCOUNT, "BANK_ACCOUNT", text)
+    yield from bounded_scan(_SORT_CODE, text, "BANK_ACCOUNT", _group("BANK_ACCOUNT"))
+    yield from bounded_scan(_ACCOUNT, text, "BANK_ACCOUNT", _group("BANK_ACCOUNT"))
 
 
 def _phones(text: str) -> Iterator[PiiFinding]:
-    for m in _PHONE.finditer(text):
+    lookups = 0
+
+    def check(m: re.Match[str]) -> PiiFinding | None:
+        nonlocal lookups
         cand = m.group()
         n_digits = sum(c.isdigit() for c in cand)
         if n_digits < 6 or _IPV4.match(cand):
-            continue
+            return None
         before = _before(text, m.start(), 30)
         if (
             _lookalike(text, m.start())
@@ -215,65 +238,83 @@ def _phones(text: str) -> Iterator[PiiFinding]:
             or _ADDRESS_BEFORE.search(before)
             or _STREET_AFTER.match(text, m.end())
         ):
-            continue
+            return None
         context = _PHONE_CONTEXT.search(before) is not None
         if n_digits == 6 and not (context and cand.count(" ") + cand.count("-") >= 2):
-            continue
-        if n_digits == 6 or phone_structure_ok(cand, context=context):
-            yield PiiFinding("PHONE_NUMBER", m.start(), m.end())
+            return None
+        lookups += 1
+        if n_digits == 6 or phone_structure_ok(
+            cand, context=context, lookup=lookups <= MAX_PHONE_LOOKUPS
+        ):
+            return PiiFinding("PHONE_NUMBER", m.start(), m.end())
+        return None
+
+    yield from bounded_scan(_PHONE, text, "PHONE_NUMBER", check)
 
 
 def _birth_dates(text: str) -> Iterator[PiiFinding]:
-    if not _BIRTH_CONTEXT.search(text):
+    if not _BIRTH_CONTEXT.search(text.lower()):
         return
-    for m in _DATE_RE.finditer(text):
+
+    def check(m: re.Match[str]) -> PiiFinding | None:
         if _BIRTH_CONTEXT.search(_before(text, m.start(), 45)):
-            yield PiiFinding("DATE_OF_BIRTH", m.start(), m.end())
+            return PiiFinding("DATE_OF_BIRTH", m.start(), m.end())
+        return None
+
+    yield from bounded_scan(_DATE_RE, text, "DATE_OF_BIRTH", check)
 
 
 def _card_security(text: str) -> Iterator[PiiFinding]:
-    yield from _groups(_CVV, "CARD_SECURITY", text)
-    yield from _groups(_EXPIRY, "CARD_SECURITY", text)
+    lowered = folded(text)
+    yield from bounded_scan(_CVV, lowered, "CARD_SECURITY", _group("CARD_SECURITY"))
+    yield from bounded_scan(_EXPIRY, lowered, "CARD_SECURITY", _group("CARD_SECURITY"))
 
 
 def _passwords(text: str) -> Iterator[PiiFinding]:
-    for m in _PASSWORD.finditer(text):
-        token = m.group(1).rstrip(".,!?)'\"")
-        explicit = ":" in m.group(0)[: m.start(1) - m.start()] or "=" in m.group(0)
+    def check(m: re.Match[bytes]) -> PiiFinding | None:
+        token = text[m.start(1) : m.end(1)].rstrip(".,!?)'\"")
+        explicit = b":" in m.group(0)[: m.start(1) - m.start()] or b"=" in m.group(0)
         unusual = any(c.isdigit() for c in token) or any(not c.isalnum() for c in token)
         mixed = token[1:] != token[1:].lower()
         if explicit or unusual or mixed:
-            yield PiiFinding("PASSWORD", m.start(1), m.start(1) + len(token))
+            return PiiFinding("PASSWORD", m.start(1), m.start(1) + len(token))
+        return None
+
+    yield from bounded_scan(_PASSWORD, folded(text), "PASSWORD", check)
+
+
+def _booking_reference(m: re.Match[str]) -> PiiFinding | None:
+    token = m.group(1)
+    if any(c.isdigit() for c in token) or len(token) == 6:
+        return PiiFinding("BOOKING_REFERENCE", m.start(1), m.end(1))
+    return None
 
 
 def _booking(text: str) -> Iterator[PiiFinding]:
-    for m in _BOOKING.finditer(text):
-        token = m.group(1)
-        if any(c.isdigit() for c in token) or len(token) == 6:
-            yield PiiFinding("BOOKING_REFERENCE", m.start(1), m.end(1))
+    yield from bounded_scan(_BOOKING, text, "BOOKING_REFERENCE", _booking_reference)
+
+
+def _passports(text: str) -> Iterator[PiiFinding]:
+    yield from bounded_scan(_PASSPORT, text, "PASSPORT", _group("PASSPORT"))
 
 
 def _addresses(text: str) -> Iterator[PiiFinding]:
-    for m in _STREET.finditer(text):
-        yield PiiFinding("ADDRESS", m.start(), m.end())
-    for m in _ADDRESS_CONTEXT.finditer(text):
-        yield PiiFinding("ADDRESS", m.start(1), m.end(1))
+    yield from bounded_scan(_STREET, text, "ADDRESS", _whole("ADDRESS"))
+    yield from bounded_scan(_ADDRESS_CONTEXT, text, "ADDRESS", _group("ADDRESS"))
     for pattern in (_UNIT, _UK_POSTCODE):
-        for m in pattern.finditer(text):
-            yield PiiFinding("ADDRESS", m.start(), m.end())
+        yield from bounded_scan(pattern, text, "ADDRESS", _whole("ADDRESS"))
 
 
-_DETECTORS: tuple[Callable[[str], Iterable[PiiFinding]], ...] = (
-    _cards,
+Detector = Callable[[str], Iterable[PiiFinding]]
+# What is never stored in clear is looked for in the whole text; the rest in its head.
+_EVERYWHERE: tuple[Detector, ...] = (_cards, _ssns, _card_security, _passwords)
+_IN_WINDOW: tuple[Detector, ...] = (
     _ibans,
-    _ssns,
     _emails,
     _bank,
-    _card_security,
-    lambda t: _groups(_PASSPORT, "PASSPORT", t),
+    _passports,
     _booking,
     _birth_dates,
-    _passwords,
     _phones,
     _addresses,
     find_medical,
@@ -290,25 +331,37 @@ def _expiry_after_cards(text: str, cards: list[PiiFinding]) -> Iterator[PiiFindi
             yield PiiFinding("CARD_SECURITY", m.start(), m.end())
 
 
-def detect_pii(text: str) -> list[PiiFinding]:
-    """All personal data found in ``text``, without overlaps, ordered by position."""
+def _run(detectors: tuple[Detector, ...], text: str) -> Iterator[PiiFinding]:
     has_digit = _HAS_DIGIT.search(text) is not None
-    found: list[PiiFinding] = []
-    for detector in _DETECTORS:
+    for detector in detectors:
         if has_digit or detector in _DIGIT_FREE:
-            found.extend(detector(text))
+            yield from detector(text)
+
+
+def detect_pii(text: str) -> list[PiiFinding]:
+    """All personal data found in ``text``, without overlaps, ordered by position.
+
+    Cards, security codes, SSNs and passwords anywhere in the text; the other types in its first
+    ``PII_WINDOW_CHARS`` characters (triage/budget.py).
+    """
+    found = [*_run(_EVERYWHERE, text), *_run(_IN_WINDOW, text[:PII_WINDOW_CHARS])]
     if not found:
         return []
     cards = [f for f in found if f.type == "CREDIT_CARD"]
     found.extend(_expiry_after_cards(text, cards))
     found.sort(key=lambda f: (_PRIORITY[f.type], -(f.end - f.start), f.start))
+    starts: list[int] = []  # the kept spans, which never overlap, by position
     kept: list[PiiFinding] = []
     for finding in found:
         if finding.end <= finding.start:
             continue
-        if all(finding.end <= k.start or finding.start >= k.end for k in kept):
-            kept.append(finding)
-    kept.sort(key=lambda f: (f.start, f.end))
+        i = bisect.bisect_right(starts, finding.start)
+        if (i and kept[i - 1].end > finding.start) or (
+            i < len(kept) and kept[i].start < finding.end
+        ):
+            continue
+        starts.insert(i, finding.start)
+        kept.insert(i, finding)
     return kept
 
 

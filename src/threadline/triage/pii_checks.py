@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 import phonenumbers
 
@@ -115,18 +116,36 @@ def card_network_prefix(number: str) -> bool:
 
 def iban_ok(compact: str) -> bool:
     """Checks country length (when known) and the ISO 13616 mod-97 checksum."""
-    iban = compact.upper()
-    if not (15 <= len(iban) <= 34) or not iban[:2].isalpha() or not iban[2:4].isdigit():
-        return False
-    expected = IBAN_LENGTHS.get(iban[:2])
-    if expected is not None and expected != len(iban):
-        return False
-    rearranged = iban[4:] + iban[:4]
+    return longest_iban(compact) == len(compact) > 0
+
+
+def longest_iban(compact: str) -> int:
+    """Length of the longest valid IBAN that ``compact`` starts with (0 for none), in one pass:
+    the mod-97 remainder of each prefix extends the previous one (ISO 13616 moves the first four
+    characters to the end, so they are added last)."""
+    iban = compact[:34].upper()
+    if len(iban) < 15 or not iban[:2].isalpha() or not iban[2:4].isdigit():
+        return 0
     try:
-        number = int("".join(str(int(c, 36)) for c in rearranged))
+        head = "".join(str(int(c, 36)) for c in iban[:4])
     except ValueError:
-        return False
-    return number % 97 == 1
+        return 0
+    expected = IBAN_LENGTHS.get(iban[:2])
+    scale, head_value = 10 ** len(head), int(head)
+    remainder = best = 0
+    for length, ch in enumerate(iban[4:], start=5):
+        try:
+            value = int(ch, 36)
+        except ValueError:
+            break
+        remainder = (remainder * (100 if value > 9 else 10) + value) % 97
+        if (
+            length >= 15
+            and expected in (None, length)
+            and (remainder * scale + head_value) % 97 == 1
+        ):
+            best = length
+    return best
 
 
 def ssn_ok(number: str) -> bool:
@@ -142,19 +161,25 @@ def looks_like_date(candidate: str) -> bool:
     return bool(_ISO_DATE.match(c) or _DMY_DATE.match(c) or _MDY_DATE.match(c))
 
 
-def phone_structure_ok(candidate: str, *, context: bool = False) -> bool:
-    """A separated group of 7-15 digits that is not a date and not a plain decimal number."""
+def phone_structure_ok(candidate: str, *, context: bool = False, lookup: bool = True) -> bool:
+    """A separated group of 7-15 digits that is not a date and not a plain decimal number.
+
+    Without ``lookup`` (a message past its libphonenumber budget) a run that would need
+    libphonenumber counts as a phone when it starts with "+" or follows a phone word."""
     digits = digits_of(candidate.split("x")[0].split("ext")[0])
     if not 7 <= len(digits) <= 15 or looks_like_date(candidate):
         return False
     groups = re.split(r"[^\d]+", candidate.strip("+() "))
     groups = [g for g in groups if g]
+    if (len(groups) == 1 or candidate.startswith("+")) and not lookup:
+        return context or candidate.startswith("+")
     if len(groups) == 1 or candidate.startswith("+"):
         return phone_valid(candidate, possible=context or candidate.startswith("+"))
     # "1.2.3" versions and "3.5" decimals have tiny groups only
     return max(len(g) for g in groups) >= 3 or len(groups) >= 4
 
 
+@lru_cache(maxsize=4096)
 def phone_valid(candidate: str, *, possible: bool = False) -> bool:
     """Unseparated digit runs must be a valid number for a common region (libphonenumber)."""
     regions = (None,) if candidate.startswith("+") else ("US", "GB", "DE", "FR", "IN", "AU")

@@ -54,6 +54,7 @@ class Triage:
     complaint_score: float = 0.0
     category_scores: tuple[tuple[str, float], ...] = ()
     private_reasons: tuple[str, ...] = ()
+    truncated: bool = False  # the classifiers read only the head (triage/budget.py)
 
     @property
     def is_complaint(self) -> bool:
@@ -73,6 +74,7 @@ class Triage:
             "urgency": round(self.urgency, 3),
             "language": self.language,
             "pii": [f.to_dict() for f in self.pii],
+            "truncated": self.truncated,
         }
 
 
