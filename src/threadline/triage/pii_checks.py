@@ -85,19 +85,13 @@ _MDY_DATE = re.compile(r"^(?:0?[1-9]|1[0-2])[-. ](?:0?[1-9]|[12]\d|3[01])[-. ](?
 
 
 def digits_of(text: str) -> str:
-    return "".join(c for c in text if c.isdigit())
+    return "".join(filter(str.isdigit, text))
 
 
 def luhn_ok(number: str) -> bool:
-    total = 0
-    for i, ch in enumerate(reversed(number)):
-        d = ord(ch) - 48
-        if i % 2 == 1:
-            d *= 2
-            if d > 9:
-                d -= 9
-        total += d
-    return total % 10 == 0
+    values = [ord(ch) - 48 for ch in reversed(number)]
+    doubled = sum(2 * d - 9 if d > 4 else 2 * d for d in values[1::2])
+    return (sum(values[0::2]) + doubled) % 10 == 0
 
 
 def card_network_prefix(number: str) -> bool:
