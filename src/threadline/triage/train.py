@@ -8,12 +8,15 @@ from collections.abc import Iterable, Sequence
 
 from threadline.triage import rules
 from threadline.triage.model import LinearModel, TriageModel, save_model, tokens
+from threadline.triage.budget import classify_window
 from threadline.triage.sentiment import classify, clean, signals
 from threadline.triage.types import CATEGORIES, SENTIMENTS, TrainReport
 
 
 def dense_features(text: str) -> tuple[str, list[float], str, str]:
-    """(cleaned text, dense features, rule category, rule sentiment) for one message."""
+    """(cleaned text, dense features, rule category, rule sentiment) for one message, read as
+    ``analyze`` reads it (its bounded head)."""
+    text = classify_window(text)[0]
     low = clean(text)
     sig = signals(text, low)
     sentiment, score = classify(sig)
