@@ -7,8 +7,8 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 
 from threadline.triage import rules
-from threadline.triage.model import LinearModel, TriageModel, save_model, tokens
 from threadline.triage.budget import classify_window
+from threadline.triage.model import LinearModel, TriageModel, save_model, tokens
 from threadline.triage.sentiment import classify, clean, signals
 from threadline.triage.types import CATEGORIES, SENTIMENTS, TrainReport
 
