@@ -34,7 +34,8 @@ def run_action(runtime: Runtime, job: Job) -> None:
         account = session.get(ChannelAccount, message.channel_account_id)
         if account is None:
             return
-        config, kind, target = account_config(account), account.kind, message.provider_id
+        config = account_config(account, runtime.settings)
+        kind, target = account.kind, message.provider_id
     try:
         get_adapter(kind).act(config, ChannelAction(action, target=target), runtime.http)
     except RetryableSendError as exc:

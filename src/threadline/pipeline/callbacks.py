@@ -90,7 +90,8 @@ def place_callback(runtime: Runtime, job: Job) -> None:
     action = ChannelAction("call", target=phone, params={
         "twiml": f"<Response><Say>{escape(GREETING)}</Say></Response>"})
     try:
-        result = get_adapter(account.kind).act(account_config(account), action, runtime.http)
+        result = get_adapter(account.kind).act(account_config(account, runtime.settings),
+                                               action, runtime.http)
     except RetryableSendError as exc:
         if exc.code not in OUTCOME_UNKNOWN_CODES:
             with runtime.db.session() as session:
