@@ -149,7 +149,7 @@ def poll_account(runtime: Runtime, job: Job) -> None:
                 schedule_poll(session, account, exclude=job.id, failures=failures + 1,
                               delay=_retry_delay(account, failures, retry_after))
                 return
-        raise PermanentFailure(f"{exc.code}: {exc.message}") from None
+        raise PermanentFailure(f"{exc.code}: {exc.redacted(config).message}") from None
     _store(runtime, job, account_id, cursor, events, next_cursor)
 
 
