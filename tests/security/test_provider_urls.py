@@ -204,6 +204,13 @@ class TestReasons:
             assert secret not in redacted, redacted
         assert "[redacted]" in redacted
 
+    def test_a_credential_cut_by_the_bound_leaves_no_prefix(self) -> None:
+        account = AccountConfig("a", "telegram", "n", {"bot_token": BOT_TOKEN})
+        for at in range(MAX_REASON_CHARS - 30, MAX_REASON_CHARS + 1):
+            error = PermanentSendError("x" * at + BOT_TOKEN + " tail").redacted(account)
+            assert BOT_TOKEN[:6] not in error.message, at
+            assert len(error.message) <= MAX_REASON_CHARS
+
 
 # --- end to end -------------------------------------------------------------------------------
 

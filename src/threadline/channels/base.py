@@ -51,6 +51,7 @@ JSON = dict[str, Any]
 P = ParamSpec("P")
 # Reasons shown to agents (delivery_error, dead letters, audit) are at most this long.
 MAX_REASON_CHARS = 300
+_KEPT_CHARS = 64 * 1024  # of the original text, until it is redacted
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069]+")
 
 
@@ -112,6 +113,7 @@ class ChannelError(Exception):
     code = "channel_error"
 
     def __init__(self, message: str, *, code: str | None = None) -> None:
+        self._said = message[:_KEPT_CHARS]  # for `redacted`: a cut must not halve a secret
         message = clean_reason(message)
         super().__init__(message)
         self.message = message
@@ -120,8 +122,8 @@ class ChannelError(Exception):
 
     def redacted(self, account: AccountConfig) -> Self:
         """This error with the account's credentials removed from its message (a provider,
-        or something posing as one, may echo our request back)."""
-        message = account.redact(self.message)
+        or something posing as one, may echo our request back), redacted before the bound."""
+        message = clean_reason(account.redact(self._said))
         if message == self.message:
             return self
         clean = copy.copy(self)
