@@ -99,7 +99,8 @@ def settings(database_url: str, redis_url: str | None,
     return Settings(database_url=database_url, redis_url=redis_url,
                     secret_key="test-secret-key-not-for-production",
                     data_dir=tmp_path_factory.mktemp("data"), retry_base_seconds=0.05,
-                    retry_max_seconds=0.2, max_attempts=3, worker_poll_seconds=0.2)
+                    retry_max_seconds=0.2, max_attempts=3, worker_poll_seconds=0.2,
+                    allow_custom_provider_urls=True)  # the provider sandbox on 127.0.0.1
 
 
 @pytest.fixture(scope="session")

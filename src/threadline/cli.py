@@ -119,6 +119,7 @@ def accounts_create(kind: Annotated[str, typer.Option()], name: Annotated[str, t
                     workspace: str | None = None) -> None:
     """Connect a channel account; prints its id and webhook path."""
     from threadline.channels.registry import kinds
+    from threadline.pipeline.account_rules import config_check
     from threadline.pipeline.polling import schedule_poll
     from threadline.workspace.service import create_channel_account, webhook_path
 
@@ -132,7 +133,8 @@ def accounts_create(kind: Annotated[str, typer.Option()], name: Annotated[str, t
     ws = _workspace_id(runtime, workspace)
     with runtime.db.session() as session:
         account = create_channel_account(session, ws, kind=kind, name=name, config=cfg,
-                                         known_kinds=kinds())
+                                         known_kinds=kinds(),
+                                         check_config=config_check(runtime.settings))
         schedule_poll(session, account)  # polling accounts start polling
         out = {"id": str(account.id), "kind": kind, "name": name,
                "webhook_path": webhook_path(account)}
@@ -263,7 +265,8 @@ def sandbox(host: str = "127.0.0.1", port: int = 8001,
                 "--replay", help="With --play: also replay twcs CSV rows as X traffic.")] = None,
             workspace: str | None = None) -> None:
     """The provider sandbox: fake X/Meta/Twilio/Telegram APIs (recording every call, faults on
-    demand at /_sandbox/faults) and, with --play, customers writing to Threadline."""
+    demand at /_sandbox/faults) and, with --play, customers writing to Threadline (which
+    must run with THREADLINE_ALLOW_CUSTOM_PROVIDER_URLS=true to answer through the sandbox)."""
     import uvicorn
 
     from threadline.sandbox.core import create_app as create_sandbox

@@ -45,6 +45,14 @@ class Settings(BaseSettings):
     # Web.
     embedded_workers: int = 1
 
+    # Where credentials may go (docs/decisions/0102-provider-hosts.md). Provider base URLs
+    # are the providers' official https hosts, the API channel's endpoint and mail servers
+    # public hosts. `allow_custom_provider_urls` lifts both rules (the provider sandbox, the
+    # demo and tests); `trusted_internal_hosts` names hosts on the brand's own network that
+    # the API endpoint or mail servers may use although they resolve to private addresses.
+    allow_custom_provider_urls: bool = False
+    trusted_internal_hosts: list[str] = Field(default_factory=list)
+
     def resolved_secret_key(self) -> str:
         """The configured secret, or one generated on first use and kept in data_dir."""
         if self.secret_key:

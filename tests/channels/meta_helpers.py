@@ -14,7 +14,7 @@ from threadline.channels.meta_common import sign
 
 SRC = Path(__file__).parents[2] / "src/threadline/channels"
 SECRET = "test_app_secret"
-BASE = "https://graph.test"
+BASE = "https://graph.facebook.com"
 NOW = datetime(2025, 3, 5, 12, 0, tzinfo=UTC)
 
 

@@ -25,18 +25,21 @@ from threadline.channels.base import (
 )
 from threadline.channels.facebook.adapter import FacebookAdapter
 from threadline.channels.instagram.adapter import InstagramAdapter
+from threadline.channels.urls import UrlPolicy
 from threadline.channels.whatsapp.adapter import WhatsAppAdapter
 from threadline.sandbox import core
 from threadline.sandbox.providers import meta as sandbox_meta
+
+ALLOW_CUSTOM = UrlPolicy(allow_custom=True)  # the sandbox is not an official host
 
 COMMON = {"app_secret": "sandbox_app_secret", "verify_token": "vt", "access_token": "EAAG-tok",
           "api_base_url": "http://testserver/meta"}
 FB_CONFIG = {**COMMON, "page_id": "1234567890"}
 IG_CONFIG = {**COMMON, "ig_user_id": "17841400000000000"}
 WA_CONFIG = {**COMMON, "phone_number_id": "106540352242922"}
-FB = AccountConfig(id="acc-fb", kind="facebook", name="Page", config=FB_CONFIG)
-IG = AccountConfig(id="acc-ig", kind="instagram", name="IG", config=IG_CONFIG)
-WA = AccountConfig(id="acc-wa", kind="whatsapp", name="WA", config=WA_CONFIG)
+FB = AccountConfig(id="acc-fb", kind="facebook", name="Page", config=FB_CONFIG, urls=ALLOW_CUSTOM)
+IG = AccountConfig(id="acc-ig", kind="instagram", name="IG", config=IG_CONFIG, urls=ALLOW_CUSTOM)
+WA = AccountConfig(id="acc-wa", kind="whatsapp", name="WA", config=WA_CONFIG, urls=ALLOW_CUSTOM)
 
 
 @pytest.fixture
@@ -117,7 +120,7 @@ class TestSends:
 
     def test_missing_token_is_permanent(self, client: TestClient) -> None:
         account = AccountConfig(id="acc-fb", kind="facebook", name="Page",
-                                config={**FB_CONFIG, "access_token": " "})
+                                config={**FB_CONFIG, "access_token": " "}, urls=ALLOW_CUSTOM)
         with pytest.raises(PermanentSendError) as info:
             FacebookAdapter().send(account, private("Hello", "1"), client)
         assert info.value.code == "graph_2500"

@@ -19,13 +19,16 @@ from threadline.channels.base import (
     WebhookRequest,
 )
 from threadline.channels.telegram.adapter import TelegramAdapter
+from threadline.channels.urls import UrlPolicy
 from threadline.sandbox.core import SignedWebhook, create_app
 from threadline.sandbox.providers import telegram
+
+ALLOW_CUSTOM = UrlPolicy(allow_custom=True)  # the sandbox is not an official host
 
 TOKEN = "6000000001:AAHsandboxTokenForTests"
 CONFIG: dict[str, Any] = {"bot_token": TOKEN, "secret_token": "sandbox_secret-1",
                           "api_base_url": "http://testserver" + telegram.PREFIX}
-ACCOUNT = AccountConfig("acct-tg", "telegram", "Bot", CONFIG)
+ACCOUNT = AccountConfig("acct-tg", "telegram", "Bot", CONFIG, urls=ALLOW_CUSTOM)
 ADAPTER = TelegramAdapter()
 
 

@@ -22,15 +22,18 @@ from threadline.channels.base import (
     WebhookRequest,
 )
 from threadline.channels.twilio.adapter import SmsAdapter, VoiceAdapter
+from threadline.channels.urls import UrlPolicy
 from threadline.sandbox.core import SignedWebhook, create_app
 from threadline.sandbox.providers import twilio
+
+ALLOW_CUSTOM = UrlPolicy(allow_custom=True)  # the sandbox is not an official host
 
 BASE_URL = "https://care.example.com"
 CONFIG: dict[str, Any] = {"account_sid": "AC" + "1" * 32, "auth_token": "sandbox-token",
                           "from_number": "+15559870000",
                           "api_base_url": "http://testserver" + twilio.PREFIX}
-SMS = AccountConfig("acct-sms", "sms", "SMS", CONFIG)
-VOICE = AccountConfig("acct-voice", "voice", "Voice", CONFIG)
+SMS = AccountConfig("acct-sms", "sms", "SMS", CONFIG, urls=ALLOW_CUSTOM)
+VOICE = AccountConfig("acct-voice", "voice", "Voice", CONFIG, urls=ALLOW_CUSTOM)
 
 
 @pytest.fixture

@@ -22,15 +22,18 @@ from threadline.channels.base import (
     Visibility,
     WebhookRequest,
 )
+from threadline.channels.urls import UrlPolicy
 from threadline.channels.x.adapter import XAdapter
 from threadline.sandbox import core
 from threadline.sandbox.providers import x as sandbox_x
+
+ALLOW_CUSTOM = UrlPolicy(allow_custom=True)  # the sandbox is not an official host
 
 OWN_ID = "2244994945"
 CONFIG = {"consumer_key": "ck", "consumer_secret": "sandbox_secret",
           "access_token": f"{OWN_ID}-token", "access_token_secret": "ats", "user_id": OWN_ID,
           "api_base_url": "http://testserver/x"}
-ACCOUNT = AccountConfig(id="acc-x", kind="x", name="Acme", config=CONFIG)
+ACCOUNT = AccountConfig(id="acc-x", kind="x", name="Acme", config=CONFIG, urls=ALLOW_CUSTOM)
 ADAPTER = XAdapter()
 
 
@@ -168,7 +171,8 @@ class TestWebhookBuilders:
     def test_crc(self) -> None:
         hook = sandbox_x.crc_webhook("acc-x", "crc_test_token_123")
         account = AccountConfig(id="acc-x", kind="x", name="Acme",
-                                config={**CONFIG, "consumer_secret": "test_consumer_secret"})
+                                config={**CONFIG, "consumer_secret": "test_consumer_secret"},
+                                urls=ALLOW_CUSTOM)
         response = ADAPTER.handshake(account, as_request(hook))
         assert response is not None and json.loads(response.body) == {
             "response_token": "sha256=5twVdWfP1pq+LmMfANnX6wUBwav6QKR2ECmYzL4rqHo="}

@@ -27,15 +27,32 @@ Optional hooks (checked with isinstance / getattr; adapters without them keep wo
 
 from __future__ import annotations
 
+import base64
+import copy
 import enum
-from collections.abc import Mapping, Sequence
+import re
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, ClassVar, Protocol, runtime_checkable
+from typing import Any, ClassVar, ParamSpec, Protocol, Self, runtime_checkable
+from urllib.parse import quote, quote_plus
 
 import httpx
 
+from threadline.channels.urls import (
+    STRICT,
+    UrlRefused,
+    check_provider_base,
+)
+from threadline.channels.urls import ProviderHosts as ProviderHosts  # re-exported: adapters
+from threadline.channels.urls import UrlPolicy as UrlPolicy  # and the pipeline use them
+
 JSON = dict[str, Any]
+P = ParamSpec("P")
+# Reasons shown to agents (delivery_error, dead letters, audit) are at most this long.
+MAX_REASON_CHARS = 300
+_KEPT_CHARS = 64 * 1024  # of the original text, until it is redacted
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069]+")
 
 
 class Visibility(enum.StrEnum):
@@ -83,16 +100,35 @@ class MessageKind(enum.StrEnum):
 # --- errors -----------------------------------------------------------------------------------
 
 
+def clean_reason(text: str) -> str:
+    """A provider's words made safe to show: one line, no control characters, bounded."""
+    line = " ".join(_CONTROL.sub(" ", text).split())
+    return line if len(line) <= MAX_REASON_CHARS else line[:MAX_REASON_CHARS - 1] + "…"
+
+
 class ChannelError(Exception):
-    """Base of every adapter error. `code` is stable and machine readable."""
+    """Base of every adapter error. `code` is stable and machine readable; `message` is one
+    bounded line (it may quote a provider, and it is shown to agents)."""
 
     code = "channel_error"
 
     def __init__(self, message: str, *, code: str | None = None) -> None:
+        self._said = message[:_KEPT_CHARS]  # for `redacted`: a cut must not halve a secret
+        message = clean_reason(message)
         super().__init__(message)
         self.message = message
         if code:
             self.code = code
+
+    def redacted(self, account: AccountConfig) -> Self:
+        """This error with the account's credentials removed from its message (a provider,
+        or something posing as one, may echo our request back), redacted before the bound."""
+        message = clean_reason(account.redact(self._said))
+        if message == self.message:
+            return self
+        clean = copy.copy(self)
+        clean.message, clean.args = message, (message,)
+        return clean
 
 
 class SignatureError(ChannelError):
@@ -159,14 +195,25 @@ class SendPolicyError(ChannelError):
 # --- inbound ----------------------------------------------------------------------------------
 
 
+# Config keys whose values are credentials (redacted from any text shown to agents).
+_SECRET_KEY = re.compile(r"token|secret|password|key|auth", re.IGNORECASE)
+_AUTH_SCHEME = re.compile(r"\b(bearer|basic|oauth)\s+[^\s,;\"']+", re.IGNORECASE)
+_MIN_SECRET_CHARS = 6
+
+
 @dataclass(frozen=True)
 class AccountConfig:
-    """A connected channel account as an adapter sees it (credentials included: never log)."""
+    """A connected channel account as an adapter sees it (credentials included: never log).
+
+    `urls` is what the operator allows beyond official provider hosts and public addresses;
+    every call that carries a credential checks its URL or host against it first.
+    """
 
     id: str
     kind: str
     name: str
     config: Mapping[str, Any]
+    urls: UrlPolicy = STRICT
 
     def get(self, key: str, default: Any = None) -> Any:
         return self.config.get(key, default)
@@ -178,9 +225,33 @@ class AccountConfig:
                                code="account_misconfigured")
         return value
 
-    @property
-    def api_base_url(self) -> str:
-        return str(self.require("api_base_url")).rstrip("/")
+    def provider_base(self, provider: ProviderHosts) -> str:
+        """The provider API base URL to send credentials to: `api_base_url` when it is one of
+        the provider's official hosts (or custom URLs are allowed), the official default when
+        unset; refused otherwise, so a stored row can never redirect a credential."""
+        return refuse_unsafe(check_provider_base, self.config.get("api_base_url"), provider,
+                             self.urls)
+
+    def secrets(self) -> list[str]:
+        """Credential values of this account, longest first, for redaction."""
+        values = {str(v) for k, v in self.config.items()
+                  if _SECRET_KEY.search(k) and isinstance(v, str | int)
+                  and len(str(v)) >= _MIN_SECRET_CHARS}
+        return sorted(values, key=len, reverse=True)
+
+    def redact(self, text: str) -> str:
+        """`text` without this account's credentials (raw, URL-encoded or in an auth header)."""
+        for value in self.secrets():
+            for form in {value, quote(value, safe=""), quote(value, safe=":"),
+                         quote_plus(value)}:
+                text = text.replace(form, "[redacted]")
+        users = [str(u) for u in (self.config.get("account_sid"), self.config.get("api_key_sid"))
+                 if u]
+        for user in users:  # HTTP basic auth (Twilio) echoed back
+            for value in self.secrets():
+                pair = base64.b64encode(f"{user}:{value}".encode()).decode()
+                text = text.replace(pair, "[redacted]")
+        return _AUTH_SCHEME.sub(lambda m: f"{m.group(1)} [redacted]", text)
 
     def __repr__(self) -> str:  # credentials never appear in logs or tracebacks
         return f"AccountConfig(id={self.id!r}, kind={self.kind!r}, name={self.name!r})"
@@ -411,6 +482,11 @@ class ChannelAdapter(Protocol):
         """Hide/unhide a post, place a call... (BaseAdapter refuses what is unsupported)."""
         ...
 
+    def check_config(self, config: Mapping[str, Any], policy: UrlPolicy) -> None:
+        """Raise ChannelError (code `unsafe_url`) if the configuration points credentials at a
+        host they must not go to (BaseAdapter checks `api_base_url`)."""
+        ...
+
 
 @dataclass(frozen=True)
 class ChannelAction:
@@ -455,6 +531,15 @@ class BaseAdapter:
     # True when sending the same OutboundMessage twice is harmless for the customer (the
     # provider deduplicates, or the copies are the same message, as with email Message-IDs).
     resend_is_idempotent: ClassVar[bool] = False
+    # The provider's official API (default base URL and allowed hosts), if it has one.
+    provider_hosts: ClassVar[ProviderHosts | None] = None
+
+    def check_config(self, config: Mapping[str, Any], policy: UrlPolicy) -> None:
+        """Refuse a configuration that would send credentials somewhere unsafe (run when an
+        account is created or changed; the same checks run again at each call)."""
+        if self.provider_hosts is not None:
+            refuse_unsafe(check_provider_base, config.get("api_base_url"),
+                          self.provider_hosts, policy)
 
     def handshake(self, account: AccountConfig, request: WebhookRequest) -> WebhookResponse | None:
         return None
@@ -470,6 +555,16 @@ class BaseAdapter:
             http: httpx.Client) -> SendResult:
         raise PermanentSendError(f"{self.kind} does not support {action.name!r}",
                                  code="unsupported_action")
+
+
+def refuse_unsafe(check: Callable[P, str], *args: P.args, **kwargs: P.kwargs) -> str:
+    """Run one of the `urls` checks; a refusal is a PermanentSendError `unsafe_url` (never
+    retried; shown to agents and, when an account is saved, answered as a 422)."""
+    try:
+        return check(*args, **kwargs)
+    except UrlRefused as exc:
+        raise PermanentSendError(f"refused to send credentials there: {exc}",
+                                 code="unsafe_url") from None
 
 
 def check_common_policy(traits: ChannelTraits, message: OutboundMessage,

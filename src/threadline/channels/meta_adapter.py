@@ -16,6 +16,7 @@ from threadline.channels.base import (
     ChannelAction,
     PermanentSendError,
     ProviderEvent,
+    ProviderHosts,
     SendResult,
     WebhookRequest,
     WebhookResponse,
@@ -26,6 +27,7 @@ class MetaAdapter(BaseAdapter):
     # The Graph field that hides a comment (`is_hidden` on Pages, `hide` on Instagram);
     # None where comments cannot be hidden.
     hide_field: ClassVar[str | None] = None
+    provider_hosts: ClassVar[ProviderHosts | None] = meta.GRAPH
 
     def act(self, account: AccountConfig, action: ChannelAction,
             http: httpx.Client) -> SendResult:

@@ -35,6 +35,7 @@ from threadline.channels.base import (
     OutboundMessage,
     PayloadError,
     PermanentSendError,
+    ProviderHosts,
     RetryableSendError,
     SendContext,
     SendPolicyError,
@@ -46,6 +47,11 @@ from threadline.channels.base import (
     check_common_policy,
 )
 
+# The Graph API hosts (channels.md §2): Facebook Login tokens call graph.facebook.com;
+# Instagram accounts using Instagram Login call graph.instagram.com.
+GRAPH = ProviderHosts("https://graph.facebook.com", frozenset({"graph.facebook.com"}))
+INSTAGRAM_GRAPH = ProviderHosts("https://graph.facebook.com",
+                                frozenset({"graph.facebook.com", "graph.instagram.com"}))
 DEFAULT_GRAPH_VERSION = "v25.0"  # channels.md §2 shows v25.0; accounts override `graph_version`
 SIGNATURE_HEADER = "x-hub-signature-256"
 LEGACY_SIGNATURE_HEADER = "x-hub-signature"
@@ -209,7 +215,8 @@ def graph_url(account: AccountConfig, path: str) -> str:
     version = str(account.get("graph_version") or DEFAULT_GRAPH_VERSION).strip("/")
     if not version.startswith("v"):
         version = "v" + version
-    return f"{account.api_base_url}/{version}/{path.lstrip('/')}"
+    base = account.provider_base(INSTAGRAM_GRAPH if account.kind == "instagram" else GRAPH)
+    return f"{base}/{version}/{path.lstrip('/')}"
 
 
 def graph_post(account: AccountConfig, http: httpx.Client, path: str, body: JSON) -> JSON:
@@ -217,7 +224,8 @@ def graph_post(account: AccountConfig, http: httpx.Client, path: str, body: JSON
     headers = {"authorization": f"Bearer {account.require('access_token')}",
                "content-type": "application/json"}
     try:
-        response = http.post(graph_url(account, path), json=body, headers=headers)
+        response = http.post(graph_url(account, path), json=body, headers=headers,
+                             follow_redirects=False)
     except httpx.TransportError as exc:
         raise RetryableSendError(f"transport error: {type(exc).__name__}",
                                  code="transport_error") from None

@@ -13,6 +13,7 @@ from typing import Any
 import uvicorn
 from sqlalchemy import select
 
+from threadline.config import get_settings
 from threadline.db.migrate import upgrade
 from threadline.demo.traffic import Traffic
 from threadline.events.runtime import Runtime
@@ -99,7 +100,9 @@ def _replay(runtime: Runtime, workspace_id: uuid.UUID, path: Path) -> None:
 
 def run_demo(*, host: str = "127.0.0.1", port: int = 8000,
              replay_path: Path | None = None) -> None:
-    runtime = Runtime.create()
+    # Every demo account calls the local sandbox, not the providers' official hosts.
+    runtime = Runtime.create(get_settings().model_copy(
+        update={"allow_custom_provider_urls": True}))
     upgrade(runtime.db)
     sandbox_port = port + 1
     sandbox_url = f"http://{host}:{sandbox_port}"

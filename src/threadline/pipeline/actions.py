@@ -34,13 +34,14 @@ def run_action(runtime: Runtime, job: Job) -> None:
         account = session.get(ChannelAccount, message.channel_account_id)
         if account is None:
             return
-        config, kind, target = account_config(account), account.kind, message.provider_id
+        config = account_config(account, runtime.settings)
+        kind, target = account.kind, message.provider_id
     try:
         get_adapter(kind).act(config, ChannelAction(action, target=target), runtime.http)
     except RetryableSendError as exc:
-        raise RetryLater(exc.message, exc.retry_after) from None
+        raise RetryLater(exc.redacted(config).message, exc.retry_after) from None
     except PermanentSendError as exc:
-        raise PermanentFailure(f"{exc.code}: {exc.message}") from None
+        raise PermanentFailure(f"{exc.code}: {exc.redacted(config).message}") from None
     with runtime.db.session() as session:
         message = session.get(Message, message_id)
         if message is None:

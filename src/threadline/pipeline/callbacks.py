@@ -89,20 +89,22 @@ def place_callback(runtime: Runtime, job: Job) -> None:
     account, phone = started
     action = ChannelAction("call", target=phone, params={
         "twiml": f"<Response><Say>{escape(GREETING)}</Say></Response>"})
+    config = account_config(account, runtime.settings)
     try:
-        result = get_adapter(account.kind).act(account_config(account), action, runtime.http)
+        result = get_adapter(account.kind).act(config, action, runtime.http)
     except RetryableSendError as exc:
         if exc.code not in OUTCOME_UNKNOWN_CODES:
             with runtime.db.session() as session:
                 callback = session.get(Callback, callback_id)
                 if callback is not None and callback.state == "placing":
                     callbacks.set_state(session, callback, "scheduled")
-        raise RetryLater(exc.message, exc.retry_after) from None
+        raise RetryLater(exc.redacted(config).message, exc.retry_after) from None
     except PermanentSendError as exc:
         with runtime.db.session() as session:
             callback = session.get(Callback, callback_id)
             if callback is not None:
-                callbacks.set_state(session, callback, "failed", outcome=exc.message[:500])
+                callbacks.set_state(session, callback, "failed",
+                                    outcome=exc.redacted(config).message)
         return
     with runtime.db.session() as session:
         callback = session.get(Callback, callback_id)

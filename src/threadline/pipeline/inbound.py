@@ -26,6 +26,8 @@ from threadline.channels.base import (
     StatusUpdate,
 )
 from threadline.channels.registry import get_adapter
+from threadline.channels.urls import STRICT
+from threadline.config import Settings
 from threadline.events.registry import (
     ClaimedEvent,
     PermanentFailure,
@@ -33,13 +35,17 @@ from threadline.events.registry import (
     set_inbound_processor,
 )
 from threadline.events.runtime import Runtime
+from threadline.pipeline.account_rules import url_policy
 from threadline.pipeline.batch import BatchContext
 from threadline.workspace.models import ChannelAccount
 
 
-def account_config(account: ChannelAccount) -> AccountConfig:
+def account_config(account: ChannelAccount, settings: Settings | None = None) -> AccountConfig:
+    """The adapter's view of an account; calls that carry credentials need `settings` (what
+    the operator allows beyond official hosts), without them only official hosts are used."""
     return AccountConfig(id=str(account.id), kind=account.kind, name=account.name,
-                         config=account.config or {})
+                         config=account.config or {},
+                         urls=url_policy(settings) if settings is not None else STRICT)
 
 
 def normalize_event(account: ChannelAccount, payload: dict[str, Any]) -> list[NormalizedItem]:

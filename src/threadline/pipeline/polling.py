@@ -129,7 +129,7 @@ def poll_account(runtime: Runtime, job: Job) -> None:
         account = session.get(ChannelAccount, account_id)
         if account is None or not polls(account):
             return  # deleted, deactivated or switched to webhooks: the chain ends here
-        config, kind = account_config(account), account.kind
+        config, kind = account_config(account, runtime.settings), account.kind
         cursor: dict[str, Any] | None = account.poll_cursor
     adapter = get_adapter(kind)
     if not isinstance(adapter, PollingAdapter):
@@ -149,7 +149,7 @@ def poll_account(runtime: Runtime, job: Job) -> None:
                 schedule_poll(session, account, exclude=job.id, failures=failures + 1,
                               delay=_retry_delay(account, failures, retry_after))
                 return
-        raise PermanentFailure(f"{exc.code}: {exc.message}") from None
+        raise PermanentFailure(f"{exc.code}: {exc.redacted(config).message}") from None
     _store(runtime, job, account_id, cursor, events, next_cursor)
 
 

@@ -102,12 +102,21 @@ def begin_attempt(runtime: Runtime, message_id: uuid.UUID) -> SendPlan | None:
             root_provider_id=message.root_provider_id,
             options=dict(meta.get("options") or {}))
         return SendPlan(message_id=message_id, kind=account.kind,
-                        config=account_config(account), outbound=outbound, started_at=now,
-                        unknown_since=unknown_since)
+                        config=account_config(account, runtime.settings), outbound=outbound,
+                        started_at=now, unknown_since=unknown_since)
 
 
 def deliver(runtime: Runtime, plan: SendPlan) -> Outcome:
-    """The provider call (reconcile first when the previous attempt's outcome is unknown)."""
+    """The provider call (reconcile first when the previous attempt's outcome is unknown).
+    An error's reason (shown to agents, audited, dead-lettered) is one bounded line without
+    the account's credentials."""
+    outcome = _call_provider(runtime, plan)
+    if outcome.error is not None:
+        return Outcome(error=outcome.error.redacted(plan.config))
+    return outcome
+
+
+def _call_provider(runtime: Runtime, plan: SendPlan) -> Outcome:
     adapter = get_adapter(plan.kind)
     try:
         if plan.unknown_since is not None:

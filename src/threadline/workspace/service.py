@@ -6,6 +6,7 @@ import hashlib
 import re
 import secrets
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 from argon2 import PasswordHasher
@@ -19,6 +20,7 @@ from threadline.events.service import audit
 from threadline.workspace.models import Agent, ApiToken, ChannelAccount, Role, Team, Workspace
 
 DEFAULT_SLUG = "default"
+ConfigCheck = Callable[[str, dict[str, Any]], None]
 TOKEN_PREFIX = "tl_"  # noqa: S105 - a prefix, not a secret
 _hasher = PasswordHasher()
 
@@ -55,10 +57,15 @@ def access_workspace(session: Session, workspace_id: uuid.UUID) -> Workspace:
 
 def create_channel_account(session: Session, workspace_id: uuid.UUID, *, kind: str, name: str,
                            config: dict[str, Any] | None = None,
-                           known_kinds: list[str] | None = None) -> ChannelAccount:
+                           known_kinds: list[str] | None = None,
+                           check_config: ConfigCheck | None = None) -> ChannelAccount:
+    """`check_config(kind, config)` raises a ThreadlineError for a configuration the
+    channel refuses (e.g. credentials pointed at an unsafe host); nothing is stored then."""
     if known_kinds is not None and kind not in known_kinds:
         raise ValidationFailed(f"unknown channel kind {kind!r}",
                                details={"known": known_kinds})
+    if check_config is not None:
+        check_config(kind, dict(config or {}))
     account = ChannelAccount(id=new_id(), workspace_id=workspace_id, kind=kind, name=name,
                              config=dict(config or {}), active=True)
     session.add(account)
@@ -84,10 +91,18 @@ def update_channel_account(session: Session, account: ChannelAccount, *,
                            name: str | None = None, active: bool | None = None,
                            config_patch: dict[str, Any] | None = None,
                            actor_type: str = "agent", actor_id: str | None = None,
-                           ) -> ChannelAccount:
+                           check_config: ConfigCheck | None = None) -> ChannelAccount:
     """Rename, (de)activate, or change configuration keys (a null value removes a key).
     The audit records which keys changed, never their values (they are credentials)."""
     changed: dict[str, Any] = {}
+    config = dict(account.config or {})
+    for key, value in (config_patch or {}).items():
+        if value is None:
+            config.pop(key, None)
+        else:
+            config[key] = value
+    if config_patch and check_config is not None:
+        check_config(account.kind, config)  # before anything changes
     if name is not None:
         name = name.strip()
         if not name or len(name) > 255:
@@ -98,12 +113,6 @@ def update_channel_account(session: Session, account: ChannelAccount, *,
     if active is not None and active != account.active:
         account.active, changed["active"] = active, active
     if config_patch:
-        config = dict(account.config or {})
-        for key, value in config_patch.items():
-            if value is None:
-                config.pop(key, None)
-            else:
-                config[key] = value
         account.config = config
         changed["config_keys"] = sorted(config_patch)
     if changed:

@@ -25,10 +25,12 @@ from threadline.channels.base import (
     Visibility,
     WebhookRequest,
 )
+from threadline.channels.urls import UrlPolicy
 
 SECRET = "s3cret"
 adapter = ApiAdapter()
 account = AccountConfig(id="acc", kind="api", name="crm",
+                        urls=UrlPolicy(trusted_hosts=frozenset({"crm.test"})),
                         config={"secret": SECRET, "outbound_url": "https://crm.test/out",
                                 "identity_kind": "x"})
 

@@ -11,7 +11,7 @@ from threadline.channels.base import AccountConfig, WebhookRequest
 SECRET = "s3cr3t_Token-1"
 BOT_TOKEN = "6000000001:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw"
 CONFIG: dict[str, Any] = {"bot_token": BOT_TOKEN, "secret_token": SECRET,
-                          "api_base_url": "https://api.telegram.test",
+                          "api_base_url": "https://api.telegram.org",
                           "own_chat_ids": ["-1009876543210"]}
 ACCOUNT = AccountConfig(id="acct-tg-1", kind="telegram", name="Acme bot", config=CONFIG)
 URL = "https://care.example.com/webhooks/telegram/acct-tg-1"

@@ -40,7 +40,7 @@ from threadline.channels.registry import get_adapter
 from threadline.channels.telegram.adapter import TelegramAdapter
 
 ADAPTER = TelegramAdapter()
-SEND_URL = f"https://api.telegram.test/bot{BOT_TOKEN}/sendMessage"
+SEND_URL = f"https://api.telegram.org/bot{BOT_TOKEN}/sendMessage"
 NOW = datetime(2025, 3, 5, 10, 0, tzinfo=UTC)
 CONTEXT = SendContext(now=NOW, last_inbound_at=NOW - timedelta(days=30))
 

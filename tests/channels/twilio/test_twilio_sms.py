@@ -30,7 +30,7 @@ from threadline.channels.registry import get_adapter
 from threadline.channels.twilio.adapter import SmsAdapter
 
 ADAPTER = SmsAdapter()
-MESSAGES_URL = f"https://api.twilio.test/2010-04-01/Accounts/{CONFIG['account_sid']}/Messages.json"
+MESSAGES_URL = f"https://api.twilio.com/2010-04-01/Accounts/{CONFIG['account_sid']}/Messages.json"
 NOW = datetime(2025, 3, 5, 10, 0, tzinfo=UTC)
 
 

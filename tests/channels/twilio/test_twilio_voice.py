@@ -31,7 +31,7 @@ from threadline.channels.twilio.adapter import VoiceAdapter
 from threadline.channels.twilio.calls import format_duration
 
 ADAPTER = VoiceAdapter()
-CALLS_URL = f"https://api.twilio.test/2010-04-01/Accounts/{CONFIG['account_sid']}/Calls.json"
+CALLS_URL = f"https://api.twilio.com/2010-04-01/Accounts/{CONFIG['account_sid']}/Calls.json"
 CUSTOMER = "+15551230000"
 
 

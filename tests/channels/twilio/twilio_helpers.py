@@ -16,7 +16,7 @@ CONFIG: dict[str, Any] = {
     "account_sid": ACCOUNT_SID,
     "auth_token": AUTH_TOKEN,
     "from_number": "+15559870000",
-    "api_base_url": "https://api.twilio.test",
+    "api_base_url": "https://api.twilio.com",
 }
 SMS = AccountConfig(id="acct-sms-1", kind="sms", name="SMS line", config=CONFIG)
 VOICE = AccountConfig(id="acct-voice-1", kind="voice", name="Phone line", config=CONFIG)

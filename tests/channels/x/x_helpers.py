@@ -10,7 +10,7 @@ from threadline.channels.x.adapter import XAdapter, sign
 FIXTURES = Path(__file__).parents[3] / "src" / "threadline" / "channels" / "x" / "fixtures"
 SECRET = "test_consumer_secret"
 OWN_ID = "2244994945"
-API = "https://api.x.test"
+API = "https://api.x.com"
 
 
 def fixture_bytes(name: str) -> bytes:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+from collections.abc import Mapping
 from datetime import UTC
 from typing import Any, ClassVar
 
@@ -38,10 +39,13 @@ from threadline.channels.base import (
     SendResult,
     SignatureError,
     StatusUpdate,
+    UrlPolicy,
     Visibility,
     WebhookRequest,
     raise_for_provider_status,
+    refuse_unsafe,
 )
+from threadline.channels.urls import check_endpoint
 
 SIGNATURE_HEADER = "x-threadline-signature"
 
@@ -54,6 +58,11 @@ class ApiAdapter(BaseAdapter):
     kind: ClassVar[str] = "api"
     traits: ClassVar[ChannelTraits] = ChannelTraits(public=True, private=True,
                                                     identity_kind="api")
+
+    def check_config(self, config: Mapping[str, Any], policy: UrlPolicy) -> None:
+        """`outbound_url` is the brand's own endpoint: any public https host."""
+        if config.get("outbound_url") is not None:
+            refuse_unsafe(check_endpoint, config["outbound_url"], policy)
 
     def verify(self, account: AccountConfig, request: WebhookRequest) -> None:
         given = request.header(SIGNATURE_HEADER)
@@ -120,9 +129,9 @@ class ApiAdapter(BaseAdapter):
         headers = {"content-type": "application/json",
                    "x-threadline-signature": sign(str(account.require("secret")), raw),
                    "idempotency-key": message.message_id}
+        url = refuse_unsafe(check_endpoint, account.require("outbound_url"), account.urls)
         try:
-            response = http.post(str(account.require("outbound_url")), content=raw,
-                                 headers=headers)
+            response = http.post(url, content=raw, headers=headers, follow_redirects=False)
         except httpx.TransportError as exc:
             raise RetryableSendError(f"transport error: {type(exc).__name__}") from None
         raise_for_provider_status(response)

@@ -8,9 +8,10 @@ Outbound is `send` over SMTP. See README.md for dedupe, loop prevention and cras
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from email.message import EmailMessage
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import httpx
 from pydantic import ValidationError
@@ -34,12 +35,15 @@ from threadline.channels.base import (
     SendResult,
     SignatureError,
     StatusUpdate,
+    UrlPolicy,
     Visibility,
     WebhookRequest,
     check_common_policy,
+    refuse_unsafe,
 )
 from threadline.channels.email import imap, parsing, reports, smtp, tokens
 from threadline.channels.email.payloads import EmailConfig, StoredEmail
+from threadline.channels.urls import check_host
 
 MAX_TEXT = 100_000
 
@@ -60,6 +64,12 @@ class EmailAdapter(BaseAdapter):
     # A re-send carries the same Message-ID (derived from our message id): see README.
     resend_is_idempotent: ClassVar[bool] = True
 
+    def check_config(self, config: Mapping[str, Any], policy: UrlPolicy) -> None:
+        """The mail servers must not be loopback or private hosts (unless trusted)."""
+        for key in ("imap_host", "smtp_host"):
+            if config.get(key):
+                refuse_unsafe(check_host, config[key], policy)
+
     # --- inbound ----------------------------------------------------------------------------
 
     def verify(self, account: AccountConfig, request: WebhookRequest) -> None:
@@ -73,7 +83,10 @@ class EmailAdapter(BaseAdapter):
     def poll(self, account: AccountConfig, cursor: JSON | None,
              http: httpx.Client) -> tuple[list[ProviderEvent], JSON]:
         """New mail since `cursor` ({"uidvalidity", "last_uid", "mailbox"}). `http` is unused."""
-        return imap.poll(config_of(account), cursor)
+        cfg = config_of(account)
+        if cfg.imap_host:
+            refuse_unsafe(check_host, cfg.imap_host, account.urls)
+        return imap.poll(cfg, cursor)
 
     def normalize(self, account: AccountConfig, payload: JSON) -> list[NormalizedItem]:
         cfg = config_of(account)
@@ -108,6 +121,8 @@ class EmailAdapter(BaseAdapter):
             cfg = config_of(account)
         except ChannelError as exc:
             raise PermanentSendError(exc.message, code=exc.code) from None
+        if cfg.smtp_host:
+            refuse_unsafe(check_host, cfg.smtp_host, account.urls)
         return smtp.send(cfg, message)
 
 

@@ -32,6 +32,7 @@ from threadline.channels.base import (
     PayloadError,
     PermanentSendError,
     ProviderEvent,
+    ProviderHosts,
     RetryableSendError,
     SendContext,
     SendPolicyError,
@@ -45,6 +46,7 @@ from threadline.channels.telegram.messages import provider_id, to_edit, to_inbou
 from threadline.channels.telegram.payloads import TgAnswer, TgUpdate
 
 WEBHOOK_HEADER = "x-telegram-bot-api-secret-token"
+TELEGRAM_API = ProviderHosts("https://api.telegram.org", frozenset({"api.telegram.org"}))
 CHAR_LIMIT = 4096
 NEW_MESSAGE_FIELDS = ("message", "channel_post", "business_message")
 EDIT_FIELDS = ("edited_message", "edited_channel_post", "edited_business_message")
@@ -56,6 +58,7 @@ class TelegramAdapter(BaseAdapter):
     traits: ClassVar[ChannelTraits] = ChannelTraits(
         public=True, private=True, char_limit=CHAR_LIMIT, window_hours=None, realtime=True,
         can_hide=False, identity_kind="telegram")
+    provider_hosts: ClassVar[ProviderHosts | None] = TELEGRAM_API
 
     def verify(self, account: AccountConfig, request: WebhookRequest) -> None:
         given = request.header(WEBHOOK_HEADER)
@@ -145,13 +148,10 @@ def _call(http: httpx.Client, account: AccountConfig, method: str, body: JSON) -
     if not token:
         raise PermanentSendError("channel account is missing config key 'bot_token'",
                                  code="account_misconfigured")
-    base = str(account.get("api_base_url") or "").rstrip("/")
-    if not base:
-        raise PermanentSendError("channel account is missing config key 'api_base_url'",
-                                 code="account_misconfigured")
+    base = account.provider_base(TELEGRAM_API)
     url = f"{base}/bot{quote(str(token), safe=':')}/{method}"
     try:
-        response = http.post(url, json=body)
+        response = http.post(url, json=body, follow_redirects=False)
     except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
         # the URL holds the bot token: never put the exception text in the error
         raise RetryableSendError(f"could not reach Telegram: {type(exc).__name__}",

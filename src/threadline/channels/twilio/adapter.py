@@ -30,6 +30,7 @@ from threadline.channels.base import (
     PayloadError,
     PermanentSendError,
     ProviderEvent,
+    ProviderHosts,
     SendContext,
     SendPolicyError,
     SendResult,
@@ -74,6 +75,8 @@ INBOUND_STATUSES = frozenset({"received", "receiving"})
 
 class _TwilioAdapter(BaseAdapter):
     """Webhook verification and ack shared by SMS and Voice."""
+
+    provider_hosts: ClassVar[ProviderHosts | None] = client.TWILIO_API
 
     def verify(self, account: AccountConfig, request: WebhookRequest) -> None:
         webhook.verify(account, request)

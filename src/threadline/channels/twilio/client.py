@@ -13,6 +13,7 @@ from pydantic import ValidationError
 from threadline.channels.base import (
     AccountConfig,
     PermanentSendError,
+    ProviderHosts,
     RetryableSendError,
 )
 from threadline.channels.twilio.payloads import TwilioErrorBody
@@ -21,10 +22,11 @@ API_VERSION = "2010-04-01"
 E164 = re.compile(r"^\+[1-9]\d{1,14}$")
 # Twilio errors that mean "the request was not processed; try again later" (channels.md §4.7).
 RETRYABLE_CODES = frozenset({20429})
+TWILIO_API = ProviderHosts("https://api.twilio.com", frozenset({"api.twilio.com"}))
 
 
 def resource_url(account: AccountConfig, resource: str) -> str:
-    base = str(_require(account, "api_base_url")).rstrip("/")
+    base = account.provider_base(TWILIO_API)
     sid = quote(str(_require(account, "account_sid")), safe="")
     return f"{base}/{API_VERSION}/Accounts/{sid}/{resource}.json"
 
@@ -45,7 +47,7 @@ def post_form(http: httpx.Client, account: AccountConfig, resource: str,
     try:
         response = http.post(url, content=urlencode(list(form)).encode("utf-8"), auth=auth(account),
                              headers={"content-type": "application/x-www-form-urlencoded",
-                                      "accept": "application/json"})
+                                      "accept": "application/json"}, follow_redirects=False)
     except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
         raise RetryableSendError(f"could not reach Twilio: {type(exc).__name__}",
                                  code="transport_unreached") from None
@@ -102,7 +104,8 @@ def get_json(http: httpx.Client, account: AccountConfig, resource: str,
     """GET a list resource (used to reconcile sends); failures map like sends do."""
     try:
         response = http.get(resource_url(account, resource), params=list(params),
-                            auth=auth(account), headers={"accept": "application/json"})
+                            auth=auth(account), headers={"accept": "application/json"},
+                            follow_redirects=False)
     except httpx.TransportError as exc:
         raise RetryableSendError(f"no answer from Twilio: {type(exc).__name__}",
                                  code="transport_unreached") from None

@@ -30,6 +30,7 @@ from threadline.channels.base import (
     OutboundMessage,
     PermanentSendError,
     ProviderEvent,
+    ProviderHosts,
     SendContext,
     SendResult,
     SignatureError,
@@ -57,6 +58,7 @@ class XAdapter(BaseAdapter):
     traits: ClassVar[ChannelTraits] = ChannelTraits(
         public=True, private=True, char_limit=outbound.TWEET_LIMIT, window_hours=None,
         realtime=True, can_hide=False, identity_kind=inbound.IDENTITY_KIND)
+    provider_hosts: ClassVar[ProviderHosts | None] = outbound.X_API
 
     # --- inbound --------------------------------------------------------------------------------
 

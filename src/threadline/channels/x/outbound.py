@@ -26,6 +26,7 @@ from threadline.channels.base import (
     OutboundMessage,
     PayloadError,
     PermanentSendError,
+    ProviderHosts,
     RetryableSendError,
     SendContext,
     SendPolicyError,
@@ -45,6 +46,8 @@ from threadline.channels.x.payloads import (
 
 M = TypeVar("M", bound=BaseModel)
 
+# channels.md §1: v2 calls go to api.x.com; the legacy v1.1 DM endpoint to api.twitter.com.
+X_API = ProviderHosts("https://api.x.com", frozenset({"api.x.com", "api.twitter.com"}))
 TWEET_LIMIT = 280
 DM_LIMIT = 10_000  # (unverified) X's DM text limit; `dm_char_limit` overrides it
 TWEET_MEDIA_LIMIT = 4
@@ -129,7 +132,7 @@ def check_send(traits: ChannelTraits, account: AccountConfig, message: OutboundM
 
 def x_request(account: AccountConfig, http: httpx.Client, method: str, path: str,
              body: JSON | None = None, query: dict[str, str] | None = None) -> httpx.Response:
-    url = account.api_base_url + path
+    url = account.provider_base(X_API) + path
     if query:
         url += "?" + urlencode(query)
     headers = {"authorization": authorization(account, method, url)}
@@ -138,7 +141,8 @@ def x_request(account: AccountConfig, http: httpx.Client, method: str, path: str
         content = json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
         headers["content-type"] = "application/json"
     try:
-        response = http.request(method, url, content=content, headers=headers)
+        response = http.request(method, url, content=content, headers=headers,
+                                follow_redirects=False)
     except httpx.ConnectError as exc:
         raise RetryableSendError(f"cannot reach X: {type(exc).__name__}",
                                  code="transport_error") from None

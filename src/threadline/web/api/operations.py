@@ -11,12 +11,15 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from threadline.channels.registry import kinds
 from threadline.events.deadletters import list_dead, retry_dead
+from threadline.events.runtime import Runtime
+from threadline.pipeline.account_rules import config_check
 from threadline.pipeline.polling import schedule_poll
 from threadline.web.deps import (
     Principal,
     ReadSession,
     WriteSession,
     admin,
+    get_runtime,
     supervisor,
 )
 from threadline.workspace.service import (
@@ -85,9 +88,11 @@ def accounts(principal: Annotated[Principal, Depends(supervisor)],
 
 @router.post("/channel-accounts", response_model=AccountOut, status_code=201)
 def add_account(body: AccountIn, principal: Annotated[Principal, Depends(admin)],
-                session: WriteSession) -> AccountOut:
+                session: WriteSession, runtime: Annotated[Runtime, Depends(get_runtime)],
+                ) -> AccountOut:
     account = create_channel_account(session, principal.workspace_id, kind=body.kind,
-                                     name=body.name, config=body.config, known_kinds=kinds())
+                                     name=body.name, config=body.config, known_kinds=kinds(),
+                                     check_config=config_check(runtime.settings))
     schedule_poll(session, account)  # polling accounts (email, X mentions) start polling
     return AccountOut(id=account.id, kind=account.kind, name=account.name,
                       webhook_path=webhook_path(account))
@@ -96,10 +101,12 @@ def add_account(body: AccountIn, principal: Annotated[Principal, Depends(admin)]
 @router.patch("/channel-accounts/{account_id}", response_model=AccountOut)
 def edit_account(account_id: uuid.UUID, body: AccountPatch,
                  principal: Annotated[Principal, Depends(admin)],
-                 session: WriteSession) -> AccountOut:
+                 session: WriteSession, runtime: Annotated[Runtime, Depends(get_runtime)],
+                 ) -> AccountOut:
     account = update_channel_account(
         session, access_channel_account(session, principal.workspace_id, account_id),
         name=body.name, active=body.active, config_patch=body.config,
-        actor_type=principal.actor.type, actor_id=principal.actor.id)
+        actor_type=principal.actor.type, actor_id=principal.actor.id,
+        check_config=config_check(runtime.settings))
     return AccountOut(id=account.id, kind=account.kind, name=account.name,
                       webhook_path=webhook_path(account))

@@ -16,7 +16,9 @@ from threadline.analytics.queues import agent_load, nearest_sla, queues
 from threadline.channels.registry import kinds
 from threadline.conversations.inbox import counts
 from threadline.errors import ValidationFailed
+from threadline.pipeline.account_rules import config_check
 from threadline.pipeline.templates import save_template
+from threadline.web.deps import get_runtime
 from threadline.web.desktop.render import render
 from threadline.web.desktop.security import (
     DesktopRoute,
@@ -86,7 +88,8 @@ async def add_account(request: Request, user: Admin,
     if not isinstance(config, dict):
         raise ValidationFailed("the configuration must be a JSON object", code="bad_config")
     ws_service.create_channel_account(session, user.workspace_id, kind=kind, name=name,
-                                      config=config, known_kinds=kinds())
+                                      config=config, known_kinds=kinds(),
+                                      check_config=config_check(get_runtime(request).settings))
     return _back("account-added")
 
 
@@ -107,7 +110,8 @@ async def edit_account(account_id: uuid.UUID, request: Request, user: Admin,
     ws_service.update_channel_account(
         session, account, name=form_value(form, "name") or None,
         active=form_value(form, "active") == "on", config_patch=patch,
-        actor_type=user.actor.type, actor_id=user.actor.id)
+        actor_type=user.actor.type, actor_id=user.actor.id,
+        check_config=config_check(get_runtime(request).settings))
     return _back("account-updated")
 
 
