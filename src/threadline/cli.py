@@ -34,6 +34,7 @@ BENCHES = {
     "threading": "threadline.bench.thread_accuracy",
     "triage": "threadline.bench.triage",
     "desktop": "threadline.bench.desktop",
+    "guard": "threadline.bench.guard",
 }
 
 
