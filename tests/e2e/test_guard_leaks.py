@@ -8,14 +8,12 @@ from __future__ import annotations
 
 import random
 import uuid
-from collections.abc import Iterator
 from typing import Any
 
-import pytest
 from sqlalchemy import select
 
 from tests.conftest import make_token
-from tests.hops.conftest import Hops, some_id, wait_for
+from tests.hops.conftest import Hops, hop, some_id, wait_for
 from threadline.events.models import AuditEvent
 from threadline.events.runtime import Runtime
 from threadline.sandbox.providers import meta as sm
@@ -29,14 +27,6 @@ FINDING = [
     "we've emailed you at maria.lopez88@example.org",
     "We need the last 4 digits of your card",
 ]
-
-
-@pytest.fixture
-def hop(live_server: Any, sandbox: Any, token: str, runtime: Runtime,
-        workspace_id: uuid.UUID) -> Iterator[Hops]:
-    harness = Hops(live_server, sandbox, token, runtime, workspace_id)
-    yield harness
-    harness.close()
 
 
 def refused(answer: Any) -> dict[str, Any]:
@@ -204,3 +194,6 @@ class TestBrandContactsApi:
                 AuditEvent.action == "workspace.brand_contacts_set")))
         assert [r.data["added"] for r in rows] == [["+442079460958"]]
         assert rows[0].actor_type == "token"
+
+
+__all__ = ["hop"]  # the hop harness fixture, shared with tests/hops

@@ -156,6 +156,18 @@ class TestPartialCards:
         assert ("requests_personal_data", "CARD_PARTIAL") in refused(text)
 
 
+@pytest.mark.parametrize("text", [  # real brand wording the guard refused before (TWCS)
+    "We'd suggest deleting your previous tweet as it contains your email address.",
+    "Please tell me more about what happened (no account number).",
+    "This is done. Please check your email.",
+    "You'll need a recurring payment method such as PayPal or a debit/credit card.",
+    "We'll need the account's email address. Could you fire it over via DM?",
+    "Tell us your account email by 5 pm. Send it by DM, please.",
+])
+def test_real_agent_wording_that_is_no_public_request(text: str) -> None:
+    assert refused(text, Known()) == set()
+
+
 def test_private_visibility_is_never_blocked() -> None:
     verdict = check_outbound("We will call +44 7911 123456; last 4 digits of your card?",
                              visibility="private", known=CUSTOMER)

@@ -49,8 +49,7 @@ _ASKED_FOR: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
         ),
         (
             "CREDIT_CARD",
-            r"(?:credit |debit |payment )?card (?:number|details|no\.?)|credit card|"
-            r"long card number",
+            r"(?:credit |debit |payment )?card (?:number|details|no\.?)|long card number",
         ),
         ("US_SSN", r"ssn|social security(?: number)?"),
         ("IBAN", r"iban"),
@@ -62,7 +61,7 @@ _ASKED_FOR: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
         (
             "EMAIL_ADDRESS",
             r"e-?mail address|e-?mail id|"
-            r"your e-?mail(?= (?:so|and|to|here|below|publicly)|[?.!]|$)",
+            r"(?<!check )(?<!checking )your e-?mail(?= (?:so|and|to|here|below|publicly)|[?.!]|$)",
         ),
         ("DATE_OF_BIRTH", r"date of birth|dob|d\.o\.b\.?|birth ?date|birthday"),
         ("PASSPORT", r"passport(?: number| details| no\.?)?"),
@@ -113,8 +112,8 @@ _PUBLIC = re.compile(
     re.IGNORECASE,
 )
 _NEGATED = re.compile(
-    r"(?<![\w])(?:don't|do not|never|please don't|avoid|without|not (?:to )?(?:share|post|include))"
-    r"(?![\w])",
+    r"(?<![\w])(?:don't|do not|never|please don't|avoid|without|not (?:to )?(?:share|post|include)|"
+    r"delete|deleting|remove|removing)(?![\w])|\(no ",
     re.IGNORECASE,
 )
 # Part of a card number given in the text: "the card ending *1166", "Visa ending in 4242".

@@ -3,24 +3,15 @@ reply may give. The list is shown on the settings page (partials/brand_contacts.
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from starlette.responses import RedirectResponse, Response
 
 from threadline.contacts.brand import MAX_CONTACTS, MAX_LENGTH, InvalidBrandContact
 from threadline.contacts.brand import set_brand_contacts as save
-from threadline.web.desktop.security import (
-    DesktopRoute,
-    DeskUser,
-    WriteSession,
-    form_value,
-    require,
-)
-from threadline.workspace.models import Role
+from threadline.web.desktop.admin import Admin
+from threadline.web.desktop.security import DesktopRoute, WriteSession, form_value
 
 router = APIRouter(route_class=DesktopRoute, include_in_schema=False)
-Admin = Annotated[DeskUser, Depends(require(Role.ADMIN))]
 
 
 @router.post("/settings/brand-contacts")
