@@ -172,3 +172,10 @@ def test_private_visibility_is_never_blocked() -> None:
     verdict = check_outbound("We will call +44 7911 123456; last 4 digits of your card?",
                              visibility="private", known=CUSTOMER)
     assert not verdict.blocked and verdict.reasons == []
+
+
+def test_a_long_reply_full_of_coordinates_is_refused_with_a_bounded_verdict() -> None:
+    text = "Call +44 7911 123456, 07911123456 or (415) 555-0132. " * 400
+    verdict = check_outbound(text, visibility="public", known=CUSTOMER)
+    assert verdict.blocked and len(verdict.reasons) == 50
+    assert {r.code for r in verdict.reasons} == {"customer_coordinate"}

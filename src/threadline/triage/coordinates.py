@@ -10,6 +10,7 @@ emails case-insensitively and also when written "name at example dot org".
 from __future__ import annotations
 
 import re
+from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
@@ -66,7 +67,8 @@ class Known:
 
     customer: tuple[str, ...] = ()
     brand: tuple[str, ...] = ()
-    _phones: tuple[frozenset[str], ...] = field(init=False, repr=False, compare=False)
+    _phone_forms: frozenset[str] = field(init=False, repr=False, compare=False)
+    _phone_parts: frozenset[str] = field(init=False, repr=False, compare=False)
     _emails: tuple[re.Pattern[str], ...] = field(init=False, repr=False, compare=False)
     _handles: tuple[re.Pattern[str], ...] = field(init=False, repr=False, compare=False)
     _brand_phones: frozenset[str] = field(init=False, repr=False, compare=False)
@@ -79,7 +81,11 @@ class Known:
             if value and value.strip():
                 by_kind[_kind(value)].append(value.strip())
         set_ = object.__setattr__
-        set_(self, "_phones", tuple(f for f in map(phone_forms, by_kind["phone"]) if f))
+        forms = frozenset().union(*map(phone_forms, by_kind["phone"]))
+        set_(self, "_phone_forms", forms)
+        set_(self, "_phone_parts", frozenset(  # every run of 7+ digits inside a form
+            f[i:j] for f in forms for i in range(len(f))
+            for j in range(i + MIN_PHONE_DIGITS, len(f) + 1)))
         set_(self, "_emails", tuple(_email_pattern(e) for e in dict.fromkeys(
             e.lower() for e in by_kind["email"])))
         handles = {h.lstrip("@").lower() for h in by_kind["handle"] + by_kind["url"]}
@@ -105,24 +111,57 @@ class Known:
         return sorted(found, key=lambda m: (m.start, m.end))
 
     def _phone_matches(self, text: str) -> Iterator[Match]:
-        if not self._phones:
+        """Digit runs that are part of one of his numbers or hold a whole one (set lookups:
+        linear in the text)."""
+        if not self._phone_forms:
             return
+        lengths = sorted({len(f) for f in self._phone_forms})
         for run in _DIGIT_RUN.finditer(text):
             found = digits(run.group())
             if len(found) < MIN_PHONE_DIGITS:
                 continue
-            if any(found in form or form in found for forms in self._phones for form in forms):
+            if found in self._phone_parts or any(
+                    found[i:i + n] in self._phone_forms
+                    for n in lengths for i in range(len(found) - n + 1)):
                 yield Match("PHONE_NUMBER", run.start(), run.end())
 
-    def is_brand(self, kind: str, text: str, start: int, end: int) -> bool:
-        """Is the phone or email at text[start:end] one of the brand's own contacts?"""
-        value = text[start:end]
-        if kind == "EMAIL_ADDRESS" and value.strip().lower() in self._brand_emails:
-            return True
-        if kind == "PHONE_NUMBER" and digits(value) in self._brand_phones:
-            return True
-        return kind in ("EMAIL_ADDRESS", "PHONE_NUMBER") and _inside_any(
-            text.lower(), self._brand_urls, start, end)
+    def brand_url_spans(self, text: str) -> Spans:
+        """Where the brand's listed URLs occur in the text."""
+        lowered = text.lower()
+        spans: list[tuple[int, int]] = []
+        for needle in self._brand_urls:
+            at = lowered.find(needle)
+            while at != -1:
+                spans.append((at, at + len(needle)))
+                at = lowered.find(needle, at + 1)
+        return Spans(spans)
+
+    def is_brand(self, kind: str, value: str, inside: bool) -> bool:
+        """Is this phone or email (`inside` a listed brand URL or not) the brand's own?"""
+        if kind == "EMAIL_ADDRESS":
+            return inside or value.strip().lower() in self._brand_emails
+        if kind == "PHONE_NUMBER":
+            return inside or digits(value) in self._brand_phones
+        return False
+
+
+class Spans:
+    """Character spans, asked "does any of you overlap / contain this one?" in log time."""
+
+    def __init__(self, spans: Iterable[tuple[int, int]]) -> None:
+        self._spans = sorted(spans)
+        self._starts = [s for s, _ in self._spans]
+        self._max_end: list[int] = []
+        for _, end in self._spans:
+            self._max_end.append(max(end, self._max_end[-1] if self._max_end else end))
+
+    def overlaps(self, start: int, end: int) -> bool:
+        i = bisect_left(self._starts, end)
+        return i > 0 and self._max_end[i - 1] > start
+
+    def contains(self, start: int, end: int) -> bool:
+        i = bisect_right(self._starts, start)
+        return i > 0 and self._max_end[i - 1] >= end
 
 
 def _email_pattern(email: str) -> re.Pattern[str]:
@@ -130,16 +169,6 @@ def _email_pattern(email: str) -> re.Pattern[str]:
     parts = [re.escape(p) for p in domain.split(".")]
     return re.compile(r"(?<![\w.+-])" + re.escape(local) + _AT + _DOT.join(parts) +
                       r"(?![\w-])", re.IGNORECASE)
-
-
-def _inside_any(lowered: str, needles: Iterable[str], start: int, end: int) -> bool:
-    for needle in needles:
-        at = lowered.find(needle)
-        while at != -1:
-            if at <= start and end <= at + len(needle):
-                return True
-            at = lowered.find(needle, at + 1)
-    return False
 
 
 NOTHING = Known()

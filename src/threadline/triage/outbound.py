@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import re
 
-from threadline.triage.coordinates import NOTHING, Known
+from threadline.triage.coordinates import NOTHING, Known, Spans
 from threadline.triage.pii import detect_pii
 from threadline.triage.types import OutboundVerdict, Reason
 
+MAX_REASONS = 50  # a verdict names at most this many places (the 422 stays small)
 LABELS: dict[str, str] = {
     "CREDIT_CARD": "a payment card number",
     "CARD_SECURITY": "a card security code or expiry date",
@@ -169,6 +170,7 @@ def _requests(text: str) -> list[Reason]:
 def _contained(text: str, known: Known) -> list[Reason]:
     """Personal data in the text: the customer's coordinates first (in any format), then what
     the detector finds, less the brand's own contacts."""
+    matches = known.customer_matches(text)
     reasons = [
         Reason(
             code="customer_coordinate",
@@ -180,15 +182,18 @@ def _contained(text: str, known: Known) -> list[Reason]:
             start=m.start,
             end=m.end,
         )
-        for m in known.customer_matches(text)
+        for m in matches
     ]
-    taken = [(r.start or 0, r.end or 0) for r in reasons]
-    found = [(f.type, f.start, f.end) for f in detect_pii(text)]
-    found += [("CARD_PARTIAL", m.start(), m.end()) for m in _CARD_ENDING.finditer(text)]
+    customer = Spans((m.start, m.end) for m in matches)
+    detected = [(f.type, f.start, f.end) for f in detect_pii(text)]
+    seen = Spans((s, e) for _, s, e in detected)
+    found = detected + [("CARD_PARTIAL", m.start(), m.end()) for m in _CARD_ENDING.finditer(text)
+                        if not seen.overlaps(m.start(), m.end())]
+    brand_urls = known.brand_url_spans(text)
     for kind, start, end in found:
-        if any(start < e and s < end for s, e in taken):
+        if customer.overlaps(start, end):
             continue
-        if known.is_brand(kind, text, start, end):
+        if known.is_brand(kind, text[start:end], brand_urls.contains(start, end)):
             continue  # one of the brand's own contacts (a workspace setting)
         reasons.append(
             Reason(
@@ -202,7 +207,6 @@ def _contained(text: str, known: Known) -> list[Reason]:
                 end=end,
             )
         )
-        taken.append((start, end))
     return reasons
 
 
@@ -212,4 +216,4 @@ def check_outbound(text: str, *, visibility: str, known: Known = NOTHING) -> Out
     if visibility != "public":
         return OutboundVerdict(blocked=False, reasons=[])
     reasons = _contained(text, known) + _requests(text)
-    return OutboundVerdict(blocked=bool(reasons), reasons=reasons)
+    return OutboundVerdict(blocked=bool(reasons), reasons=reasons[:MAX_REASONS])
