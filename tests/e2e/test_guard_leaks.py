@@ -83,6 +83,8 @@ class TestXReplies:
         [dm] = hop.calls("x", method="POST", path_contains="/messages", text=hop.tag)
         assert dm["json"]["text"] == f"{FINDING[0]} {hop.tag}"
         assert hop.calls("x", method="POST", path_contains="/2/tweets", text=hop.tag) == []
+        # His public handle is no secret on X: a public reply may name it.
+        assert hop.reply(conv["id"], f"Thanks @maya, sorting it now {hop.tag}").status_code == 201
 
     def test_brand_contacts_are_an_explicit_setting_and_pass_in_public(self, hop: Hops) -> None:
         conv, tweet = x_customer_with_coordinates(hop)

@@ -23,8 +23,12 @@ from threadline.hops.models import Callback, ShortLink
 from threadline.hops.options import offered_channels
 from threadline.triage import Known, check_outbound
 
-# Handles on these channels are public by nature (a public reply addresses them there).
-PUBLIC_HANDLE_KINDS = frozenset({"x", "facebook", "instagram"})
+# Coordinates refused in public: private channels' addresses. Handles on X, Facebook and
+# Instagram are public by nature (a public reply addresses them there), and an API channel's
+# ids and handles are whatever the integrator sends (often a first name): neither is listed.
+PRIVATE_KINDS = frozenset({"email", "phone", "whatsapp", "sms", "telegram", "messenger",
+                           "webchat"})
+HANDLE_KINDS = frozenset({"telegram"})  # a username the customer chose, not a display name
 MAX_KNOWN = 1000
 
 
@@ -49,8 +53,8 @@ def customer_coordinates(session: Session, conversation: Conversation) -> tuple[
     for kind, address, handle in session.execute(
             select(Identity.kind, Identity.address, Identity.handle)
             .where(Identity.customer_id.in_(customers)).limit(MAX_KNOWN)):
-        if kind not in PUBLIC_HANDLE_KINDS:
-            values += [address, handle] if handle else [address]
+        if kind in PRIVATE_KINDS:
+            values += [address, handle] if handle and kind in HANDLE_KINDS else [address]
     sources = [f"short_link:{link_id}" for link_id, _ in links]
     values += session.scalars(select(Consent.address).where(
         Consent.workspace_id == conversation.workspace_id,
