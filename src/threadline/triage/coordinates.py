@@ -65,7 +65,7 @@ class Known:
     """What the guard knows beyond the text. `customer`: every email, phone (E.164) and handle
     of the conversation's customer(s); `brand`: the workspace's own emails, phones and URLs."""
 
-    customer: tuple[str, ...] = ()
+    customer: tuple[str, ...] = field(default=(), repr=False)  # personal data: never logged
     brand: tuple[str, ...] = ()
     _phone_forms: frozenset[str] = field(init=False, repr=False, compare=False)
     _phone_parts: frozenset[str] = field(init=False, repr=False, compare=False)
@@ -73,7 +73,7 @@ class Known:
     _handles: tuple[re.Pattern[str], ...] = field(init=False, repr=False, compare=False)
     _brand_phones: frozenset[str] = field(init=False, repr=False, compare=False)
     _brand_emails: frozenset[str] = field(init=False, repr=False, compare=False)
-    _brand_urls: tuple[str, ...] = field(init=False, repr=False, compare=False)
+    _brand_urls: tuple[re.Pattern[str], ...] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         by_kind: dict[str, list[str]] = {"phone": [], "email": [], "handle": [], "url": []}
@@ -98,7 +98,8 @@ class Known:
                 brand[_kind(value)].append(value.strip())
         set_(self, "_brand_phones", frozenset().union(*map(phone_forms, brand["phone"])))
         set_(self, "_brand_emails", frozenset(e.lower() for e in brand["email"]))
-        set_(self, "_brand_urls", tuple(u.lower().rstrip("/") for u in brand["url"]))
+        set_(self, "_brand_urls", tuple(re.compile(re.escape(u.rstrip("/")), re.IGNORECASE)
+                                        for u in dict.fromkeys(brand["url"])))
 
     def customer_matches(self, text: str) -> list[Match]:
         """Every place the text gives one of the customer's coordinates."""
@@ -127,14 +128,7 @@ class Known:
 
     def brand_url_spans(self, text: str) -> Spans:
         """Where the brand's listed URLs occur in the text."""
-        lowered = text.lower()
-        spans: list[tuple[int, int]] = []
-        for needle in self._brand_urls:
-            at = lowered.find(needle)
-            while at != -1:
-                spans.append((at, at + len(needle)))
-                at = lowered.find(needle, at + 1)
-        return Spans(spans)
+        return Spans((m.start(), m.end()) for url in self._brand_urls for m in url.finditer(text))
 
     def is_brand(self, kind: str, value: str, inside: bool) -> bool:
         """Is this phone or email (`inside` a listed brand URL or not) the brand's own?"""
