@@ -35,6 +35,7 @@ BENCHES = {
     "triage": "threadline.bench.triage",
     "desktop": "threadline.bench.desktop",
     "hostile": "threadline.bench.hostile",
+    "guard": "threadline.bench.guard",
 }
 
 

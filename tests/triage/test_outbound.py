@@ -22,7 +22,6 @@ ALLOWED_REQUESTS = [
     "Send us a DM. Include your date of birth and postcode.",
     "Please don't share your card number here, we'll never ask for it.",
     "Sorry about the delay! Flights to Boston are running about 30 minutes late today.",
-    "Call us at 1-800-555-0199 and the team will help.",
 ]
 
 

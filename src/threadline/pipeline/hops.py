@@ -215,7 +215,7 @@ def draft_follow_up(session: Session, workspace_id: uuid.UUID,
     if not hops or conv.status not in (Status.RESOLVED, Status.CLOSED):
         return None
     text = service.draft_follow_up(hops[-1])
-    check_outbound_text(text, "public")
+    check_outbound_text(session, workspace_id, text, "public", conversation=conv)
     return text
 
 

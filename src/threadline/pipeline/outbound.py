@@ -116,7 +116,7 @@ def post_reply(session: Session, workspace_id: uuid.UUID, conversation_id: uuid.
             root = anchor.root_provider_id
     if account.kind == "email":
         _email_options(session, conv, account, anchor, options)
-    check_outbound_text(text, visibility.value)
+    check_outbound_text(session, workspace_id, text, visibility.value, conversation=conv)
     outbound = OutboundMessage(message_id=str(new_id()), visibility=visibility, text=text,
                                recipient=recipient, in_reply_to=in_reply_to,
                                thread_key=thread_key, root_provider_id=root, options=options)

@@ -16,6 +16,6 @@ def save_template(session: Session, workspace_id: uuid.UUID, *, name: str, body:
                   channels: list[str] | None = None, visibilities: list[str] | None = None,
                   approval: str = "approved", created_by: uuid.UUID | None = None) -> Template:
     if not visibilities or "public" in visibilities:
-        check_outbound_text(body, "public")
+        check_outbound_text(session, workspace_id, body, "public")
     return create_template(session, workspace_id, name=name, body=body, channels=channels,
                            visibilities=visibilities, approval=approval, created_by=created_by)

@@ -2,6 +2,7 @@
 and the outbound personal-data guard. Imports no database, web or domain package."""
 
 from threadline.triage.analyze import analyze
+from threadline.triage.coordinates import Known
 from threadline.triage.model import TriageModel, load_model, save_model
 from threadline.triage.outbound import check_outbound
 from threadline.triage.pii import detect_pii, mask
@@ -23,6 +24,7 @@ __all__ = [
     "PII_TYPES",
     "RELEVANCES",
     "SENTIMENTS",
+    "Known",
     "OutboundVerdict",
     "PiiFinding",
     "Reason",

@@ -18,7 +18,7 @@ from threadline.events.runtime import Runtime
 from threadline.events.worker import Worker
 from threadline.pipeline import install as install_pipeline
 from threadline.web import desktop, health, webhooks
-from threadline.web.api import channels, conversations, customers, operations, stream
+from threadline.web.api import brand, channels, conversations, customers, operations, stream
 from threadline.web.hops import api as hops_api
 from threadline.web.hops import routes as hop_pages
 from threadline.web.webchat.routes import router as webchat_router
@@ -66,7 +66,7 @@ def create_app(runtime: Runtime | None = None, *, workers: int | None = None) ->
                                        "details": {"errors": errors}}}, status_code=422)
 
     for router in (conversations.router, customers.router, operations.router, stream.router,
-                   channels.router):
+                   channels.router, brand.router):
         app.include_router(router, prefix="/api/v1")
     app.include_router(webhooks.router)
     app.include_router(webchat_router)

@@ -14,6 +14,7 @@ from starlette.responses import RedirectResponse, Response
 
 from threadline.analytics.queues import agent_load, nearest_sla, queues
 from threadline.channels.registry import kinds
+from threadline.contacts.brand import brand_contacts
 from threadline.conversations.inbox import counts
 from threadline.errors import ValidationFailed
 from threadline.pipeline.account_rules import config_check
@@ -66,7 +67,7 @@ def settings(request: Request, user: Admin,
         "templates": list_templates(session, user.workspace_id),
         "agents": list_agents(session, user.workspace_id), "roles": Role.ALL,
         "kinds": kinds(), "notice": request.query_params.get("notice"),
-        "new_password": None})
+        "new_password": None, "brand_contacts": brand_contacts(session, user.workspace_id)})
 
 
 def _back(notice: str) -> Response:
@@ -162,6 +163,7 @@ async def add_agent(request: Request, user: Admin,
         "templates": list_templates(session, user.workspace_id),
         "agents": list_agents(session, user.workspace_id), "roles": Role.ALL,
         "kinds": kinds(), "notice": None,
+        "brand_contacts": brand_contacts(session, user.workspace_id),
         "new_password": {"email": agent.email, "password": password}}, status=201)
 
 
