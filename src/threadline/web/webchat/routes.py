@@ -33,9 +33,9 @@ from threadline.db.base import utcnow
 from threadline.errors import NotFound, ThreadlineError, Unauthorized, ValidationFailed
 from threadline.events.runtime import Runtime
 from threadline.events.service import audit
+from threadline.web.limits import rate_limit, rate_limit_client
 from threadline.web.webchat import service, stream, tokens
 from threadline.web.webchat.guard import (
-    LIMITER,
     WebchatRoute,
     check_origin,
     preflight_headers,
@@ -164,8 +164,8 @@ async def start_session(account_id: str, request: Request) -> JSONResponse:
     """A visitor token; optionally the entry form (name, email, question), the host site's
     identity verification (identifier + identifier_hash) and a short-link code."""
     config = await _open(request, account_id)
-    client = request.client.host if request.client else "unknown"
-    LIMITER.hit(f"session:{account_id}:{client}", _limit(config, "sessions_per_minute"))
+    await rate_limit_client(request, f"session:{account_id}", _limit(config,
+                                                                      "sessions_per_minute"))
     body = _parse(SessionIn, await read_json_body(request))
     runtime = _runtime(request)
     secret = runtime.settings.resolved_secret_key()
@@ -225,8 +225,8 @@ async def start_session(account_id: str, request: Request) -> JSONResponse:
 async def post_message(account_id: str, request: Request) -> JSONResponse:
     config = await _open(request, account_id)
     visitor = _visitor(request, account_id, config)
-    LIMITER.hit(f"message:{account_id}:{visitor.visitor_id}",
-                _limit(config, "messages_per_minute"))
+    await rate_limit(request, f"message:{account_id}:{visitor.visitor_id}",
+                     _limit(config, "messages_per_minute"))
     body = _parse(MessageIn, await read_json_body(request))
     runtime = _runtime(request)
 
@@ -253,8 +253,8 @@ async def post_message(account_id: str, request: Request) -> JSONResponse:
 async def mark_read(account_id: str, request: Request) -> JSONResponse:
     config = await _open(request, account_id)
     visitor = _visitor(request, account_id, config)
-    LIMITER.hit(f"message:{account_id}:{visitor.visitor_id}",
-                _limit(config, "messages_per_minute"))
+    await rate_limit(request, f"message:{account_id}:{visitor.visitor_id}",
+                     _limit(config, "messages_per_minute"))
     body = _parse(ReadIn, await read_json_body(request))
     try:
         message_id = uuid.UUID(body.message_id)
@@ -298,6 +298,6 @@ async def get_history(account_id: str, request: Request) -> JSONResponse:
 async def get_stream(account_id: str, request: Request) -> EventSourceResponse:
     config = await _open(request, account_id)
     visitor = _visitor(request, account_id, config)
-    LIMITER.hit(f"stream:{account_id}:{visitor.visitor_id}",
-                _limit(config, "streams_per_minute"))
+    await rate_limit(request, f"stream:{account_id}:{visitor.visitor_id}",
+                     _limit(config, "streams_per_minute"))
     return await stream.respond(_runtime(request), request, account_id, visitor)
