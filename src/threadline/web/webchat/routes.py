@@ -34,6 +34,7 @@ from threadline.errors import NotFound, ThreadlineError, Unauthorized, Validatio
 from threadline.events.runtime import Runtime
 from threadline.events.service import audit
 from threadline.web.limits import rate_limit, rate_limit_client
+from threadline.web.security_headers import frame_ancestors, page_headers, policy
 from threadline.web.webchat import service, stream, tokens
 from threadline.web.webchat.guard import (
     WebchatRoute,
@@ -125,14 +126,11 @@ def widget_css() -> FileResponse:
                         headers={"cache-control": "public, max-age=300"})
 
 
-PAGE_HEADERS = {
-    "content-security-policy": "default-src 'none'; script-src 'self'; style-src 'self'; "
-                               "connect-src 'self'; img-src 'self' data:; base-uri 'none'; "
-                               "form-action 'none'",
-    "referrer-policy": "no-referrer",
-    "x-content-type-options": "nosniff",
-    "cache-control": "no-store",
-}
+def _page_headers(allowed_origins: object) -> dict[str, str]:
+    """The standalone page's headers; sites on the account's allow-list may frame it."""
+    origins = allowed_origins if isinstance(allowed_origins, list) else [allowed_origins or "*"]
+    csp = policy(form_action="'none'", frame_ancestors=frame_ancestors(origins))
+    return {**page_headers(csp, referrer="no-referrer"), "cache-control": "no-store"}
 
 
 @router.get("/{account_id}", response_class=HTMLResponse, include_in_schema=False)
@@ -142,12 +140,13 @@ def chat_page(account_id: str, request: Request) -> Response:
         with runtime.db.session(write=False) as session:
             account = service.chat_account(session, account_id)
             title = str(account.config.get("title") or account.name)
+            origins = account.config.get("allowed_origins")
     except NotFound:
         return templates.TemplateResponse(request, "unavailable.html", {}, status_code=404,
-                                          headers=PAGE_HEADERS)
+                                          headers=_page_headers("*"))
     return templates.TemplateResponse(request, "chat.html",
                                       {"account_id": str(account.id), "title": title},
-                                      headers=PAGE_HEADERS)
+                                      headers=_page_headers(origins))
 
 
 @router.options("/{account_id}/{rest:path}", include_in_schema=False)
