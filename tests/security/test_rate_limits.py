@@ -92,6 +92,13 @@ def _link_posts(served: Served, forwarded: list[str]) -> list[int]:
                             headers={"x-forwarded-for": ip}).status_code for ip in forwarded]
 
 
+def _login_cookie_secure(served: Served) -> bool:
+    """Whether the login page's cookie is marked Secure for a client claiming https."""
+    answer = httpx.get(f"{served.url}/login", headers={"x-forwarded-proto": "https"})
+    assert answer.status_code == 200
+    return "secure" in answer.headers["set-cookie"].lower()
+
+
 def _rotating(n: int) -> list[str]:
     return [f"203.0.113.{i % 250 + 1}" for i in range(n)]
 
@@ -104,6 +111,7 @@ class TestForwardedFor:
         forms = _link_posts(served, _rotating(LINK_FORM_POSTS + 3))
         assert forms[:LINK_FORM_POSTS] == [404] * LINK_FORM_POSTS  # an unknown link's page
         assert forms[LINK_FORM_POSTS:] == [429] * 3
+        assert not _login_cookie_secure(served)  # X-Forwarded-Proto is not believed either
 
     def test_a_trusted_proxy_is_believed(self, serve: Any) -> None:
         served = serve(THREADLINE_TRUSTED_PROXIES="127.0.0.1")
@@ -115,6 +123,7 @@ class TestForwardedFor:
         assert answers == [201] * SESSIONS_PER_MINUTE + [429]
         assert _link_posts(served, _rotating(LINK_FORM_POSTS + 3)) == (
             [404] * (LINK_FORM_POSTS + 3))
+        assert _login_cookie_secure(served)
 
     def test_the_link_form_limit_answers_a_page_with_retry_after(self, serve: Any) -> None:
         served = serve()
