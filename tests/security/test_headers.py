@@ -162,30 +162,36 @@ def test_desktop_in_chromium_reports_no_violation_and_htmx_swaps(
     page = context.new_page()
     console = watch_csp(page)
     page.goto("/login")
+    page.wait_for_selector("input[name=email]")
+    assert violations(page, console) == []  # the signed-out page too
     context.close()
     page = browser_login(chromium, live_server.url, admin.email, admin.password)
     console = watch_csp(page)
-    page.goto("/inbox")
-    page.wait_for_selector("body[data-live='1']", state="attached", timeout=5000)
-    row = page.locator(".inbox-row", has_text=text)
-    row.wait_for(timeout=5000)
-    row.click()  # htmx GET, swapped into the conversation pane
-    page.locator(".msg.dir-inbound", has_text=text).wait_for(timeout=5000)
-    # The snooze picker's handler moved from an inline attribute to desktop.js.
-    page.select_option("select[name=snooze]", "1h")
-    page.locator("#conv-pane .chip.st-snoozed").wait_for(timeout=5000)
-    with runtime.db.session(write=False) as session:
-        statuses = set(session.scalars(select(Conversation.status).where(
-            Conversation.workspace_id == workspace_id)))
-    assert statuses == {"snoozed"}
+    try:  # closing the browser ends its event stream, so the live server can stop
+        page.goto("/inbox")
+        page.wait_for_selector("body[data-live='1']", state="attached", timeout=5000)
+        row = page.locator(".inbox-row", has_text=text)
+        row.wait_for(timeout=5000)
+        row.click()  # htmx GET, swapped into the conversation pane
+        page.locator(".msg.dir-inbound", has_text=text).wait_for(timeout=5000)
+        # The snooze picker's handler moved from an inline attribute to desktop.js.
+        page.select_option("select[name=snooze]", "1h")
+        page.locator("#conv-status.st-snoozed").wait_for(timeout=5000)
+        with runtime.db.session(write=False) as session:
+            statuses = set(session.scalars(select(Conversation.status).where(
+                Conversation.workspace_id == workspace_id)))
+        assert statuses == {"snoozed"}
 
-    page.goto("/supervisor")
-    widths = page.eval_on_selector_all(".bar > span", "bars => bars.map(b => b.style.width)")
-    assert widths and all(w.endswith("%") for w in widths)  # bars drawn without style=""
-    page.goto("/settings")
-    page.goto("/api/v1/docs")
-    page.wait_for_selector(".swagger-ui .info .title", timeout=10000)
-    assert "Threadline" in page.inner_text(".swagger-ui .info .title")
-    assert violations(page, console) == []
+        page.goto("/supervisor")
+        widths = page.eval_on_selector_all(".bar > span",
+                                           "bars => bars.map(b => b.style.width)")
+        assert widths and all(w.endswith("%") for w in widths)  # bars drawn without style=""
+        page.goto("/settings")
+        page.goto("/api/v1/docs")
+        page.wait_for_selector(".swagger-ui .info .title", timeout=10000)
+        assert "Threadline" in page.inner_text(".swagger-ui .info .title")
+        assert violations(page, console) == []
+    finally:
+        page.context.close()
     headers = httpx.get(f"{live_server.url}/inbox", follow_redirects=False).headers
     assert "frame-ancestors 'none'" in headers["content-security-policy"]
