@@ -39,6 +39,18 @@ BENCHES = {
 }
 
 
+def _require_shared_secret() -> None:
+    """Scaled mode (PostgreSQL or Redis) runs many processes on many hosts: a key file minted
+    by each host would split sessions, CSRF and visitor tokens between them."""
+    settings = get_settings()
+    if settings.scaled and not settings.secret_key:
+        typer.echo("error: THREADLINE_SECRET_KEY is not set. With a PostgreSQL database or a "
+                   "Redis bus (scaled mode) every web and worker process must be given the same "
+                   "secret key, e.g. THREADLINE_SECRET_KEY=$(python -c 'import secrets; "
+                   "print(secrets.token_urlsafe(48))')", err=True)
+        raise typer.Exit(2)
+
+
 def _runtime(migrate: bool = True) -> Runtime:
     runtime = Runtime.create()
     if migrate:
@@ -86,19 +98,20 @@ def serve(host: str = "127.0.0.1", port: int = 8000,
           web: Annotated[bool, typer.Option("--web", help="Web only: no workers.")] = False,
           workers: Annotated[int, typer.Option(help="In-process worker threads.")] = 1) -> None:
     """Web, API and (unless --web) workers in one process."""
-    import uvicorn
-
     from threadline.web.app import create_app
+    from threadline.web.proxies import run_server
 
+    _require_shared_secret()
     runtime = _runtime()
     _ensure_pollers(runtime)
     application = create_app(runtime, workers=0 if web else workers)
-    uvicorn.run(application, host=host, port=port, log_level="info")
+    run_server(application, runtime.settings, host=host, port=port, log_level="info")
 
 
 @app.command()
 def worker(concurrency: int = 1) -> None:
     """Run workers only (scaled mode: any number of these on PostgreSQL)."""
+    _require_shared_secret()
     install_pipeline()
     runtime = _runtime(migrate=False)
     _ensure_pollers(runtime)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import secrets
+import stat
 from functools import lru_cache
 from pathlib import Path
 
@@ -53,18 +55,60 @@ class Settings(BaseSettings):
     allow_custom_provider_urls: bool = False
     trusted_internal_hosts: list[str] = Field(default_factory=list)
 
+    # Web hardening (docs/decisions/0106-web-hardening.md).
+    trusted_proxies: str = Field(
+        default="", description="Comma-separated addresses or networks of the reverse proxies "
+        "whose X-Forwarded-For / X-Forwarded-Proto are believed; empty: none.")
+    metrics_token: str | None = Field(
+        default=None, description="Bearer token for /metrics; unset: loopback clients only.")
+    link_form_posts_per_minute: int = 10  # per client address and short link (POST /s/{code})
+
+    @property
+    def scaled(self) -> bool:
+        """Several processes or hosts may share this deployment: a PostgreSQL database or a
+        Redis bus. Each such process needs the same THREADLINE_SECRET_KEY."""
+        return not self.database_url.startswith("sqlite") or bool(self.redis_url)
+
+    def trusted_proxy_list(self) -> list[str]:
+        return [p.strip() for p in self.trusted_proxies.split(",") if p.strip()]
+
     def resolved_secret_key(self) -> str:
         """The configured secret, or one generated on first use and kept in data_dir."""
         if self.secret_key:
             return self.secret_key
-        path = self.data_dir / ".threadline-secret"
-        if path.exists():
-            return path.read_text().strip()
-        path.parent.mkdir(parents=True, exist_ok=True)
+        return read_or_create_secret(self.data_dir / ".threadline-secret")
+
+
+def read_or_create_secret(path: Path) -> str:
+    """The key kept at `path`, created once with mode 0600 from its first byte.
+
+    The key is written to a private temporary file (O_CREAT|O_EXCL, 0600) and then linked
+    to `path`; linking never replaces a file, so when processes race, one key wins, the
+    others read it, and nobody ever reads a half-written or world-readable file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if not path.exists():
         value = secrets.token_urlsafe(48)
-        path.write_text(value)
-        path.chmod(0o600)
-        return value
+        temp = path.with_name(f"{path.name}.{secrets.token_hex(8)}.tmp")
+        fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0),
+                     0o600)
+        try:
+            with os.fdopen(fd, "w") as handle:
+                handle.write(value)
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.link(temp, path)
+            return value
+        except FileExistsError:
+            pass  # another process linked its key first: use that one
+        finally:
+            temp.unlink(missing_ok=True)
+    if stat.S_IMODE(path.stat().st_mode) & 0o077:
+        path.chmod(0o600)  # a key file from an older version: no longer readable by others
+    value = path.read_text().strip()
+    if not value:
+        raise RuntimeError(f"the secret key file {path} is empty; delete it or set "
+                           "THREADLINE_SECRET_KEY")
+    return value
 
 
 @lru_cache(maxsize=1)

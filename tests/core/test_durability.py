@@ -47,6 +47,7 @@ def own_database(tmp_path: Path) -> str:
 
 def start_worker(url: str, redis_url: str | None) -> subprocess.Popen[bytes]:
     env = dict(os.environ, THREADLINE_DATABASE_URL=url, THREADLINE_WORKER_BATCH_SIZE="50",
+               THREADLINE_SECRET_KEY="test-secret-key-not-for-production",
                THREADLINE_WORKER_POLL_SECONDS="0.2")
     env.pop("THREADLINE_REDIS_URL", None)
     if redis_url:

@@ -19,6 +19,7 @@ from threadline.demo.traffic import Traffic
 from threadline.events.runtime import Runtime
 from threadline.sandbox.core import create_app as create_sandbox
 from threadline.web.app import create_app
+from threadline.web.proxies import run_server
 from threadline.workspace.models import ChannelAccount
 from threadline.workspace.service import (
     create_agent,
@@ -132,6 +133,6 @@ def run_demo(*, host: str = "127.0.0.1", port: int = 8000,
     print(f"  API docs:  {base_url}/api/v1/docs   sandbox: {sandbox_url}/_sandbox/calls\n",
           flush=True)
     try:
-        uvicorn.run(app, host=host, port=port, log_level="warning")
+        run_server(app, runtime.settings, host=host, port=port, log_level="warning")
     finally:
         traffic.stop.set()

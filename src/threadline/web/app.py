@@ -17,10 +17,11 @@ from threadline.errors import ThreadlineError
 from threadline.events.runtime import Runtime
 from threadline.events.worker import Worker
 from threadline.pipeline import install as install_pipeline
-from threadline.web import desktop, health, webhooks
+from threadline.web import api_docs, desktop, health, webhooks
 from threadline.web.api import brand, channels, conversations, customers, operations, stream
 from threadline.web.hops import api as hops_api
 from threadline.web.hops import routes as hop_pages
+from threadline.web.security_headers import SecurityHeaders
 from threadline.web.webchat.routes import router as webchat_router
 
 log = logging.getLogger("threadline.web")
@@ -50,8 +51,9 @@ def create_app(runtime: Runtime | None = None, *, workers: int | None = None) ->
                 thread.join(timeout=10)
 
     app = FastAPIOffline(title="Threadline", version="0.1.0", lifespan=lifespan,
-                         openapi_url="/api/v1/openapi.json", docs_url="/api/v1/docs")
+                         openapi_url="/api/v1/openapi.json", docs_url=None, redoc_url=None)
     app.state.runtime = runtime
+    app.add_middleware(SecurityHeaders)
 
     @app.exception_handler(ThreadlineError)
     async def threadline_error(_request: Request, exc: ThreadlineError) -> JSONResponse:
@@ -73,5 +75,6 @@ def create_app(runtime: Runtime | None = None, *, workers: int | None = None) ->
     app.include_router(hops_api.router, prefix="/api/v1")
     app.include_router(hop_pages.router)
     app.include_router(health.router)
+    app.include_router(api_docs.router)
     app.include_router(desktop.router)
     return app

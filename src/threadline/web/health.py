@@ -1,17 +1,25 @@
-"""/healthz, /readyz and /metrics (Prometheus text format)."""
+"""/healthz, /readyz and /metrics (Prometheus text format).
+
+/metrics needs `Authorization: Bearer <THREADLINE_METRICS_TOKEN>` when the token is set; when
+it is not, only clients on this host (loopback) are answered."""
 
 from __future__ import annotations
 
+import hmac
+import ipaddress
 from typing import Annotated
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, PlainTextResponse
 from sqlalchemy import func, select, text
 from starlette.concurrency import run_in_threadpool
 
+from threadline.config import Settings
+from threadline.errors import Forbidden, ThreadlineError, Unauthorized
 from threadline.events.models import InboundEvent, OutboxJob
 from threadline.events.runtime import Runtime
 from threadline.web.deps import get_runtime
+from threadline.web.proxies import client_address
 
 router = APIRouter(tags=["health"], include_in_schema=False)
 
@@ -38,8 +46,34 @@ async def readyz(runtime: Annotated[Runtime, Depends(get_runtime)]) -> JSONRespo
                         status_code=200 if ok else 503)
 
 
-@router.get("/metrics")
-def metrics(runtime: Annotated[Runtime, Depends(get_runtime)]) -> PlainTextResponse:
+def _is_loopback(address: str) -> bool:
+    try:
+        return ipaddress.ip_address(address).is_loopback
+    except ValueError:
+        return False
+
+
+def check_metrics_access(request: Request, settings: Settings) -> None:
+    token = settings.metrics_token
+    if token:
+        scheme, _, sent = request.headers.get("authorization", "").partition(" ")
+        if scheme.lower() != "bearer" or not hmac.compare_digest(sent.strip().encode(),
+                                                                  token.encode()):
+            raise Unauthorized("send the metrics token as a Bearer token",
+                               code="metrics_token_required")
+    elif not _is_loopback(client_address(request)):
+        raise Forbidden("metrics are served to this host only; set THREADLINE_METRICS_TOKEN "
+                        "to scrape them from elsewhere", code="metrics_loopback_only")
+
+
+@router.get("/metrics", response_model=None)
+def metrics(request: Request, runtime: Annotated[Runtime, Depends(get_runtime)],
+            ) -> PlainTextResponse | JSONResponse:
+    try:
+        check_metrics_access(request, runtime.settings)
+    except ThreadlineError as exc:
+        headers = {"www-authenticate": 'Bearer realm="metrics"'} if exc.status == 401 else {}
+        return JSONResponse({"error": exc.to_dict()}, status_code=exc.status, headers=headers)
     lines = []
     with runtime.db.session(write=False) as session:
         for table, label in ((InboundEvent, "inbound"), (OutboxJob, "outbox")):

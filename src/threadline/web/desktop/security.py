@@ -21,6 +21,7 @@ from threadline.conversations.service import Actor
 from threadline.errors import Forbidden, ThreadlineError
 from threadline.events.runtime import Runtime
 from threadline.web.deps import ReadSession, WriteSession
+from threadline.web.proxies import client_address
 from threadline.workspace.auth import SESSION_TTL, resolve_session
 from threadline.workspace.models import Role
 
@@ -30,7 +31,7 @@ CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "x-csrf-token"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 # The request's unit of work, closed (committed) before the response is sent (web/deps.py).
-__all__ = ["ReadSession", "WriteSession"]
+__all__ = ["ReadSession", "WriteSession", "client_address"]
 
 
 @dataclass(frozen=True)
@@ -181,10 +182,6 @@ def _error(request: Request, exc: ThreadlineError) -> Response:
     if DesktopRoute.render_error is None:
         return Response(exc.message, status_code=exc.status)
     return DesktopRoute.render_error(request, exc)
-
-
-def client_address(request: Request) -> str:
-    return request.client.host if request.client else "unknown"
 
 
 def is_secure(request: Request) -> bool:

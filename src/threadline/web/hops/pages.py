@@ -19,19 +19,13 @@ from threadline.events.runtime import Runtime
 from threadline.hops import options
 from threadline.hops.links import FORM_PURPOSES, find_link
 from threadline.hops.models import ShortLink
+from threadline.web.security_headers import page_headers, policy
 from threadline.workspace.models import Workspace
 
 HERE = Path(__file__).parent
 templates = Jinja2Templates(directory=str(HERE / "templates"))
 PAGE_PURPOSES = (*FORM_PURPOSES, "verify")
-PAGE_HEADERS = {
-    "content-security-policy": "default-src 'none'; script-src 'self'; style-src 'self'; "
-                               "img-src 'self' data:; base-uri 'none'; form-action 'self'",
-    "referrer-policy": "no-referrer",
-    "x-content-type-options": "nosniff",
-    "x-frame-options": "DENY",
-    "cache-control": "no-store",
-}
+PAGE_HEADERS = {**page_headers(policy(), referrer="no-referrer"), "cache-control": "no-store"}
 WORDING_VERSION = "2026-11"
 WORDING = {
     "chat": "I agree that {company} continues my support case with me in this chat, and "

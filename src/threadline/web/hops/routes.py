@@ -10,10 +10,18 @@ from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, HTMLResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from threadline.errors import NotFound
+from threadline.errors import NotFound, RateLimited
 from threadline.hops import service
-from threadline.web.hops.pages import HERE, PAGE_PURPOSES, error_page, form_page, runtime_of
+from threadline.web.hops.pages import (
+    HERE,
+    PAGE_PURPOSES,
+    error_page,
+    form_page,
+    message_page,
+    runtime_of,
+)
 from threadline.web.hops.takes import take
+from threadline.web.limits import rate_limit_client
 
 router = APIRouter(include_in_schema=False)
 
@@ -40,6 +48,16 @@ def show_link(code: str, request: Request) -> Response:
 
 @router.post("/s/{code}", response_class=HTMLResponse)
 async def submit_link(code: str, request: Request) -> Response:
+    try:
+        await rate_limit_client(request, f"link-form:{code[:64]}",
+                                runtime_of(request).settings.link_form_posts_per_minute)
+    except RateLimited as exc:
+        answer = message_page(request, {"company": "Customer care", "channels": []},
+                              "Please wait a moment", "This form was sent several times in a "
+                              "short while. Please try again in a minute.", tone="error",
+                              code=exc.code, status=exc.status)
+        answer.headers["retry-after"] = str(exc.details["retry_after"])
+        return answer
     form = await request.form()
     values = {k: str(v) for k, v in form.items() if isinstance(v, str)}
     return await run_in_threadpool(take, request, code, values)

@@ -5,15 +5,13 @@
   header is not a cross-site browser request and passes; the visitor token still applies.
 - CORS: allowed origins get Access-Control-Allow-Origin on every answer, errors included,
   so the widget can read the typed error.
-- Rate limits: per visitor (messages) and per client address (sessions), sliding window.
+- Rate limits: per visitor (messages) and per client address (sessions), sliding window,
+  counted by the process's limiter (events/ratelimit.py; shared through Redis when scaled).
 - Bodies: JSON only, size-limited before parsing.
 """
 
 from __future__ import annotations
 
-import threading
-import time
-from collections import deque
 from collections.abc import Callable, Coroutine, Mapping
 from typing import Any
 from urllib.parse import urlsplit
@@ -118,39 +116,3 @@ async def read_json_body(request: Request, limit: int = MAX_BODY_BYTES) -> bytes
         if len(body) > limit:
             raise PayloadTooLarge(f"body over {limit} bytes")
     return bytes(body)
-
-
-class RateLimiter:
-    """Sliding-window counters in this process (each web process enforces its own)."""
-
-    def __init__(self, max_keys: int = 50_000) -> None:
-        self._hits: dict[str, deque[float]] = {}
-        self._lock = threading.Lock()
-        self._max_keys = max_keys
-
-    def hit(self, key: str, limit: int, window: float = 60.0) -> None:
-        """Count one request for `key`; 429 with Retry-After when over `limit`."""
-        now = time.monotonic()
-        with self._lock:
-            hits = self._hits.get(key)
-            if hits is None:
-                if len(self._hits) >= self._max_keys:
-                    self._prune(now, window)
-                hits = self._hits[key] = deque()
-            while hits and now - hits[0] >= window:
-                hits.popleft()
-            if len(hits) >= limit:
-                retry = max(1, int(window - (now - hits[0])) + 1)
-                raise RateLimited("too many requests; slow down",
-                                  details={"retry_after": retry, "limit": limit,
-                                           "window_seconds": int(window)})
-            hits.append(now)
-
-    def _prune(self, now: float, window: float) -> None:
-        for key in [k for k, v in self._hits.items() if not v or now - v[-1] >= window]:
-            del self._hits[key]
-        while len(self._hits) >= self._max_keys:
-            self._hits.pop(next(iter(self._hits)))
-
-
-LIMITER = RateLimiter()

@@ -33,9 +33,10 @@ from threadline.db.base import utcnow
 from threadline.errors import NotFound, ThreadlineError, Unauthorized, ValidationFailed
 from threadline.events.runtime import Runtime
 from threadline.events.service import audit
+from threadline.web.limits import rate_limit, rate_limit_client
+from threadline.web.security_headers import frame_ancestors, page_headers, policy
 from threadline.web.webchat import service, stream, tokens
 from threadline.web.webchat.guard import (
-    LIMITER,
     WebchatRoute,
     check_origin,
     preflight_headers,
@@ -125,14 +126,11 @@ def widget_css() -> FileResponse:
                         headers={"cache-control": "public, max-age=300"})
 
 
-PAGE_HEADERS = {
-    "content-security-policy": "default-src 'none'; script-src 'self'; style-src 'self'; "
-                               "connect-src 'self'; img-src 'self' data:; base-uri 'none'; "
-                               "form-action 'none'",
-    "referrer-policy": "no-referrer",
-    "x-content-type-options": "nosniff",
-    "cache-control": "no-store",
-}
+def _page_headers(allowed_origins: object) -> dict[str, str]:
+    """The standalone page's headers; sites on the account's allow-list may frame it."""
+    origins = allowed_origins if isinstance(allowed_origins, list) else [allowed_origins or "*"]
+    csp = policy(form_action="'none'", frame_ancestors=frame_ancestors(origins))
+    return {**page_headers(csp, referrer="no-referrer"), "cache-control": "no-store"}
 
 
 @router.get("/{account_id}", response_class=HTMLResponse, include_in_schema=False)
@@ -142,12 +140,13 @@ def chat_page(account_id: str, request: Request) -> Response:
         with runtime.db.session(write=False) as session:
             account = service.chat_account(session, account_id)
             title = str(account.config.get("title") or account.name)
+            origins = account.config.get("allowed_origins")
     except NotFound:
         return templates.TemplateResponse(request, "unavailable.html", {}, status_code=404,
-                                          headers=PAGE_HEADERS)
+                                          headers=_page_headers("*"))
     return templates.TemplateResponse(request, "chat.html",
                                       {"account_id": str(account.id), "title": title},
-                                      headers=PAGE_HEADERS)
+                                      headers=_page_headers(origins))
 
 
 @router.options("/{account_id}/{rest:path}", include_in_schema=False)
@@ -164,8 +163,8 @@ async def start_session(account_id: str, request: Request) -> JSONResponse:
     """A visitor token; optionally the entry form (name, email, question), the host site's
     identity verification (identifier + identifier_hash) and a short-link code."""
     config = await _open(request, account_id)
-    client = request.client.host if request.client else "unknown"
-    LIMITER.hit(f"session:{account_id}:{client}", _limit(config, "sessions_per_minute"))
+    await rate_limit_client(request, f"session:{account_id}", _limit(config,
+                                                                      "sessions_per_minute"))
     body = _parse(SessionIn, await read_json_body(request))
     runtime = _runtime(request)
     secret = runtime.settings.resolved_secret_key()
@@ -225,8 +224,8 @@ async def start_session(account_id: str, request: Request) -> JSONResponse:
 async def post_message(account_id: str, request: Request) -> JSONResponse:
     config = await _open(request, account_id)
     visitor = _visitor(request, account_id, config)
-    LIMITER.hit(f"message:{account_id}:{visitor.visitor_id}",
-                _limit(config, "messages_per_minute"))
+    await rate_limit(request, f"message:{account_id}:{visitor.visitor_id}",
+                     _limit(config, "messages_per_minute"))
     body = _parse(MessageIn, await read_json_body(request))
     runtime = _runtime(request)
 
@@ -253,8 +252,8 @@ async def post_message(account_id: str, request: Request) -> JSONResponse:
 async def mark_read(account_id: str, request: Request) -> JSONResponse:
     config = await _open(request, account_id)
     visitor = _visitor(request, account_id, config)
-    LIMITER.hit(f"message:{account_id}:{visitor.visitor_id}",
-                _limit(config, "messages_per_minute"))
+    await rate_limit(request, f"message:{account_id}:{visitor.visitor_id}",
+                     _limit(config, "messages_per_minute"))
     body = _parse(ReadIn, await read_json_body(request))
     try:
         message_id = uuid.UUID(body.message_id)
@@ -298,6 +297,6 @@ async def get_history(account_id: str, request: Request) -> JSONResponse:
 async def get_stream(account_id: str, request: Request) -> EventSourceResponse:
     config = await _open(request, account_id)
     visitor = _visitor(request, account_id, config)
-    LIMITER.hit(f"stream:{account_id}:{visitor.visitor_id}",
-                _limit(config, "streams_per_minute"))
+    await rate_limit(request, f"stream:{account_id}:{visitor.visitor_id}",
+                     _limit(config, "streams_per_minute"))
     return await stream.respond(_runtime(request), request, account_id, visitor)

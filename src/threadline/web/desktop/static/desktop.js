@@ -141,7 +141,16 @@
       .finally(function () { select.value = ""; });
   }
 
+  // --- markup behaviour (the Content-Security-Policy allows no inline handler or style) ---------
+  function drawBars(root) {
+    (root || document).querySelectorAll("[data-percent]").forEach(function (bar) {
+      var value = Math.max(0, Math.min(100, parseFloat(bar.dataset.percent) || 0));
+      bar.style.width = value + "%";
+    });
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
+    drawBars();
     configureHtmx();
     connect();
     scrollTimeline();
@@ -150,6 +159,9 @@
     document.addEventListener("input", function (e) { if (e.target.id === "composer-text") updateCount(); });
     document.addEventListener("change", function (e) {
       if (e.target.id === "template-picker") insertTemplate(e.target);
+      if (e.target.dataset.action === "submit-on-pick" && e.target.value && window.htmx) {
+        htmx.trigger(e.target.form, "submit");
+      }
       if (e.target.name === "kind" && e.target.closest("#composer")) {
         document.getElementById("composer").classList.toggle("kind-note", e.target.value === "note");
       }
@@ -157,9 +169,12 @@
     document.addEventListener("click", function (e) {
       var help = e.target.closest("[data-action=help]");
       if (help) document.getElementById("help").showModal();
+      var dismiss = e.target.closest("[data-action=dismiss]");
+      if (dismiss && dismiss.parentElement) dismiss.parentElement.remove();
     });
     document.body.addEventListener("htmx:afterSwap", function (e) {
       var target = e.detail.target;
+      drawBars();
       if (target && (target.id === "conv-pane" || target.id === "timeline")) scrollTimeline();
       if (target && target.id === "conv-pane") {
         var id = selectedId();
