@@ -142,14 +142,67 @@ def accounts_create(kind: Annotated[str, typer.Option()], name: Annotated[str, t
 @agents_app.command("create")
 def agents_create(email: Annotated[str, typer.Option()], role: Annotated[str, typer.Option()],
                   name: str | None = None, workspace: str | None = None) -> None:
-    """Create an agent; prints a one-time password."""
+    """Create an agent; prints a one-time password (to change at the first sign-in)."""
+    from threadline.workspace.auth import AccountPolicy
     from threadline.workspace.service import create_agent
 
     runtime = _runtime()
     ws = _workspace_id(runtime, workspace)
     with runtime.db.session() as session:
-        agent, password = create_agent(session, ws, email=email, role=role, name=name)
-        out = {"id": str(agent.id), "email": agent.email, "role": role, "password": password}
+        agent, password = create_agent(
+            session, ws, email=email, role=role, name=name,
+            one_time_ttl=AccountPolicy.from_settings(runtime.settings).one_time_ttl)
+        out = {"id": str(agent.id), "email": agent.email, "role": role, "password": password,
+               "expires_at": agent.password_one_time_until}
+    _print(out)
+    runtime.close()
+
+
+def _agent_id(runtime: Runtime, workspace_id: uuid.UUID, email: str) -> uuid.UUID:
+    from sqlalchemy import select
+
+    from threadline.workspace.models import Agent
+
+    with runtime.db.session(write=False) as session:
+        agent_id = session.scalar(select(Agent.id).where(
+            Agent.workspace_id == workspace_id, Agent.email == email.strip().lower()))
+    if agent_id is None:
+        raise typer.BadParameter(f"no agent {email!r} in this workspace")
+    return agent_id
+
+
+@agents_app.command("reset-password")
+def agents_reset_password(email: Annotated[str, typer.Option()],
+                          workspace: str | None = None) -> None:
+    """Give an agent a new one-time password (printed once); his sessions end."""
+    from threadline.workspace.accounts import reset_password
+    from threadline.workspace.auth import AccountPolicy
+
+    runtime = _runtime()
+    ws = _workspace_id(runtime, workspace)
+    agent_id = _agent_id(runtime, ws, email)
+    with runtime.db.session() as session:
+        agent, password = reset_password(session, ws, agent_id,
+                                         policy=AccountPolicy.from_settings(runtime.settings),
+                                         actor_type="cli", actor_id=None)
+        out = {"id": str(agent.id), "email": agent.email, "password": password,
+               "expires_at": agent.password_one_time_until}
+    _print(out)
+    runtime.close()
+
+
+@agents_app.command("reset-totp")
+def agents_reset_totp(email: Annotated[str, typer.Option()],
+                      workspace: str | None = None) -> None:
+    """Remove an agent's second factor (a lost phone); his sessions end."""
+    from threadline.workspace.accounts import reset_totp
+
+    runtime = _runtime()
+    ws = _workspace_id(runtime, workspace)
+    agent_id = _agent_id(runtime, ws, email)
+    with runtime.db.session() as session:
+        agent = reset_totp(session, ws, agent_id, actor_type="cli", actor_id=None)
+        out = {"id": str(agent.id), "email": agent.email, "second_factor": False}
     _print(out)
     runtime.close()
 
