@@ -184,7 +184,7 @@ def agents_reset_password(email: Annotated[str, typer.Option()],
     with runtime.db.session() as session:
         agent, password = reset_password(session, ws, agent_id,
                                          policy=AccountPolicy.from_settings(runtime.settings),
-                                         actor_type="cli", actor_id=None)
+                                         actor_type="system", actor_id="cli")
         out = {"id": str(agent.id), "email": agent.email, "password": password,
                "expires_at": agent.password_one_time_until}
     _print(out)
@@ -201,7 +201,7 @@ def agents_reset_totp(email: Annotated[str, typer.Option()],
     ws = _workspace_id(runtime, workspace)
     agent_id = _agent_id(runtime, ws, email)
     with runtime.db.session() as session:
-        agent = reset_totp(session, ws, agent_id, actor_type="cli", actor_id=None)
+        agent = reset_totp(session, ws, agent_id, actor_type="system", actor_id="cli")
         out = {"id": str(agent.id), "email": agent.email, "second_factor": False}
     _print(out)
     runtime.close()
