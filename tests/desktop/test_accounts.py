@@ -4,12 +4,18 @@ guesser without locking the victim out (finding 7 of issue 10)."""
 
 from __future__ import annotations
 
+import json
+import os
 import re
+import subprocess
+import sys
 import uuid
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pyotp
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select, text
 
@@ -430,3 +436,124 @@ def test_throttle_keys_hold_no_address_or_email(app, runtime, workspace_id):
     with runtime.db.session(write=False) as session:
         rows = session.execute(text("SELECT key FROM login_attempts")).scalars().all()
     assert rows and not any("198.51.100.250" in r or agent.email in r for r in rows)
+
+
+class TestCommandLine:
+    """`threadline agents create | reset-password | reset-totp`, run as a user would."""
+
+    @staticmethod
+    def run(tmp_path: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
+        environ = dict(os.environ, THREADLINE_DATABASE_URL=f"sqlite:///{tmp_path / 'cli.db'}",
+                       THREADLINE_DATA_DIR=str(tmp_path), **env)
+        environ.pop("THREADLINE_REDIS_URL", None)
+        return subprocess.run([sys.executable, "-m", "threadline.cli", *args], env=environ,
+                              capture_output=True, text=True, timeout=120, check=False)
+
+    def test_create_reset_and_expiry(self, tmp_path: Path):
+        from threadline.config import Settings
+        from threadline.web.app import create_app
+
+        email = "lead@cli.example"
+        out = self.run(tmp_path, "agents", "create", "--email", email, "--role", "supervisor")
+        assert out.returncode == 0, out.stderr
+        created = json.loads(out.stdout)
+        expires = datetime.fromisoformat(created["expires_at"])
+        assert timedelta(hours=71) < expires - datetime.now(UTC) <= timedelta(hours=72)
+        url = f"sqlite:///{tmp_path / 'cli.db'}"
+        rt = Runtime.create(Settings(database_url=url, secret_key="cli-test-key",
+                                     data_dir=tmp_path), database_url=url, redis_url="")
+        app = create_app(rt, workers=0)
+        lead = DeskAgent(uuid.UUID(created["id"]), email, created["password"], "supervisor")
+        try:
+            with TestClient(app) as c:
+                assert sign_in(c, lead).headers["location"] == "/login/password"
+                r = post_form(c, "/login/password", {"new_password": NEW_PASSWORD,
+                                                     "new_password_again": NEW_PASSWORD},
+                              csrf_from="/login/password")
+                assert r.headers["location"] == "/inbox"
+            lead.password = NEW_PASSWORD
+            desk = Desk(TestClient(app), lead)
+            enrol(desk)
+
+            reset = self.run(tmp_path, "agents", "reset-password", "--email", email)
+            assert reset.returncode == 0, reset.stderr
+            password = json.loads(reset.stdout)["password"]
+            assert password not in (created["password"], NEW_PASSWORD)
+            assert desk.get("/inbox", follow_redirects=False).status_code == 303  # ended
+            with TestClient(app) as c:
+                assert sign_in(c, lead).status_code == 401
+                assert sign_in(c, lead, password=password).headers["location"] == \
+                    "/login/code"
+
+            assert self.run(tmp_path, "agents", "reset-totp", "--email", email).returncode == 0
+            with TestClient(app) as c:
+                assert sign_in(c, lead, password=password).headers["location"] == \
+                    "/login/password"  # no code asked any more
+
+            expired = self.run(tmp_path, "agents", "reset-password", "--email", email,
+                               THREADLINE_ONE_TIME_PASSWORD_HOURS="0")
+            with TestClient(app) as c:
+                r = sign_in(c, lead, password=json.loads(expired.stdout)["password"])
+                assert r.status_code == 401 and "expired" in r.text
+
+            nobody = self.run(tmp_path, "agents", "reset-password", "--email", "no@cli.example")
+            assert nobody.returncode != 0 and "no agent" in nobody.stderr + nobody.stdout
+            with rt.db.session(write=False) as session:
+                actions = session.scalars(select(AuditEvent.action).where(
+                    AuditEvent.subject_id == created["id"])).all()
+                dump = repr(session.execute(select(AuditEvent.data)).all())
+            assert actions.count("agent.password_reset") == 2 and "agent.totp_reset" in actions
+            assert password not in dump and created["password"] not in dump
+        finally:
+            rt.close()
+
+
+@pytest.mark.slow
+def test_browser_forced_change_then_totp_sign_in(runtime, workspace_id, live_server,
+                                                 chromium):
+    """Real Chromium: a one-time password leads to the change page only; then the agent
+    sets up an authenticator app and the next sign-in asks for its code."""
+    lead = one_time_agent(runtime, workspace_id, "supervisor")
+    context = chromium.new_context(base_url=live_server.url)
+    page = context.new_page()
+    try:
+        page.goto("/login")
+        page.fill("input[name=email]", lead.email)
+        page.fill("input[name=password]", lead.password)
+        page.click("button[type=submit]")
+        page.wait_for_url("**/login/password")
+        assert page.locator("main[data-step=password] h1").inner_text() == \
+            "Choose your own password"
+        page.goto("/inbox")
+        page.wait_for_url("**/login/password")  # nothing else opens
+        page.fill("input[name=new_password]", "password1234")
+        page.fill("input[name=new_password_again]", "password1234")
+        page.click("form[action='/login/password'] button[type=submit]")
+        assert "too common" in page.locator("#step-error").inner_text()
+        page.fill("input[name=new_password]", NEW_PASSWORD)
+        page.fill("input[name=new_password_again]", NEW_PASSWORD)
+        page.click("form[action='/login/password'] button[type=submit]")
+        page.wait_for_url("**/inbox")
+
+        page.click("a.rail-user")
+        page.wait_for_url("**/account")
+        page.click("#totp-start")
+        page.wait_for_selector("#totp-secret")
+        assert page.locator("#totp-uri").inner_text().startswith("otpauth://totp/")
+        authenticator = pyotp.TOTP(page.locator("#totp-secret").inner_text())
+        page.fill("#totp-setup input[name=code]", authenticator.now())
+        page.click("#totp-setup button[type=submit]")
+        page.wait_for_selector("#account-notice")
+        page.click(".rail-logout button")
+        page.wait_for_url("**/login")
+
+        page.fill("input[name=email]", lead.email)
+        page.fill("input[name=password]", NEW_PASSWORD)
+        page.click("button[type=submit]")
+        page.wait_for_url("**/login/code")
+        page.fill("input[name=code]", fresh_code(authenticator))
+        page.click("form[action='/login/code'] button[type=submit]")
+        page.wait_for_url("**/inbox")
+        assert page.locator(".rail-user").get_attribute("title").startswith(lead.email)
+    finally:
+        context.close()
