@@ -22,7 +22,7 @@ from threadline.events.service import audit
 from threadline.workspace import throttle as guard
 from threadline.workspace import totp
 from threadline.workspace.models import Agent, AgentSession, Role, Workspace
-from threadline.workspace.service import verify_password
+from threadline.workspace.service import spend_password_check, verify_password
 
 SESSION_TTL = timedelta(hours=12)
 STEP_TTL = timedelta(minutes=15)
@@ -69,9 +69,11 @@ def sign_in(session: Session, email: str, password: str, *, client: str,
     guard.check(session, keys, policy.throttle, now)
     agent = None
     if len(password) <= MAX_SUBMITTED_PASSWORD:
-        candidates = session.scalars(select(Agent).where(
-            Agent.email == email.strip().lower(), Agent.active.is_(True)))
+        candidates = list(session.scalars(select(Agent).where(
+            Agent.email == email.strip().lower(), Agent.active.is_(True))))
         agent = next((a for a in candidates if verify_password(a, password)), None)
+        if not candidates:
+            spend_password_check(password)
     if agent is None:
         guard.record_failure(session, keys, now)
         raise CredentialRefused("wrong email or password")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import re
 import secrets
@@ -23,6 +24,7 @@ from threadline.workspace.passwords import check_strength, one_time_password
 DEFAULT_SLUG = "default"
 TOKEN_PREFIX = "tl_"  # noqa: S105 - a prefix, not a secret
 _hasher = PasswordHasher()
+_decoy: str | None = None  # a hash of nothing known, for spend_password_check
 
 
 def set_password_hasher(hasher: PasswordHasher) -> None:
@@ -154,6 +156,16 @@ def create_agent(session: Session, workspace_id: uuid.UUID, *, email: str, role:
 
 def hash_password(password: str) -> str:
     return _hasher.hash(password)
+
+
+def spend_password_check(password: str) -> None:
+    """As long as checking a real password: an unknown email answers no faster than a
+    known one (no account discovery by timing)."""
+    global _decoy
+    if _decoy is None or _hasher.check_needs_rehash(_decoy):
+        _decoy = _hasher.hash(secrets.token_urlsafe(16))
+    with contextlib.suppress(VerificationError):
+        _hasher.verify(_decoy, password)
 
 
 def verify_password(agent: Agent, password: str) -> bool:
