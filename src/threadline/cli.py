@@ -9,11 +9,13 @@ import signal
 import sys
 import threading
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 from rich.progress import Progress
+from sqlalchemy.orm import Session
 
 from threadline.config import get_settings
 from threadline.db.migrate import upgrade
@@ -158,17 +160,24 @@ def agents_create(email: Annotated[str, typer.Option()], role: Annotated[str, ty
     runtime.close()
 
 
-def _agent_id(runtime: Runtime, workspace_id: uuid.UUID, email: str) -> uuid.UUID:
+def _on_agent(email: str, workspace: str | None,
+              act: Callable[[Runtime, Session, uuid.UUID, uuid.UUID], dict[str, Any]]) -> None:
+    """Run `act(runtime, session, workspace_id, agent_id)` on the agent with this email and
+    print what it returns."""
     from sqlalchemy import select
 
     from threadline.workspace.models import Agent
 
-    with runtime.db.session(write=False) as session:
+    runtime = _runtime()
+    ws = _workspace_id(runtime, workspace)
+    with runtime.db.session() as session:
         agent_id = session.scalar(select(Agent.id).where(
-            Agent.workspace_id == workspace_id, Agent.email == email.strip().lower()))
-    if agent_id is None:
-        raise typer.BadParameter(f"no agent {email!r} in this workspace")
-    return agent_id
+            Agent.workspace_id == ws, Agent.email == email.strip().lower()))
+        if agent_id is None:
+            raise typer.BadParameter(f"no agent {email!r} in this workspace")
+        out = act(runtime, session, ws, agent_id)
+    _print(out)
+    runtime.close()
 
 
 @agents_app.command("reset-password")
@@ -178,17 +187,15 @@ def agents_reset_password(email: Annotated[str, typer.Option()],
     from threadline.workspace.accounts import reset_password
     from threadline.workspace.auth import AccountPolicy
 
-    runtime = _runtime()
-    ws = _workspace_id(runtime, workspace)
-    agent_id = _agent_id(runtime, ws, email)
-    with runtime.db.session() as session:
+    def act(runtime: Runtime, session: Session, ws: uuid.UUID,
+            agent_id: uuid.UUID) -> dict[str, Any]:
         agent, password = reset_password(session, ws, agent_id,
                                          policy=AccountPolicy.from_settings(runtime.settings),
                                          actor_type="system", actor_id="cli")
-        out = {"id": str(agent.id), "email": agent.email, "password": password,
-               "expires_at": agent.password_one_time_until}
-    _print(out)
-    runtime.close()
+        return {"id": str(agent.id), "email": agent.email, "password": password,
+                "expires_at": agent.password_one_time_until}
+
+    _on_agent(email, workspace, act)
 
 
 @agents_app.command("reset-totp")
@@ -197,14 +204,12 @@ def agents_reset_totp(email: Annotated[str, typer.Option()],
     """Remove an agent's second factor (a lost phone); his sessions end."""
     from threadline.workspace.accounts import reset_totp
 
-    runtime = _runtime()
-    ws = _workspace_id(runtime, workspace)
-    agent_id = _agent_id(runtime, ws, email)
-    with runtime.db.session() as session:
+    def act(runtime: Runtime, session: Session, ws: uuid.UUID,
+            agent_id: uuid.UUID) -> dict[str, Any]:
         agent = reset_totp(session, ws, agent_id, actor_type="system", actor_id="cli")
-        out = {"id": str(agent.id), "email": agent.email, "second_factor": False}
-    _print(out)
-    runtime.close()
+        return {"id": str(agent.id), "email": agent.email, "second_factor": False}
+
+    _on_agent(email, workspace, act)
 
 
 @tokens_app.command("create")

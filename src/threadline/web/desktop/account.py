@@ -119,21 +119,25 @@ async def totp_start(request: Request, runtime: RuntimeDep, user: User) -> Respo
     return await _change(request, runtime, user, "scan-the-key", change)
 
 
-@router.post("/account/totp")
-async def totp_confirm(request: Request, runtime: RuntimeDep, user: User) -> Response:
+CodeCheck = Callable[..., None]  # accounts.confirm_totp or accounts.disable_totp
+
+
+async def _with_code(request: Request, runtime: Runtime, user: DeskUser, notice: str,
+                     check: CodeCheck) -> Response:
     code = form_value(await request.form(), "code")
 
     def change(session: Session, agent: Agent, client: str, policy: AccountPolicy) -> None:
-        accounts.confirm_totp(session, agent, code, client=client, policy=policy)
+        check(session, agent, code, client=client, policy=policy)
 
-    return await _change(request, runtime, user, "second-factor-on", change)
+    return await _change(request, runtime, user, notice, change)
+
+
+@router.post("/account/totp")
+async def totp_confirm(request: Request, runtime: RuntimeDep, user: User) -> Response:
+    return await _with_code(request, runtime, user, "second-factor-on", accounts.confirm_totp)
 
 
 @router.post("/account/totp/disable")
 async def totp_disable(request: Request, runtime: RuntimeDep, user: User) -> Response:
-    code = form_value(await request.form(), "code")
-
-    def change(session: Session, agent: Agent, client: str, policy: AccountPolicy) -> None:
-        accounts.disable_totp(session, agent, code, client=client, policy=policy)
-
-    return await _change(request, runtime, user, "second-factor-off", change)
+    return await _with_code(request, runtime, user, "second-factor-off",
+                            accounts.disable_totp)
