@@ -65,16 +65,22 @@ def audit_of(runtime: Runtime, agent_id: uuid.UUID) -> list[AuditEvent]:
             AuditEvent.subject_id == str(agent_id)).order_by(AuditEvent.id)))
 
 
-def enrol(desk: Desk) -> pyotp.TOTP:
-    """Set up the second factor from the account page; returns the authenticator."""
+def enrol_with_code(desk: Desk) -> tuple[pyotp.TOTP, str]:
+    """Set up the second factor from the account page; returns the authenticator and the
+    code that confirmed it."""
     r = desk.post("/account/totp/start")
     assert r.status_code == 303, r.text
     page = desk.get("/account").text
     secret = SECRET.search(page)
     assert secret and "otpauth://totp/" in page
     authenticator = pyotp.TOTP(secret.group(1))
-    assert desk.post("/account/totp", {"code": authenticator.now()}).status_code == 303
-    return authenticator
+    code = authenticator.now()
+    assert desk.post("/account/totp", {"code": code}).status_code == 303
+    return authenticator, code
+
+
+def enrol(desk: Desk) -> pyotp.TOTP:
+    return enrol_with_code(desk)[0]
 
 
 def fresh_code(authenticator: pyotp.TOTP) -> str:
@@ -107,7 +113,7 @@ class TestNoLockout:
         victim = make_agent(runtime, workspace_id, "supervisor")
         with client_at(app, "203.0.113.20") as usual:
             desk = Desk(usual, victim)  # signs in: this address becomes usual
-            authenticator = enrol(desk)
+            authenticator, spent = enrol_with_code(desk)
             assert desk.post("/logout").status_code == 303
         for i in range(Throttle().per_account):  # one guess from each of many addresses
             with client_at(app, f"192.0.2.{i + 1}") as bot:
@@ -118,8 +124,7 @@ class TestNoLockout:
         with client_at(app, "203.0.113.20") as usual:
             r = sign_in(usual, victim)
             assert r.status_code == 303 and r.headers["location"] == "/login/code"
-            r = post_form(usual, "/login/code", {"code": authenticator.now()},
-                          csrf_from="/login/code")
+            r = post_form(usual, "/login/code", {"code": spent}, csrf_from="/login/code")
             assert r.status_code == 401  # the code used to enrol is spent
             r = post_form(usual, "/login/code", {"code": fresh_code(authenticator)},
                           csrf_from="/login/code")
@@ -363,9 +368,9 @@ class TestSecondFactor:
     def test_disable_needs_a_code(self, app, runtime, workspace_id):
         boss = make_agent(runtime, workspace_id, "supervisor")
         desk = Desk(TestClient(app), boss)
-        authenticator = enrol(desk)
+        authenticator, spent = enrol_with_code(desk)
         assert desk.post("/account/totp/disable", {"code": "000000"}).status_code == 401
-        assert desk.post("/account/totp/disable", {"code": authenticator.now()}
+        assert desk.post("/account/totp/disable", {"code": spent}
                          ).status_code == 401  # spent on the enrolment
         assert desk.post("/account/totp/disable", {"code": fresh_code(authenticator)}
                          ).status_code == 303
