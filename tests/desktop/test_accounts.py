@@ -418,6 +418,30 @@ class TestSecondFactor:
         with TestClient(app) as c:
             assert sign_in(c, boss).headers["location"] == "/login/code"
 
+    def test_steps_come_in_order_and_cannot_be_skipped(self, app, runtime, workspace_id,
+                                                       admin_desk: Desk):
+        boss = make_agent(runtime, workspace_id, "supervisor")
+        authenticator = enrol(Desk(TestClient(app), boss))
+        r = admin_desk.post(f"/settings/agents/{boss.id}/password")
+        password = re.search(r"One-time password: <code>([^<]+)</code>", r.text).group(1)
+        with TestClient(app) as c:
+            assert sign_in(c, boss, password=password).headers["location"] == "/login/code"
+            for url, data in (("/login/password", {"new_password": NEW_PASSWORD,
+                                                   "new_password_again": NEW_PASSWORD}),
+                              ("/login/totp/start", {}), ("/login/totp", {"code": "1"})):
+                r = post_form(c, url, data, csrf_from="/login/code")
+                assert r.status_code == 303 and r.headers["location"] == "/login", url
+            assert load(runtime, boss.id).password_one_time_until is not None
+            r = post_form(c, "/login/code", {"code": fresh_code(authenticator)},
+                          csrf_from="/login/code")
+            assert r.headers["location"] == "/login/password"
+            assert c.get("/inbox", follow_redirects=False).status_code == 303
+            r = post_form(c, "/login/password", {"new_password": NEW_PASSWORD,
+                                                 "new_password_again": NEW_PASSWORD},
+                          csrf_from="/login/password")
+            assert r.headers["location"] == "/inbox"
+            assert c.get("/inbox").status_code == 200
+
     def test_csrf_on_sign_in_steps(self, app, runtime, workspace_id):
         boss = make_agent(runtime, workspace_id, "supervisor")
         authenticator = enrol(Desk(TestClient(app), boss))
