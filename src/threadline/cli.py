@@ -9,11 +9,13 @@ import signal
 import sys
 import threading
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 from rich.progress import Progress
+from sqlalchemy.orm import Session
 
 from threadline.config import get_settings
 from threadline.db.migrate import upgrade
@@ -159,16 +161,72 @@ def accounts_create(kind: Annotated[str, typer.Option()], name: Annotated[str, t
 @agents_app.command("create")
 def agents_create(email: Annotated[str, typer.Option()], role: Annotated[str, typer.Option()],
                   name: str | None = None, workspace: str | None = None) -> None:
-    """Create an agent; prints a one-time password."""
+    """Create an agent; prints a one-time password (to change at the first sign-in)."""
+    from threadline.workspace.auth import AccountPolicy
     from threadline.workspace.service import create_agent
 
     runtime = _runtime()
     ws = _workspace_id(runtime, workspace)
     with runtime.db.session() as session:
-        agent, password = create_agent(session, ws, email=email, role=role, name=name)
-        out = {"id": str(agent.id), "email": agent.email, "role": role, "password": password}
+        agent, password = create_agent(
+            session, ws, email=email, role=role, name=name,
+            one_time_ttl=AccountPolicy.from_settings(runtime.settings).one_time_ttl)
+        out = {"id": str(agent.id), "email": agent.email, "role": role, "password": password,
+               "expires_at": agent.password_one_time_until}
     _print(out)
     runtime.close()
+
+
+def _on_agent(email: str, workspace: str | None,
+              act: Callable[[Runtime, Session, uuid.UUID, uuid.UUID], dict[str, Any]]) -> None:
+    """Run `act(runtime, session, workspace_id, agent_id)` on the agent with this email and
+    print what it returns."""
+    from sqlalchemy import select
+
+    from threadline.workspace.models import Agent
+
+    runtime = _runtime()
+    ws = _workspace_id(runtime, workspace)
+    with runtime.db.session() as session:
+        agent_id = session.scalar(select(Agent.id).where(
+            Agent.workspace_id == ws, Agent.email == email.strip().lower()))
+        if agent_id is None:
+            raise typer.BadParameter(f"no agent {email!r} in this workspace")
+        out = act(runtime, session, ws, agent_id)
+    _print(out)
+    runtime.close()
+
+
+@agents_app.command("reset-password")
+def agents_reset_password(email: Annotated[str, typer.Option()],
+                          workspace: str | None = None) -> None:
+    """Give an agent a new one-time password (printed once); his sessions end."""
+    from threadline.workspace.accounts import reset_password
+    from threadline.workspace.auth import AccountPolicy
+
+    def act(runtime: Runtime, session: Session, ws: uuid.UUID,
+            agent_id: uuid.UUID) -> dict[str, Any]:
+        agent, password = reset_password(session, ws, agent_id,
+                                         policy=AccountPolicy.from_settings(runtime.settings),
+                                         actor_type="system", actor_id="cli")
+        return {"id": str(agent.id), "email": agent.email, "password": password,
+                "expires_at": agent.password_one_time_until}
+
+    _on_agent(email, workspace, act)
+
+
+@agents_app.command("reset-totp")
+def agents_reset_totp(email: Annotated[str, typer.Option()],
+                      workspace: str | None = None) -> None:
+    """Remove an agent's second factor (a lost phone); his sessions end."""
+    from threadline.workspace.accounts import reset_totp
+
+    def act(runtime: Runtime, session: Session, ws: uuid.UUID,
+            agent_id: uuid.UUID) -> dict[str, Any]:
+        agent = reset_totp(session, ws, agent_id, actor_type="system", actor_id="cli")
+        return {"id": str(agent.id), "email": agent.email, "second_factor": False}
+
+    _on_agent(email, workspace, act)
 
 
 @tokens_app.command("create")

@@ -72,6 +72,16 @@ class Settings(BaseSettings):
     def trusted_proxy_list(self) -> list[str]:
         return [p.strip() for p in self.trusted_proxies.split(",") if p.strip()]
 
+    # Agent accounts (desktop sign-in): one-time passwords and sign-in throttling
+    # (docs/decisions/0105-accounts-and-throttling.md).
+    one_time_password_hours: float = 72.0
+    login_window_minutes: float = 15.0  # failures older than this are forgotten
+    login_free_failures: int = 5  # per (account, address) before the delay starts
+    login_max_delay_seconds: float = 900.0  # the delay doubles per failure up to this
+    login_address_failures: int = 30  # per client address, every account together
+    login_account_failures: int = 50  # per account, from addresses it never signed in from
+    login_known_address_days: float = 30.0  # how long a sign-in makes an address "usual"
+
     def resolved_secret_key(self) -> str:
         """The configured secret, or one generated on first use and kept in data_dir."""
         if self.secret_key:

@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, ForeignKey, Index, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from threadline.db.base import Base, IdMixin, TimestampMixin, utcnow
@@ -64,6 +64,17 @@ class Agent(IdMixin, TimestampMixin, Base):
     capacity: Mapped[int] = mapped_column(default=10)
     presence: Mapped[str] = mapped_column(String(16), default="offline")
     active: Mapped[bool] = mapped_column(default=True)
+    # Set while the password is a one-time password (created or reset by an admin): it must
+    # be changed at the next sign-in and stops working at this time.
+    password_one_time_until: Mapped[datetime | None]
+    # Second factor: the TOTP secret sealed with a key derived from the secret key (read only
+    # by workspace/totp.py), when it was confirmed, and the last time step used (no replay).
+    totp_secret: Mapped[str | None] = mapped_column(Text)
+    totp_enabled_at: Mapped[datetime | None]
+    totp_last_step: Mapped[int | None] = mapped_column(BigInteger)
+
+    def __repr__(self) -> str:
+        return f"Agent(id={self.id}, role={self.role!r})"
 
 
 class ApiToken(IdMixin, TimestampMixin, Base):
@@ -116,14 +127,20 @@ class AgentSession(IdMixin, TimestampMixin, Base):
     agent_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("agents.id"), index=True)
     expires_at: Mapped[datetime]
     revoked_at: Mapped[datetime | None]
+    # None: a full session. Otherwise the one step the agent must still take, and nothing
+    # else: "totp" (enter a code), "password" (replace a one-time password), "enrol" (set up
+    # the second factor the workspace requires).
+    stage: Mapped[str | None] = mapped_column(String(16))
 
 
 class LoginAttempt(IdMixin, Base):
-    """One password check; recent failures throttle further attempts (shared by processes)."""
+    """A failed password or code check (recent ones throttle further attempts, shared by all
+    processes), or a client address an account fully signed in from (succeeded)."""
 
     __tablename__ = "login_attempts"
-    __table_args__ = (Index("ix_login_attempts_key", "key", "created_at"),)
+    __table_args__ = (Index("ix_login_attempts_key", "key", "created_at"),
+                      Index("ix_login_attempts_created_at", "created_at"))
 
-    key: Mapped[str] = mapped_column(String(64))  # hashed email or client address
+    key: Mapped[str] = mapped_column(String(64))  # hash of a kind, an email, an address
     succeeded: Mapped[bool] = mapped_column(default=False)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

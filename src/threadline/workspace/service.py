@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import re
 import secrets
 import uuid
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
 from argon2 import PasswordHasher
@@ -18,11 +20,13 @@ from threadline.db.base import new_id, utcnow
 from threadline.errors import NotFound, Unauthorized, ValidationFailed
 from threadline.events.service import audit
 from threadline.workspace.models import Agent, ApiToken, ChannelAccount, Role, Team, Workspace
+from threadline.workspace.passwords import check_strength, one_time_password
 
 DEFAULT_SLUG = "default"
 ConfigCheck = Callable[[str, dict[str, Any]], None]
 TOKEN_PREFIX = "tl_"  # noqa: S105 - a prefix, not a secret
 _hasher = PasswordHasher()
+_decoy: str | None = None  # a hash of nothing known, for spend_password_check
 
 
 def set_password_hasher(hasher: PasswordHasher) -> None:
@@ -131,25 +135,46 @@ def list_channel_accounts(session: Session, workspace_id: uuid.UUID) -> list[Cha
 
 
 def create_agent(session: Session, workspace_id: uuid.UUID, *, email: str, role: str,
-                 name: str | None = None, password: str | None = None) -> tuple[Agent, str]:
-    """Create an agent; returns it with its one-time password."""
+                 name: str | None = None, password: str | None = None,
+                 one_time_ttl: timedelta = timedelta(hours=72)) -> tuple[Agent, str]:
+    """Create an agent; returns it with its password. Without a chosen password (which must
+    pass the password policy) a one-time password is generated: it must be changed at the
+    first sign-in and stops working after `one_time_ttl`."""
     if role not in Role.ALL:
         raise ValidationFailed(f"role must be one of {', '.join(Role.ALL)}")
     email = email.strip().lower()
-    if "@" not in email:
+    if "@" not in email or len(email) > 320:
         raise ValidationFailed("a valid email address is required")
     exists = session.scalar(select(Agent.id).where(Agent.workspace_id == workspace_id,
                                                    Agent.email == email))
     if exists:
         raise ValidationFailed("an agent with this email exists", code="agent_exists")
-    password = password or secrets.token_urlsafe(12)
+    if password is not None:
+        check_strength(password, email)
+    chosen, password = password is not None, password or one_time_password()
     agent = Agent(id=new_id(), workspace_id=workspace_id, email=email,
-                  name=name or email.split("@")[0], role=role,
-                  password_hash=_hasher.hash(password), skills=[], capacity=10)
+                  name=name or email.split("@")[0], role=role, skills=[], capacity=10,
+                  password_hash=hash_password(password),
+                  password_one_time_until=None if chosen else utcnow() + one_time_ttl)
     session.add(agent)
     session.flush()
-    audit(session, workspace_id, "agent.created", "agent", agent.id, data={"role": role})
+    audit(session, workspace_id, "agent.created", "agent", agent.id,
+          data={"role": role, "one_time_password": agent.password_one_time_until is not None})
     return agent, password
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+def spend_password_check(password: str) -> None:
+    """As long as checking a real password: an unknown email answers no faster than a
+    known one (no account discovery by timing)."""
+    global _decoy
+    if _decoy is None or _hasher.check_needs_rehash(_decoy):
+        _decoy = _hasher.hash(secrets.token_urlsafe(16))
+    with contextlib.suppress(VerificationError):
+        _hasher.verify(_decoy, password)
 
 
 def verify_password(agent: Agent, password: str) -> bool:

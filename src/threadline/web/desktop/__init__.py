@@ -14,7 +14,17 @@ from fastapi.responses import FileResponse
 from starlette.responses import Response
 
 from threadline.errors import NotFound
-from threadline.web.desktop import actions, admin, brand, customers, hops, inbox, login, stream
+from threadline.web.desktop import (
+    account,
+    actions,
+    admin,
+    brand,
+    customers,
+    hops,
+    inbox,
+    login,
+    stream,
+)
 from threadline.web.desktop.render import HERE, render_error
 from threadline.web.desktop.security import DesktopRoute
 
@@ -57,5 +67,5 @@ def vendor_file(package: str, name: str) -> Response:
     return _file(_inside(node_modules() / VENDOR[package], name))
 
 
-for module in (login, inbox, actions, hops, customers, admin, brand, stream):
+for module in (login, account, inbox, actions, hops, customers, admin, brand, stream):
     router.include_router(module.router)

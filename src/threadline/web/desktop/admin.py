@@ -17,9 +17,11 @@ from threadline.channels.registry import kinds
 from threadline.contacts.brand import brand_contacts
 from threadline.conversations.inbox import counts
 from threadline.errors import ValidationFailed
+from threadline.events.runtime import Runtime
 from threadline.pipeline.account_rules import config_check
 from threadline.pipeline.templates import save_template
 from threadline.web.deps import get_runtime
+from threadline.web.desktop.login import account_policy
 from threadline.web.desktop.render import render
 from threadline.web.desktop.security import (
     DesktopRoute,
@@ -30,7 +32,8 @@ from threadline.web.desktop.security import (
     require,
 )
 from threadline.workspace import service as ws_service
-from threadline.workspace.auth import list_agents, update_agent
+from threadline.workspace.accounts import require_totp, reset_password, reset_totp
+from threadline.workspace.auth import access_agent, list_agents, update_agent
 from threadline.workspace.models import Role, Team
 from threadline.workspace.templates import (
     access_template,
@@ -58,16 +61,24 @@ def _teams(session: Session, workspace_id: uuid.UUID) -> list[Team]:
                                 .order_by(Team.name)))
 
 
-@router.get("/settings")
-def settings(request: Request, user: Admin,
-             session: ReadSession) -> Response:
+def _settings_page(request: Request, session: Session, user: DeskUser, *,
+                   new_password: dict[str, str] | None = None, status: int = 200) -> Response:
+    workspace = ws_service.access_workspace(session, user.workspace_id)
     return render(request, "settings.html", {
         "accounts": ws_service.list_channel_accounts(session, user.workspace_id),
         "teams": _teams(session, user.workspace_id),
         "templates": list_templates(session, user.workspace_id),
         "agents": list_agents(session, user.workspace_id), "roles": Role.ALL,
         "kinds": kinds(), "notice": request.query_params.get("notice"),
-        "new_password": None, "brand_contacts": brand_contacts(session, user.workspace_id)})
+        "require_totp": bool((workspace.settings or {}).get("require_totp")),
+        "brand_contacts": brand_contacts(session, user.workspace_id),
+        "new_password": new_password}, status=status)
+
+
+@router.get("/settings")
+def settings(request: Request, user: Admin,
+             session: ReadSession) -> Response:
+    return _settings_page(request, session, user)
 
 
 def _back(notice: str) -> Response:
@@ -150,21 +161,49 @@ def remove_template(template_id: uuid.UUID, user: Admin,
 
 
 @router.post("/settings/agents")
-async def add_agent(request: Request, user: Admin,
-                    session: WriteSession) -> Response:
+async def add_agent(request: Request, user: Admin, session: WriteSession,
+                    runtime: Annotated[Runtime, Depends(get_runtime)]) -> Response:
     form = await request.form()
     agent, password = ws_service.create_agent(
         session, user.workspace_id, email=form_value(form, "email"),
-        role=form_value(form, "role"), name=form_value(form, "name") or None)
-    session.flush()
-    return render(request, "settings.html", {
-        "accounts": ws_service.list_channel_accounts(session, user.workspace_id),
-        "teams": _teams(session, user.workspace_id),
-        "templates": list_templates(session, user.workspace_id),
-        "agents": list_agents(session, user.workspace_id), "roles": Role.ALL,
-        "kinds": kinds(), "notice": None,
-        "brand_contacts": brand_contacts(session, user.workspace_id),
-        "new_password": {"email": agent.email, "password": password}}, status=201)
+        role=form_value(form, "role"), name=form_value(form, "name") or None,
+        one_time_ttl=account_policy(runtime).one_time_ttl)
+    return _settings_page(request, session, user, status=201, new_password={
+        "email": agent.email, "password": password, "action": "created"})
+
+
+@router.post("/settings/agents/{agent_id}/password")
+def reset_agent_password(agent_id: uuid.UUID, request: Request, user: Admin,
+                         session: WriteSession,
+                         runtime: Annotated[Runtime, Depends(get_runtime)]) -> Response:
+    """A new one-time password for an agent of this workspace (shown once); his sessions
+    end and he must choose his own password at his next sign-in."""
+    agent, password = reset_password(session, user.workspace_id, agent_id,
+                                     policy=account_policy(runtime),
+                                     actor_type="agent", actor_id=str(user.agent_id))
+    return _settings_page(request, session, user, new_password={
+        "email": agent.email, "password": password, "action": "reset"})
+
+
+@router.post("/settings/agents/{agent_id}/totp")
+def reset_agent_totp(agent_id: uuid.UUID, user: Admin, session: WriteSession) -> Response:
+    """Remove another agent's second factor (a lost phone); his sessions end."""
+    if agent_id == user.agent_id:
+        raise ValidationFailed("turn off your own second factor on your account page",
+                               code="self_change")
+    reset_totp(session, user.workspace_id, agent_id, actor_type="agent",
+               actor_id=str(user.agent_id))
+    return _back("second-factor-reset")
+
+
+@router.post("/settings/security")
+async def security(request: Request, user: Admin, session: WriteSession) -> Response:
+    """Require (or not) a second factor of the workspace's admins and supervisors."""
+    form = await request.form()
+    actor = access_agent(session, user.workspace_id, user.agent_id)
+    require_totp(session, user.workspace_id, form_value(form, "require_totp") == "on",
+                 actor=actor)
+    return _back("security-updated")
 
 
 @router.post("/settings/agents/{agent_id}")
