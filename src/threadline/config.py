@@ -45,6 +45,12 @@ class Settings(BaseSettings):
     # Web.
     embedded_workers: int = 1
 
+    # Secrets at rest (docs/decisions/0104-secrets-at-rest.md): Fernet keys, comma-separated,
+    # the first encrypts and all decrypt (unset: one key derived from the secret key); raw
+    # provider payloads are emptied this many days after they arrive.
+    encryption_keys: str | None = None
+    raw_payload_retention_days: float = Field(default=30.0, ge=0)
+
     def resolved_secret_key(self) -> str:
         """The configured secret, or one generated on first use and kept in data_dir."""
         if self.secret_key:

@@ -1,0 +1,97 @@
+"""What is never stored in clear: card numbers, card security codes (and expiry dates), US
+SSNs and passwords (docs/decisions/0104-secrets-at-rest.md).
+
+`redact` replaces each such finding of the PII detector with a fixed mask that keeps what an
+agent needs to tell cards apart (the last four digits) and nothing an attacker can use:
+``[card •••• 1111]``, ``[SSN •••• 6789]``, ``[removed]`` (security code, expiry) and
+``[password removed]``. It is idempotent: masks are never detected again, so a text can go
+through it any number of times (the database types run it on every write).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from threadline.triage.pii import detect_pii
+from threadline.triage.pii_checks import digits_of
+from threadline.triage.types import PiiFinding
+
+NEVER_STORED: frozenset[str] = frozenset({"CREDIT_CARD", "CARD_SECURITY", "US_SSN", "PASSWORD"})
+
+_MASKS = re.compile(r"\[(?:card •••• \d{4}|SSN •••• \d{4}|removed|password removed)\]")
+# Cheap gate before the detector (most strings are ids, dates and plain words): a card needs
+# eight digits in a row (spaces or dashes allowed between groups of four), a dashed SSN its
+# shape, and the rest the words the detector requires before them.
+_MAYBE = re.compile(r"\d{4}[ -]?\d{4}|\d{3}-\d{2}-\d{4}|cvv|cvc|csc|cid|security|digit|exp|"
+                    r"valid|ssn|social|ss\s?#|pass|pwd|pin", re.IGNORECASE)
+# JSON keys whose values are provider or database identifiers, never typed text.
+_ID_KEY = re.compile(r"(?:^|_)(?:id|ids|id_str|sid|mid|to|from|recipient|key|cursor)$|Sid$|Id$",
+                     re.IGNORECASE)
+
+
+def _mask_for(kind: str, value: str) -> str:
+    if kind == "CREDIT_CARD":
+        return f"[card •••• {digits_of(value)[-4:]}]"
+    if kind == "US_SSN":
+        return f"[SSN •••• {digits_of(value)[-4:]}]"
+    if kind == "PASSWORD":
+        return "[password removed]"
+    return "[removed]"
+
+
+def redact_findings(text: str, findings: Iterable[PiiFinding | Mapping[str, Any]]
+                    ) -> tuple[str, list[dict[str, Any]]]:
+    """`text` with its never-stored findings masked, and every finding's span moved onto the
+    new text (a masked finding then spans its mask), as ``{"type", "start", "end"}``."""
+    spans = sorted((_as_dict(f) for f in findings), key=lambda f: (f["start"], -f["end"]))
+    masks = [(m.start(), m.end()) for m in _MASKS.finditer(text)]
+    out: list[str] = []
+    moved: list[dict[str, Any]] = []
+    pos = shift = 0
+    for span in spans:
+        start, end, kind = span["start"], span["end"], span["type"]
+        if start < pos or not 0 <= start < end <= len(text):
+            continue
+        if kind not in NEVER_STORED or any(s < end and start < e for s, e in masks):
+            moved.append({"type": kind, "start": start + shift, "end": end + shift})
+            continue
+        mask = _mask_for(kind, text[start:end])
+        out.append(text[pos:start])
+        new_start = start + shift
+        out.append(mask)
+        moved.append({"type": kind, "start": new_start, "end": new_start + len(mask)})
+        shift += len(mask) - (end - start)
+        pos = end
+    out.append(text[pos:])
+    return "".join(out), moved
+
+
+def _as_dict(finding: PiiFinding | Mapping[str, Any]) -> dict[str, Any]:
+    if isinstance(finding, PiiFinding):
+        return finding.to_dict()
+    return {"type": str(finding.get("type")), "start": int(finding.get("start", 0)),
+            "end": int(finding.get("end", 0))}
+
+
+def redact(text: str) -> str:
+    """`text` with card numbers, security codes, SSNs and passwords masked."""
+    if not text or not _MAYBE.search(text):
+        return text
+    found = [f for f in detect_pii(text) if f.type in NEVER_STORED]
+    if not found:
+        return text
+    return redact_findings(text, found)[0]
+
+
+def redact_json(value: Any, key: str = "") -> Any:
+    """Every string of a JSON value redacted (values under identifier keys are left alone:
+    a long provider id can pass a card checksum)."""
+    if isinstance(value, str):
+        return value if _ID_KEY.search(key) else redact(value)
+    if isinstance(value, Mapping):
+        return {k: redact_json(v, str(k)) for k, v in value.items()}
+    if isinstance(value, Sequence) and not isinstance(value, bytes | bytearray):
+        return [redact_json(v, key) for v in value]
+    return value
