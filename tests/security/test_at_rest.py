@@ -23,7 +23,7 @@ from sqlalchemy import select, text, update
 from tests.conftest import scan_database
 from tests.core.test_durability import own_database
 from tests.desktop.conftest import desk_for
-from tests.e2e.conftest import E2E, e2e, wait_for  # noqa: F401  (the e2e fixture)
+from tests.e2e.conftest import E2E, wait_for
 from tests.factories import api_account, message_event, post_events
 from tests.secrets_scan import holders
 from threadline.config import Settings
@@ -91,7 +91,7 @@ class TestCardDataOverHttp:
 
 class TestCardDataInStorage:
     def test_public_card_is_masked_flagged_and_reveal_keeps_the_mask(
-            self, runtime, workspace_id, client, worker) -> None:
+            self, runtime, app, workspace_id, client, worker) -> None:
         acc = api_account(runtime, workspace_id)
         text_in = f"@acme my card {CARD}, CVV: 123, ssn 123-45-6789, password: Hunter2x"
         assert post_events(client, acc, [message_event("atrest-1", text=text_in)]
@@ -109,6 +109,10 @@ class TestCardDataInStorage:
         shown = client.post(f"/api/v1/conversations/{conv['id']}/messages/{msg['id']}/reveal")
         assert shown.json()["text"] == (f"@acme my card {CARD_MASK}, CVV: [removed], "
                                         "ssn [SSN •••• 6789], password: [password removed]")
+        page = desk_for(app, runtime, workspace_id, "agent").get(
+            f"/conversations/{conv['id']}").text
+        assert "[CREDIT_CARD]" in page and CARD not in page
+        assert "SSNs and passwords are never stored: they stay masked" in page
         with runtime.db.session(write=False) as s:
             raw = s.scalar(select(InboundEvent.payload).where(
                 InboundEvent.channel_account_id == acc.id))

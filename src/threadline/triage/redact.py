@@ -22,10 +22,13 @@ NEVER_STORED: frozenset[str] = frozenset({"CREDIT_CARD", "CARD_SECURITY", "US_SS
 
 _MASKS = re.compile(r"\[(?:card •••• \d{4}|SSN •••• \d{4}|removed|password removed)\]")
 # Cheap gate before the detector (most strings are ids, dates and plain words): a card needs
-# eight digits in a row (spaces or dashes allowed between groups of four), a dashed SSN its
-# shape, and the rest the words the detector requires before them.
-_MAYBE = re.compile(r"\d{4}[ -]?\d{4}|\d{3}-\d{2}-\d{4}|cvv|cvc|csc|cid|security|digit|exp|"
-                    r"valid|ssn|social|ss\s?#|pass|pwd|pin", re.IGNORECASE)
+# eight digits in a row (spaces or dashes allowed between groups of four) and a dashed SSN its
+# shape; a security code, expiry or undashed SSN three digits and its word; a password its word.
+_NUMBER_SHAPES = re.compile(r"\d{4}[ -]?\d{4}|\d{3}-\d{2}-\d{4}")
+_THREE_DIGITS = re.compile(r"\d{3}")
+_CODE_WORDS = ("cvv", "cvc", "csc", "cid", "security", "digit", "exp", "valid", "ssn", "social",
+               "ss#", "ss #")
+_PASSWORD_WORDS = ("pass", "pwd", "pin")
 # JSON keys whose values are provider or database identifiers, never typed text.
 _ID_KEY = re.compile(r"(?:^|_)(?:id|ids|id_str|sid|mid|to|from|recipient|key|cursor)$|Sid$|Id$",
                      re.IGNORECASE)
@@ -75,9 +78,18 @@ def _as_dict(finding: PiiFinding | Mapping[str, Any]) -> dict[str, Any]:
             "end": int(finding.get("end", 0))}
 
 
+def _maybe(text: str) -> bool:
+    if _NUMBER_SHAPES.search(text):
+        return True
+    low = text.lower()
+    if any(w in low for w in _PASSWORD_WORDS):
+        return True
+    return _THREE_DIGITS.search(text) is not None and any(w in low for w in _CODE_WORDS)
+
+
 def redact(text: str) -> str:
     """`text` with card numbers, security codes, SSNs and passwords masked."""
-    if not text or not _MAYBE.search(text):
+    if not text or not _maybe(text):
         return text
     found = [f for f in detect_pii(text) if f.type in NEVER_STORED]
     if not found:
