@@ -336,3 +336,19 @@ class TestScanner:
             "'sandbox_app_secret' in the file only (free space, WAL or a non-text column)"]
         assert scan_database(url, settings, extra=("never-stored",)) == [
             "'sandbox_app_secret' in the file only (free space, WAL or a non-text column)"]
+
+
+class TestRedact:
+    def test_spans_move_onto_the_stored_text_and_masks_are_stable(self) -> None:
+        from threadline.triage import detect_pii
+        from threadline.triage.redact import redact, redact_findings
+
+        words = f"card {CARD} cvc 123, mail ann@example.org or call +44 7911 123456"
+        stored, spans = redact_findings(words, detect_pii(words))
+        assert stored == f"card {CARD_MASK} cvc [removed], mail ann@example.org or call " \
+                         "+44 7911 123456"
+        pieces = {s["type"]: stored[s["start"]:s["end"]] for s in spans}
+        assert pieces == {"CREDIT_CARD": CARD_MASK, "CARD_SECURITY": "[removed]",
+                          "EMAIL_ADDRESS": "ann@example.org", "PHONE_NUMBER": "+44 7911 123456"}
+        assert redact(stored) == stored and redact(words) == stored
+        assert redact("password: [password removed]") == "password: [password removed]"
