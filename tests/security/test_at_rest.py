@@ -235,13 +235,37 @@ class TestCredentials:
                                 sa.column("name"), sa.column("config", sa.JSON()),
                                 sa.column("active", sa.Boolean()),
                                 sa.column("created_at", sa.DateTime(timezone=True)))
+            now = utcnow()
+            words = f"card {CARD} or mail ann@example.org"
             with db.engine.begin() as conn:
                 conn.execute(workspaces.insert().values(id=ws, name="m", slug="m", settings={},
-                                                        created_at=utcnow()))
+                                                        created_at=now))
                 conn.execute(accounts.insert().values(id=acc, workspace_id=ws, kind="telegram",
                                                       name="bot", config=config, active=True,
-                                                      created_at=utcnow()))
+                                                      created_at=now))
+                conv, msg = uuid.uuid4(), uuid.uuid4()
+                conn.execute(_table("conversations", id=conv, workspace_id=ws, status="open",
+                                    priority=0, labels=[], reopen_count=0, message_count=1,
+                                    last_message_at=now, created_at=now, updated_at=now))
+                conn.execute(_table(
+                    "messages", id=msg, workspace_id=ws, conversation_id=conv,
+                    channel="telegram", direction="inbound", visibility="public",
+                    kind="message", text=words, attachments=[], created_at=now,
+                    delivery="received", author_type="customer", meta={},
+                    triage={"pii": [{"type": "CREDIT_CARD", "start": 5, "end": 24},
+                                    {"type": "EMAIL_ADDRESS", "start": 33, "end": 48}]}))
+                conn.execute(_table("inbound_events", id=1, workspace_id=ws,
+                                    channel_account_id=acc, provider_event_id="e1",
+                                    payload={"message": {"text": words}}, received_at=now,
+                                    status="done", attempts=1, next_attempt_at=now))
             upgrade(db)
+            with db.session(write=False) as s:
+                stored = s.get(Message, msg)
+                assert stored.text == f"card {CARD_MASK} or mail ann@example.org"
+                spans = {p["type"]: stored.text[p["start"]:p["end"]]
+                         for p in stored.triage["pii"]}
+                assert spans == {"CREDIT_CARD": CARD_MASK, "EMAIL_ADDRESS": "ann@example.org"}
+                assert s.get(InboundEvent, 1).payload == {"message": {"text": stored.text}}
             with db.engine.connect() as conn:
                 token = conn.execute(text("SELECT config FROM channel_accounts")).scalar_one()
             assert token.startswith("gAAAAA") and "migration-credential" not in token
@@ -255,6 +279,20 @@ class TestCredentials:
                 assert conn.execute(select(accounts.c.config)).scalar_one() == config
         finally:
             db.dispose()
+
+
+def _table(name: str, **values: Any) -> Any:
+    """An INSERT of `values` into `name`, typed by value (for rows written at 0008)."""
+    def kind(v: Any) -> Any:
+        if isinstance(v, uuid.UUID):
+            return sa.Uuid()
+        if isinstance(v, dict | list):
+            return sa.JSON()
+        if hasattr(v, "tzinfo"):
+            return sa.DateTime(timezone=True)
+        return None
+    return sa.table(name, *(sa.column(k, kind(v)) for k, v in values.items())).insert().values(
+        **values)
 
 
 class TestRetention:

@@ -46,7 +46,7 @@ from threadline.pipeline.enrich import enrich
 from threadline.pipeline.learning import active_model
 from threadline.pipeline.matching import bind_echo, message_conversation
 from threadline.triage import TriageModel
-from threadline.triage.redact import redact, redact_findings
+from threadline.triage.redact import stored_text
 from threadline.workspace.models import ChannelAccount
 
 CHUNK = 500
@@ -104,15 +104,6 @@ def sla_target(settings: Settings, channel: str, visibility: str, priority: int)
     if priority >= 2:
         minutes *= settings.sla_urgent_factor
     return timedelta(minutes=minutes)
-
-
-def stored_text(text: str, triage: dict[str, Any] | None) -> tuple[str, dict[str, Any]]:
-    """The text as stored (card data, SSNs and passwords masked: triage/redact.py) and its
-    triage with the personal-data spans moved onto that text."""
-    if triage is None:
-        return redact(text), {}
-    stored, spans = redact_findings(text, triage.get("pii") or ())
-    return stored, {**triage, "pii": spans}
 
 
 def safe_address(kind: str, address: str) -> str:

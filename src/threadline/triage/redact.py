@@ -71,6 +71,15 @@ def redact_findings(text: str, findings: Iterable[PiiFinding | Mapping[str, Any]
     return "".join(out), moved
 
 
+def stored_text(text: str, triage: dict[str, Any] | None) -> tuple[str, dict[str, Any]]:
+    """A message's text as stored, and its triage with the personal-data spans moved onto
+    that text (the spans are those the triage found in `text`)."""
+    if not triage:
+        return redact(text), {}
+    stored, spans = redact_findings(text, triage.get("pii") or ())
+    return stored, {**triage, "pii": spans}
+
+
 def _as_dict(finding: PiiFinding | Mapping[str, Any]) -> dict[str, Any]:
     if isinstance(finding, PiiFinding):
         return finding.to_dict()
