@@ -281,7 +281,7 @@ class TestCredentials:
             db.dispose()
 
 
-def _table(name: str, **values: Any) -> Any:
+def _table(table_name: str, /, **values: Any) -> Any:
     """An INSERT of `values` into `name`, typed by value (for rows written at 0008)."""
     def kind(v: Any) -> Any:
         if isinstance(v, uuid.UUID):
@@ -291,8 +291,8 @@ def _table(name: str, **values: Any) -> Any:
         if hasattr(v, "tzinfo"):
             return sa.DateTime(timezone=True)
         return None
-    return sa.table(name, *(sa.column(k, kind(v)) for k, v in values.items())).insert().values(
-        **values)
+    columns = (sa.column(k, kind(v)) for k, v in values.items())
+    return sa.table(table_name, *columns).insert().values(**values)
 
 
 class TestRetention:
@@ -390,3 +390,19 @@ class TestRedact:
                           "EMAIL_ADDRESS": "ann@example.org", "PHONE_NUMBER": "+44 7911 123456"}
         assert redact(stored) == stored and redact(words) == stored
         assert redact("password: [password removed]") == "password: [password removed]"
+
+    def test_sql_scan_names_every_column_holding_a_secret(self, runtime) -> None:
+        """The PostgreSQL path (text and JSON columns through SQL), on a rolled-back row."""
+        from tests.secrets_scan import scan
+
+        with runtime.db.engine.connect() as conn:
+            tx = conn.begin()
+            try:
+                conn.execute(_table("workspaces", id=uuid.uuid4(), name="EAAG-page-token",
+                                    slug=f"s-{uuid.uuid4().hex[:8]}",
+                                    settings={"k": "sandbox_app_secret"}, created_at=utcnow()))
+                found = scan(conn, None)
+            finally:
+                tx.rollback()
+        assert "'EAAG-page-token' in workspaces.name" in found
+        assert "'sandbox_app_secret' in workspaces.settings" in found
