@@ -376,21 +376,6 @@ class TestScanner:
             "'sandbox_app_secret' in the file only (free space, WAL or a non-text column)"]
 
 
-class TestRedact:
-    def test_spans_move_onto_the_stored_text_and_masks_are_stable(self) -> None:
-        from threadline.triage import detect_pii
-        from threadline.triage.redact import redact, redact_findings
-
-        words = f"card {CARD} cvc 123, mail ann@example.org or call +44 7911 123456"
-        stored, spans = redact_findings(words, detect_pii(words))
-        assert stored == f"card {CARD_MASK} cvc [removed], mail ann@example.org or call " \
-                         "+44 7911 123456"
-        pieces = {s["type"]: stored[s["start"]:s["end"]] for s in spans}
-        assert pieces == {"CREDIT_CARD": CARD_MASK, "CARD_SECURITY": "[removed]",
-                          "EMAIL_ADDRESS": "ann@example.org", "PHONE_NUMBER": "+44 7911 123456"}
-        assert redact(stored) == stored and redact(words) == stored
-        assert redact("password: [password removed]") == "password: [password removed]"
-
     def test_sql_scan_names_every_column_holding_a_secret(self, runtime) -> None:
         """The PostgreSQL path (text and JSON columns through SQL), on a rolled-back row."""
         from tests.secrets_scan import scan
@@ -406,3 +391,28 @@ class TestRedact:
                 tx.rollback()
         assert "'EAAG-page-token' in workspaces.name" in found
         assert "'sandbox_app_secret' in workspaces.settings" in found
+
+
+class TestRedact:
+    def test_spans_move_onto_the_stored_text_and_masks_are_stable(self) -> None:
+        from threadline.triage import detect_pii
+        from threadline.triage.redact import redact, redact_findings
+
+        words = f"card {CARD} cvc 123, mail ann@example.org or call +44 7911 123456"
+        stored, spans = redact_findings(words, detect_pii(words))
+        assert stored == f"card {CARD_MASK} cvc [removed], mail ann@example.org or call " \
+                         "+44 7911 123456"
+        pieces = {s["type"]: stored[s["start"]:s["end"]] for s in spans}
+        assert pieces == {"CREDIT_CARD": CARD_MASK, "CARD_SECURITY": "[removed]",
+                          "EMAIL_ADDRESS": "ann@example.org", "PHONE_NUMBER": "+44 7911 123456"}
+        assert redact(stored) == stored and redact(words) == stored
+        assert redact("password: [password removed]") == "password: [password removed]"
+
+    def test_long_and_crowded_texts_are_fully_masked(self) -> None:
+        from threadline.triage.redact import WINDOW, redact
+
+        crowded = f"{CARD} cvc 123 " * 600  # cards right after codes, across many windows
+        stored = redact(crowded)
+        assert len(crowded) > 5 * WINDOW and "5555" not in stored.replace(CARD_MASK, "")
+        assert stored.count(CARD_MASK) == 600 and "123" not in stored
+        assert redact(stored) == stored

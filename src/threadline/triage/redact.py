@@ -18,6 +18,9 @@ from threadline.triage.pii import detect_pii
 from threadline.triage.pii_checks import digits_of
 from threadline.triage.types import PiiFinding
 
+PASSES = 4
+WINDOW = 2048  # characters per detector call on long texts
+MARGIN = 160  # context before a window and overrun after it (card words, 64-char passwords)
 NEVER_STORED: frozenset[str] = frozenset({"CREDIT_CARD", "CARD_SECURITY", "US_SSN", "PASSWORD"})
 
 _MASKS = re.compile(r"\[(?:card •••• \d{4}|SSN •••• \d{4}|removed|password removed)\]")
@@ -52,12 +55,14 @@ def redact_findings(text: str, findings: Iterable[PiiFinding | Mapping[str, Any]
     masks = [(m.start(), m.end()) for m in _MASKS.finditer(text)]
     out: list[str] = []
     moved: list[dict[str, Any]] = []
-    pos = shift = 0
+    pos = shift = m = 0
     for span in spans:
         start, end, kind = span["start"], span["end"], span["type"]
         if start < pos or not 0 <= start < end <= len(text):
             continue
-        if kind not in NEVER_STORED or any(s < end and start < e for s, e in masks):
+        while m < len(masks) and masks[m][1] <= start:
+            m += 1  # spans and masks both go left to right: one pass over each
+        if kind not in NEVER_STORED or (m < len(masks) and masks[m][0] < end):
             moved.append({"type": kind, "start": start + shift, "end": end + shift})
             continue
         mask = _mask_for(kind, text[start:end])
@@ -100,10 +105,33 @@ def redact(text: str) -> str:
     """`text` with card numbers, security codes, SSNs and passwords masked."""
     if not text or not _maybe(text):
         return text
-    found = [f for f in detect_pii(text) if f.type in NEVER_STORED]
-    if not found:
-        return text
-    return redact_findings(text, found)[0]
+    for _ in range(PASSES):
+        found = never_stored(text)
+        if not found:
+            break
+        # masking can uncover a neighbour the detector refused next to a digit ("cvc 123
+        # 4111 1111 …"): run again until nothing is left
+        masked = redact_findings(text, found)[0]
+        if masked == text:
+            break
+        text = masked
+    return text
+
+
+def never_stored(text: str) -> list[PiiFinding]:
+    """The never-stored findings of `text`, detected window by window: the work grows with the
+    length, never faster, whatever the detector does with a long input. Each window is read
+    with a margin on both sides (the words before a number, a number running past the end)
+    and keeps the findings that start inside it."""
+    if len(text) <= WINDOW + 2 * MARGIN:
+        return [f for f in detect_pii(text) if f.type in NEVER_STORED]
+    found: list[PiiFinding] = []
+    for own in range(0, len(text), WINDOW):
+        base = max(0, own - MARGIN)
+        for f in detect_pii(text[base:own + WINDOW + MARGIN]):
+            if f.type in NEVER_STORED and own <= base + f.start < own + WINDOW:
+                found.append(PiiFinding(f.type, base + f.start, base + f.end))
+    return found
 
 
 def redact_json(value: Any, key: str = "") -> Any:
