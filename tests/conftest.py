@@ -22,11 +22,13 @@ import pytest
 import uvicorn
 from argon2 import PasswordHasher
 from fastapi.testclient import TestClient
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, inspect, text
 from sqlalchemy.engine import make_url
 
+from tests.secrets_scan import checkpoint, scan
 from threadline.config import Settings
-from threadline.db.engine import normalize_url
+from threadline.db.crypto import bind_keyring
+from threadline.db.engine import Database, normalize_url
 from threadline.db.migrate import upgrade
 from threadline.events.runtime import Runtime
 from threadline.events.worker import Worker
@@ -78,6 +80,34 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         return
     path = tmp_path_factory.mktemp("db") / "threadline.db"
     yield f"sqlite:///{path}"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def no_secrets_in_clear(database_url: str, settings: Settings) -> Iterator[None]:
+    """After the session: no card number or channel credential in clear in the database
+    (tests/secrets_scan.py); the run fails naming the value and the table."""
+    yield
+    found = scan_database(database_url, settings)
+    if found:
+        pytest.fail("stored in clear: " + "; ".join(found), pytrace=False)
+
+
+def scan_database(url: str, settings: Settings, extra: tuple[str, ...] = ()) -> list[str]:
+    parsed = make_url(url)
+    sqlite_file = Path(parsed.database or "") if parsed.get_backend_name() == "sqlite" else None
+    if sqlite_file is not None:
+        if not sqlite_file.exists():
+            return []
+        checkpoint(sqlite_file)
+    db = Database(url)
+    bind_keyring(db.engine, settings)
+    try:
+        with db.engine.connect() as conn:
+            if not inspect(conn).has_table("channel_accounts"):
+                return []
+            return scan(conn, sqlite_file, extra)
+    finally:
+        db.dispose()
 
 
 @pytest.fixture(scope="session")

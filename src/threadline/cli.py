@@ -30,6 +30,8 @@ tokens_app = typer.Typer(help="API tokens.")
 app.add_typer(accounts_app, name="accounts")
 app.add_typer(agents_app, name="agents")
 app.add_typer(tokens_app, name="tokens")
+keys_app = typer.Typer(help="Encryption keys of the credentials at rest.")
+app.add_typer(keys_app, name="keys")
 
 BENCHES = {
     "ingest": "threadline.bench.ingest",
@@ -61,11 +63,14 @@ def _runtime(migrate: bool = True) -> Runtime:
 
 
 def _ensure_pollers(runtime: Runtime) -> None:
-    """Every polling account (IMAP email, X mentions) has its poll job scheduled."""
+    """Every polling account (IMAP email, X mentions) has its poll job scheduled, and so has
+    the purge of raw payloads past their retention."""
+    from threadline.events.retention import schedule_purge
     from threadline.pipeline.polling import ensure_pollers
 
     with runtime.db.session() as session:
         ensure_pollers(session)
+        schedule_purge(session)
 
 
 def _workspace_id(runtime: Runtime, slug: str | None) -> uuid.UUID:
@@ -242,6 +247,27 @@ def tokens_create(role: Annotated[str, typer.Option()], name: str = "api",
         out = {"id": str(token.id), "role": role, "token": plain}
     _print(out)
     runtime.close()
+
+
+@keys_app.command("generate")
+def keys_generate() -> None:
+    """Print a new random key (put it first in THREADLINE_ENCRYPTION_KEYS)."""
+    from cryptography.fernet import Fernet
+
+    typer.echo(Fernet.generate_key().decode())
+
+
+@keys_app.command("rotate")
+def keys_rotate() -> None:
+    """Re-encrypt every stored credential with the first key of THREADLINE_ENCRYPTION_KEYS."""
+    from threadline.db.crypto import rotate_keys
+    from threadline.db.models import load_all
+
+    runtime = _runtime()
+    with runtime.db.session() as session:
+        count = rotate_keys(session, load_all().metadata)
+    runtime.close()
+    _print({"rotated": count})
 
 
 @app.command()

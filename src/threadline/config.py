@@ -82,6 +82,12 @@ class Settings(BaseSettings):
     login_account_failures: int = 50  # per account, from addresses it never signed in from
     login_known_address_days: float = 30.0  # how long a sign-in makes an address "usual"
 
+    # Secrets at rest (docs/decisions/0104-secrets-at-rest.md): Fernet keys, comma-separated,
+    # the first encrypts and all decrypt (unset: one key derived from the secret key); raw
+    # provider payloads are emptied this many days after they arrive.
+    encryption_keys: str | None = None
+    raw_payload_retention_days: float = Field(default=30.0, ge=0)
+
     def resolved_secret_key(self) -> str:
         """The configured secret, or one generated on first use and kept in data_dir."""
         if self.secret_key:

@@ -10,6 +10,7 @@ from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from threadline.db.base import Base, IdMixin, TimestampMixin, utcnow
+from threadline.db.redacted import RedactedJSON, RedactedText
 
 
 class Evidence:
@@ -28,8 +29,8 @@ class Customer(IdMixin, TimestampMixin, Base):
     language: Mapped[str | None] = mapped_column(String(16))
     timezone: Mapped[str | None] = mapped_column(String(64))
     preferred_channel: Mapped[str | None] = mapped_column(String(32))
-    notes: Mapped[str | None] = mapped_column(Text)
-    custom_fields: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    notes: Mapped[str | None] = mapped_column(RedactedText)
+    custom_fields: Mapped[dict[str, Any]] = mapped_column(RedactedJSON, default=dict)
     external_ids: Mapped[dict[str, Any]] = mapped_column(default=dict)
     merged_into_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("customers.id"))
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -6,10 +6,11 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from threadline.db.base import Base, IdMixin, utcnow
+from threadline.db.redacted import RedactedJSON, RedactedText
 
 
 class Status:
@@ -36,7 +37,7 @@ class Conversation(IdMixin, Base):
     origin_channel: Mapped[str | None] = mapped_column(String(32))
     origin_visibility: Mapped[str | None] = mapped_column(String(16))
     origin_account_id: Mapped[uuid.UUID | None]
-    subject: Mapped[str | None] = mapped_column(Text)
+    subject: Mapped[str | None] = mapped_column(RedactedText)
     category: Mapped[str | None] = mapped_column(String(32))
     priority: Mapped[int] = mapped_column(default=0)
     sentiment: Mapped[str | None] = mapped_column(String(16))
@@ -83,17 +84,18 @@ class Message(IdMixin, Base):
     reply_to_provider_id: Mapped[str | None] = mapped_column(String(255))
     root_provider_id: Mapped[str | None] = mapped_column(String(255))
     thread_key: Mapped[str | None] = mapped_column(String(255))
-    text: Mapped[str] = mapped_column(Text, default="")
-    html: Mapped[str | None] = mapped_column(Text)
-    subject: Mapped[str | None] = mapped_column(Text)
-    attachments: Mapped[list[Any]] = mapped_column(default=list)
+    # card data, SSNs and passwords never stored in clear (db/redacted.py)
+    text: Mapped[str] = mapped_column(RedactedText, default="")
+    html: Mapped[str | None] = mapped_column(RedactedText)
+    subject: Mapped[str | None] = mapped_column(RedactedText)
+    attachments: Mapped[list[Any]] = mapped_column(RedactedJSON, default=list)
     provider_created_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     delivery: Mapped[str] = mapped_column(String(16), default="received")
-    delivery_error: Mapped[str | None] = mapped_column(Text)
+    delivery_error: Mapped[str | None] = mapped_column(RedactedText)
     author_type: Mapped[str] = mapped_column(String(16))  # customer|agent|automation|external
     author_agent_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("agents.id"))
     triage: Mapped[dict[str, Any]] = mapped_column(default=dict)
-    meta: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    meta: Mapped[dict[str, Any]] = mapped_column(RedactedJSON, default=dict)
     edited_at: Mapped[datetime | None]
     deleted_at: Mapped[datetime | None]

@@ -52,6 +52,7 @@ def _configure_sqlite(engine: Engine) -> None:
         cur.execute("PRAGMA synchronous=NORMAL")
         cur.execute("PRAGMA foreign_keys=ON")
         cur.execute("PRAGMA busy_timeout=30000")
+        cur.execute("PRAGMA secure_delete=ON")  # replaced and deleted content is zeroed
         cur.execute("PRAGMA cache_size=-65536")  # 64 MiB: keeps hot index pages in memory
         cur.execute("PRAGMA temp_store=MEMORY")
         cur.execute("PRAGMA mmap_size=1073741824")  # read pages through the OS cache

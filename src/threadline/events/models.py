@@ -7,10 +7,11 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from threadline.db.base import Base, utcnow
+from threadline.db.redacted import RedactedJSON, RedactedText
 
 # An integer primary key that autoincrements on both SQLite and PostgreSQL.
 SeqId = BigInteger().with_variant(Integer(), "sqlite")
@@ -29,6 +30,7 @@ class InboundEvent(Base):
     __table_args__ = (
         UniqueConstraint("channel_account_id", "provider_event_id"),
         Index("ix_inbound_events_pending", "status", "next_attempt_at"),
+        Index("ix_inbound_events_unpurged", "purged_at", "received_at"),
     )
 
     id: Mapped[int] = mapped_column(SeqId, primary_key=True, autoincrement=True)
@@ -40,8 +42,9 @@ class InboundEvent(Base):
     status: Mapped[str] = mapped_column(String(16), default=WorkStatus.PENDING)
     attempts: Mapped[int] = mapped_column(default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow)
-    last_error: Mapped[str | None] = mapped_column(Text)
+    last_error: Mapped[str | None] = mapped_column(RedactedText)
     processed_at: Mapped[datetime | None]
+    purged_at: Mapped[datetime | None]  # raw payload emptied after its retention
 
 
 class OutboxJob(Base):
@@ -54,12 +57,12 @@ class OutboxJob(Base):
     workspace_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("workspaces.id"),
                                                            index=True)
     name: Mapped[str] = mapped_column(String(64))
-    payload: Mapped[dict[str, Any]]
+    payload: Mapped[dict[str, Any]] = mapped_column(RedactedJSON)
     status: Mapped[str] = mapped_column(String(16), default=WorkStatus.PENDING)
     attempts: Mapped[int] = mapped_column(default=0)
     due_at: Mapped[datetime] = mapped_column(default=utcnow)
     claimed_until: Mapped[datetime | None]
-    last_error: Mapped[str | None] = mapped_column(Text)
+    last_error: Mapped[str | None] = mapped_column(RedactedText)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     done_at: Mapped[datetime | None]
 
@@ -73,7 +76,7 @@ class StreamEvent(Base):
     id: Mapped[int] = mapped_column(SeqId, primary_key=True, autoincrement=True)
     workspace_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("workspaces.id"))
     name: Mapped[str] = mapped_column(String(64))
-    payload: Mapped[dict[str, Any]]
+    payload: Mapped[dict[str, Any]] = mapped_column(RedactedJSON)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
@@ -90,5 +93,5 @@ class AuditEvent(Base):
     subject_id: Mapped[str] = mapped_column(String(64))
     actor_type: Mapped[str] = mapped_column(String(16))  # agent | customer | system | token
     actor_id: Mapped[str | None] = mapped_column(String(64))
-    data: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    data: Mapped[dict[str, Any]] = mapped_column(RedactedJSON, default=dict)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 import httpx
 
 from threadline.config import Settings, get_settings
+from threadline.db.crypto import bind_keyring
 from threadline.db.engine import Database
 from threadline.events.bus import Bus, install_bus, make_bus
 from threadline.events.ratelimit import MemoryRateLimiter, RateLimiter, make_limiter
@@ -25,6 +26,7 @@ class Runtime:
                redis_url: str | None = None) -> Runtime:
         settings = settings or get_settings()
         db = Database(database_url or settings.database_url)
+        bind_keyring(db.engine, settings)
         redis = redis_url if redis_url is not None else settings.redis_url
         bus = make_bus(redis)
         install_bus(db, bus)

@@ -6,10 +6,11 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, String, Text
+from sqlalchemy import ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from threadline.db.base import Base, IdMixin, TimestampMixin
+from threadline.db.redacted import RedactedJSON, RedactedText
 
 
 class Hop(IdMixin, TimestampMixin, Base):
@@ -35,7 +36,7 @@ class Hop(IdMixin, TimestampMixin, Base):
     taken_at: Mapped[datetime | None]
     returned_at: Mapped[datetime | None]
     # offer_message_id, private_reply_to, recipient_id, follow_up_text, follow_up_message_id
-    meta: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    meta: Mapped[dict[str, Any]] = mapped_column(RedactedJSON, default=dict)
 
 
 class ShortLink(IdMixin, TimestampMixin, Base):
@@ -50,7 +51,8 @@ class ShortLink(IdMixin, TimestampMixin, Base):
     customer_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("customers.id"))
     expires_at: Mapped[datetime]
     used_at: Mapped[datetime | None]
-    meta: Mapped[dict[str, Any]] = mapped_column(default=dict)  # e.g. identity_id (verify)
+    # e.g. identity_id (verify)
+    meta: Mapped[dict[str, Any]] = mapped_column(RedactedJSON, default=dict)
 
 
 class Callback(IdMixin, TimestampMixin, Base):
@@ -64,6 +66,6 @@ class Callback(IdMixin, TimestampMixin, Base):
     window_start: Mapped[datetime | None]
     window_end: Mapped[datetime | None]
     state: Mapped[str] = mapped_column(String(16), default="requested")
-    outcome: Mapped[str | None] = mapped_column(Text)
+    outcome: Mapped[str | None] = mapped_column(RedactedText)
     call_provider_id: Mapped[str | None] = mapped_column(String(64))
-    meta: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    meta: Mapped[dict[str, Any]] = mapped_column(RedactedJSON, default=dict)

@@ -46,6 +46,7 @@ from threadline.pipeline.enrich import enrich
 from threadline.pipeline.learning import active_model
 from threadline.pipeline.matching import bind_echo, message_conversation
 from threadline.triage import TriageModel
+from threadline.triage.redact import stored_text
 from threadline.workspace.models import ChannelAccount
 
 CHUNK = 500
@@ -387,6 +388,7 @@ class BatchContext:
                  if conv_id is None else self.convs[conv_id])
         inbound = not item.author.is_self
         extra = enrich(account, item, self.model) if inbound else None
+        text, triage = stored_text(item.text, extra.triage if extra else None)
         row = state.row
         if extra is not None:
             tri = extra.triage
@@ -429,12 +431,12 @@ class BatchContext:
             "visibility": item.visibility.value, "kind": item.kind.value,
             "provider_id": item.provider_id, "reply_to_provider_id": item.in_reply_to,
             "root_provider_id": item.root_provider_id, "thread_key": item.thread_key,
-            "text": item.text, "html": item.html, "subject": item.subject,
+            "text": text, "html": item.html, "subject": item.subject,
             "attachments": [a.__dict__ for a in item.attachments],
             "provider_created_at": item.created_at, "created_at": item.created_at,
             "delivery": (DeliveryState.RECEIVED if inbound else DeliveryState.SENT).value,
             "author_type": "customer" if inbound else "external",
-            "triage": extra.triage if extra else {},
+            "triage": triage,
             "meta": dict(item.meta)})
         self.messages[item.provider_id] = MsgRef(message_id, state.id, direction.value,
                                                  "received", new=True)

@@ -34,9 +34,11 @@ from threadline.events.registry import (
     RetryLater,
     set_inbound_processor,
 )
+from threadline.events.retention import rewrite_payloads
 from threadline.events.runtime import Runtime
 from threadline.pipeline.account_rules import url_policy
 from threadline.pipeline.batch import BatchContext
+from threadline.triage.redact import redact_json
 from threadline.workspace.models import ChannelAccount
 
 
@@ -90,10 +92,21 @@ def process_events(runtime: Runtime, session: Session, events: Sequence[ClaimedE
             elif isinstance(item, MessageDelete):
                 ctx.apply_delete(item)
         ctx.flush()
+        _scrub_payloads(session, batch)
         if ctx.missing:
             # Something referred to a message we do not have yet (an edit, a delete or a
             # status before its original): everything else is written; ask for a retry.
             raise RetryLater(f"waiting for {len(ctx.missing)} original message(s)")
+
+
+def _scrub_payloads(session: Session, events: Sequence[ClaimedEvent]) -> None:
+    """Processed raw payloads keep no card data (committed with the events' done mark)."""
+    changed: dict[int, dict[str, Any]] = {}
+    for ev in events:
+        clean = redact_json(ev.payload)
+        if clean != ev.payload:
+            changed[ev.id] = clean
+    rewrite_payloads(session, changed)
 
 
 def install() -> None:

@@ -10,6 +10,8 @@ from sqlalchemy import BigInteger, ForeignKey, Index, LargeBinary, String, Text,
 from sqlalchemy.orm import Mapped, mapped_column
 
 from threadline.db.base import Base, IdMixin, TimestampMixin, utcnow
+from threadline.db.crypto import EncryptedJSON
+from threadline.db.redacted import RedactedText
 
 
 class Role:
@@ -34,7 +36,8 @@ class ChannelAccount(IdMixin, TimestampMixin, Base):
     workspace_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("workspaces.id"), index=True)
     kind: Mapped[str] = mapped_column(String(32))
     name: Mapped[str]
-    config: Mapped[dict[str, Any]] = mapped_column(default=dict)  # credentials: never log
+    # credentials: never log; one Fernet token at rest (db/crypto.py)
+    config: Mapped[dict[str, Any]] = mapped_column(EncryptedJSON, default=dict)
     poll_cursor: Mapped[dict[str, Any] | None]
     active: Mapped[bool] = mapped_column(default=True)
 
@@ -97,7 +100,7 @@ class Template(IdMixin, TimestampMixin, Base):
 
     workspace_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("workspaces.id"), index=True)
     name: Mapped[str]
-    body: Mapped[str] = mapped_column(Text)
+    body: Mapped[str] = mapped_column(RedactedText)
     channels: Mapped[list[Any]] = mapped_column(default=list)  # [] = every channel
     visibilities: Mapped[list[Any]] = mapped_column(default=list)  # [] = public and private
     approval: Mapped[str] = mapped_column(String(16), default="draft")  # draft|pending|
