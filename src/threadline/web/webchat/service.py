@@ -73,14 +73,14 @@ def check_link(session: Session, account: ChannelAccount, code: str) -> ShortLin
     link = find_link(session, code)
     if link is None or link.workspace_id != account.workspace_id:
         raise NotFound("this chat link is not valid", code="link_not_found")
-    if link.purpose not in CHAT_PURPOSES:
-        raise ValidationFailed("this link does not open a chat here; open it as it was sent",
-                               code="link_wrong_purpose")
     if link.used_at is not None:
         raise ValidationFailed("this chat link has been used already", code="link_used",
                                status=410)
     if link.expires_at <= utcnow():
         raise ValidationFailed("this chat link has expired", code="link_expired", status=410)
+    if link.purpose not in CHAT_PURPOSES:
+        raise ValidationFailed("this link does not open a chat here; open it as it was sent",
+                               code="link_wrong_purpose")
     return link
 
 
