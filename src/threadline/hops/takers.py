@@ -35,7 +35,7 @@ from threadline.hops.models import Callback, HopTaker, ShortLink
 PENDING, PROVEN, CONFIRMED = "pending", "proven", "confirmed"
 PROOF_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I
 PROOF_LENGTH = 8  # 40 bits
-PROOF_RE = re.compile(r"\bTL-([A-HJ-NP-Za-hj-np-z2-9]{8})\b")
+PROOF_RE = re.compile(r"\bTL-([A-HJ-NP-Z2-9]{8})\b", re.IGNORECASE)
 PROOF_TTL = timedelta(days=7)
 MAX_CODES_PER_MESSAGE = 4
 TRUSTED_EVIDENCE = (Evidence.PROVIDER, Evidence.VERIFIED)
