@@ -7,7 +7,8 @@ types reaches the public author's profile, he chats in the case as a separate, u
 author's other private channels receive nothing. The real customer proves control of his X
 account by posting (or sending) the code the page showed him, through a signed webhook: he is
 merged into the public author. An agent can confirm instead (REST and desktop, audited). A used
-link opens no chat session and shows no public message."""
+link opens no chat session and shows no public message. Finding 12: the public follow-up
+answers the hop's origin post on X and Facebook even when the customer posted again."""
 
 from __future__ import annotations
 
@@ -23,7 +24,9 @@ from tests.conftest import make_token
 from tests.desktop.conftest import Desk, make_agent
 from tests.hops.conftest import Hops, some_id, wait_for
 from tests.hops.test_callbacks import callbacks_of, phone, voice_config, wait_state
+from tests.hops.test_private_reply import PAGE_ID, meta_config
 from threadline.events.models import AuditEvent
+from threadline.sandbox.providers import meta as sm
 from threadline.sandbox.providers import x as sx
 from threadline.workspace.service import create_workspace
 
@@ -94,8 +97,8 @@ def coordinates(customer: dict[str, Any]) -> set[tuple[str, str]]:
     return {(i["kind"], i["address"]) for i in customer["identities"]}
 
 
-def take_chat(case: Case, email: str, question: str) -> tuple[str, str]:
-    """Submit the chat form like a browser: (visitor token, proof code)."""
+def take_chat(case: Case, email: str, question: str) -> tuple[str, str | None]:
+    """Submit the chat form like a browser: (visitor token, the proof code shown)."""
     page = case.hop.customer.get(case.path)
     assert page.status_code == 200
     answer = case.hop.customer.post(case.path, data={
@@ -103,8 +106,7 @@ def take_chat(case: Case, email: str, question: str) -> tuple[str, str]:
     assert answer.status_code == 200, answer.text
     token, _ = case.hop.handoff(answer.text)
     proof = PROOF_RE.search(answer.text)
-    assert proof, answer.text
-    return token, proof.group(1)
+    return token, proof.group(1) if proof else None
 
 
 def say(hop: Hops, chat: str, token: str, text: str) -> None:
@@ -175,6 +177,7 @@ class TestAttackerTakesThePublicLinkFirst:
     def test_the_code_posted_from_another_account_proves_nothing(self, hop: Hops) -> None:
         case = public_case(hop)
         _, code = take_chat(case, "", f"hi {hop.tag}")
+        assert code
         case.tweet_from(some_id(9), "mallory", f"@acme {code}")
         case.dm_from(some_id(9), "mallory2", code)
         [taker] = case.takers()
@@ -196,6 +199,7 @@ class TestProof:
         token, code = take_chat(case, "jane@example.org", question)
         in_case(case, question)
         assert coordinates(case.author()) == coordinates(before)
+        assert code, "the page shows him his proof code"
 
         # He posts the code from @jane (a signed X webhook): proven, merged into the author.
         case.tweet_from(case.user, "jane", f"@acme it's me: {code.lower()}")
@@ -285,9 +289,10 @@ class TestCallbackAndEmailForms:
         number = phone()
         done = hop.customer.post(case.path, data={"phone": number, "consent": "yes",
                                                   "tz_offset": "0"})
-        assert done.status_code == 200 and PROOF_RE.search(done.text)
+        assert done.status_code == 200
         placed = wait_state(hop, case.conv["id"], "placed")
         assert coordinates(case.author()) == coordinates(before)
+        assert PROOF_RE.search(done.text)
         [taker] = case.takers()
         assert taker["channel"] == "voice" and taker["state"] == "pending"
         assert placed["customer_id"] == taker["customer_id"] != case.author_id
@@ -315,7 +320,9 @@ class TestCallbackAndEmailForms:
         before = case.author()
         done = hop.customer.post(case.path, data={"email": "mallory@evil.example",
                                                   "consent": "yes"})
-        assert done.status_code == 200 and PROOF_RE.search(done.text)
+        assert done.status_code == 200
+        assert coordinates(case.author()) == coordinates(before)
+        assert PROOF_RE.search(done.text)
         detail = hop.conversation(case.conv["id"])
         [taker] = detail["takers"]
         [first] = [m for m in detail["messages"] if m["channel"] == "email"]
@@ -360,3 +367,55 @@ class TestUsedLinks:
                                json={"link_token": code, "question": "it's me"})
         assert opened.status_code == 422
         assert hop.snapshot() == before
+
+
+class TestFollowUpAnswersTheOriginalPost:
+    """Finding 12: the public follow-up replies to the hop's origin post, not to a later one."""
+
+    def resolve_and_follow_up(self, hop: Hops, conversation_id: str) -> dict[str, Any]:
+        assert hop.api.post(f"/conversations/{conversation_id}/resolve").status_code == 200
+        wait_for(lambda: hop.conversation(conversation_id)["status"] == "resolved",
+                 what="resolved committed")
+        follow = hop.api.post(f"/conversations/{conversation_id}/follow-up", json={})
+        assert follow.status_code == 201, follow.text
+        sent: dict[str, Any] = hop.wait_delivery(conversation_id, follow.json()["id"])
+        return sent
+
+    def test_x_follow_up_replies_to_the_first_tweet(self, hop: Hops) -> None:
+        case = public_case(hop)
+        offer_tweet = next(m["provider_id"] for m in hop.conversation(case.conv["id"])["messages"]
+                           if m["direction"] == "outbound" and "/s/" in m["text"])
+        later = str(1_880_000_000_000_000_000 + int(some_id(15)))
+        assert hop.post(sx.mention_webhook(case.x_account, case.config, later, case.user,
+                                           "jane", f"@acme still waiting {hop.tag}",
+                                           in_reply_to=offer_tweet)).status_code == 200
+        joined, _ = hop.wait_message(later)
+        assert joined["id"] == case.conv["id"]
+        sent = self.resolve_and_follow_up(hop, case.conv["id"])
+        [call] = [c for c in hop.calls("x", method="POST", path_contains="/2/tweets")
+                  if c["json"]["text"] == sent["text"] and case.tweet in c["body"]]
+        assert call["json"]["reply"] == {"in_reply_to_tweet_id": case.tweet}
+        assert sent["reply_to_provider_id"] == case.tweet
+
+    def test_facebook_follow_up_replies_to_the_first_comment(self, hop: Hops) -> None:
+        config = meta_config(hop)
+        account = hop.account("facebook", config)
+        post, person = f"{PAGE_ID}_{some_id()}", some_id()
+        first, later = f"{some_id()}_{some_id()}", f"{some_id()}_{some_id()}"
+        assert hop.post(sm.page_comment_webhook(account, config, from_id=person, post_id=post,
+                                                comment_id=first,
+                                                text=f"Charged twice! {hop.tag}")
+                        ).status_code == 200
+        conv, _ = hop.wait_message(first)
+        offer = hop.offer(conv["id"], "private_reply")
+        hop.wait_delivery(conv["id"], offer["message"]["id"])
+        assert hop.post(sm.page_comment_webhook(account, config, from_id=person, post_id=post,
+                                                comment_id=later, parent_id=first,
+                                                text=f"Hello?? {hop.tag}")).status_code == 200
+        joined, _ = hop.wait_message(later)
+        assert joined["id"] == conv["id"]
+        sent = self.resolve_and_follow_up(hop, conv["id"])
+        calls = [c for c in hop.calls("meta", method="POST", path_contains="/comments")
+                 if sent["text"] in c["body"]]
+        assert [c["path"].rsplit("/", 2)[-2] for c in calls] == [first]
+        assert sent["reply_to_provider_id"] == first
