@@ -18,10 +18,10 @@ from threadline.contacts.rules import normalize_phone
 from threadline.contacts.service import has_consent
 from threadline.conversations.models import Conversation
 from threadline.db.base import new_id, utcnow
-from threadline.errors import NotFound, ValidationFailed
+from threadline.errors import ValidationFailed
 from threadline.events.service import audit, enqueue, publish
 from threadline.hops.models import Callback
-from threadline.hops.service import ConsentRequired
+from threadline.hops.service import ConsentRequired, access_scoped
 
 PLACE_JOB = "callback.place"
 PURPOSE = "callback"
@@ -80,10 +80,8 @@ def request_callback(session: Session, workspace_id: uuid.UUID, conv: Conversati
 
 def access_callback(session: Session, workspace_id: uuid.UUID,
                     callback_id: uuid.UUID) -> Callback:
-    callback = session.get(Callback, callback_id)
-    if callback is None or callback.workspace_id != workspace_id:
-        raise NotFound("callback not found", code="callback_not_found")
-    return callback
+    return access_scoped(session, Callback, workspace_id, callback_id, "callback not found",
+                         "callback_not_found")
 
 
 def list_callbacks(session: Session, workspace_id: uuid.UUID, *,

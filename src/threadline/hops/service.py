@@ -10,7 +10,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -27,7 +27,7 @@ from threadline.db.base import new_id, utcnow
 from threadline.errors import NotFound, PolicyViolation, ThreadlineError, ValidationFailed
 from threadline.events.service import audit, publish
 from threadline.hops.links import create_short_link, find_link
-from threadline.hops.models import Hop, HopTaker, ShortLink
+from threadline.hops.models import Callback, Hop, HopTaker, ShortLink
 
 METHODS = ("dm_invite", "private_reply", "chat_link", "callback_form", "email_form")
 REASONS = ("privacy", "practicality", "customer_choice")
@@ -104,11 +104,20 @@ def _origin_message(session: Session, conv: Conversation) -> uuid.UUID | None:
         Message.visibility == "public").order_by(Message.created_at.desc()).limit(1))
 
 
+Scoped = TypeVar("Scoped", Hop, HopTaker, Callback)
+
+
+def access_scoped(session: Session, model: type[Scoped], workspace_id: uuid.UUID,
+                  row_id: uuid.UUID, message: str, code: str) -> Scoped:
+    """A hop-domain row of this workspace, else NotFound (another workspace's ids too)."""
+    row = session.get(model, row_id)
+    if row is None or row.workspace_id != workspace_id:
+        raise NotFound(message, code=code)
+    return row
+
+
 def access_hop(session: Session, workspace_id: uuid.UUID, hop_id: uuid.UUID) -> Hop:
-    hop = session.get(Hop, hop_id)
-    if hop is None or hop.workspace_id != workspace_id:
-        raise NotFound("hop not found", code="hop_not_found")
-    return hop
+    return access_scoped(session, Hop, workspace_id, hop_id, "hop not found", "hop_not_found")
 
 
 def hops_of(session: Session, conversation_id: uuid.UUID) -> list[Hop]:

@@ -31,6 +31,7 @@ from threadline.db.base import new_id, utcnow
 from threadline.errors import NotFound, ValidationFailed
 from threadline.events.service import audit, publish
 from threadline.hops.models import Callback, HopTaker, ShortLink
+from threadline.hops.service import access_scoped
 
 PENDING, PROVEN, CONFIRMED = "pending", "proven", "confirmed"
 PROOF_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I
@@ -95,10 +96,8 @@ def start_taker(session: Session, link: ShortLink, *, channel: str, hop_id: uuid
 
 
 def access_taker(session: Session, workspace_id: uuid.UUID, taker_id: uuid.UUID) -> HopTaker:
-    taker = session.get(HopTaker, taker_id)
-    if taker is None or taker.workspace_id != workspace_id:
-        raise NotFound("this person is not known here", code="taker_not_found")
-    return taker
+    return access_scoped(session, HopTaker, workspace_id, taker_id,
+                         "this person is not known here", "taker_not_found")
 
 
 def takers_of_conversation(session: Session, conversation_id: uuid.UUID) -> list[HopTaker]:
