@@ -17,6 +17,7 @@ import secrets
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
+from itertools import islice
 from datetime import timedelta
 
 from sqlalchemy import or_, select
@@ -200,7 +201,7 @@ def recognise_proofs(session: Session, workspace_id: uuid.UUID,
         if (row.get("direction") != "inbound" or not isinstance(text, str)
                 or not isinstance(identity_id, uuid.UUID)):
             continue
-        for match in list(PROOF_RE.finditer(text))[:MAX_CODES_PER_MESSAGE]:
+        for match in islice(PROOF_RE.finditer(text), MAX_CODES_PER_MESSAGE):
             message_id = row["id"]
             assert isinstance(message_id, uuid.UUID)
             found.setdefault(proof_hash("TL-" + match.group(1)),
