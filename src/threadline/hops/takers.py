@@ -17,8 +17,8 @@ import secrets
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
-from itertools import islice
 from datetime import timedelta
+from itertools import islice
 
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
