@@ -44,7 +44,7 @@ def count_queries(engine):
 
 
 class TestConversationView:
-    def test_500_messages_across_3_channels_in_at_most_3_queries(self, runtime, workspace_id,
+    def test_500_messages_across_3_channels_in_at_most_4_queries(self, runtime, workspace_id,
                                                                  client, worker):
         accounts = [api_account(runtime, workspace_id, name=f"ch{i}") for i in range(3)]
         deliver(client, worker, accounts[0], message_event("root-0", author="cust"))
@@ -75,7 +75,8 @@ class TestConversationView:
         for key in ("id", "channel", "visibility", "direction", "text", "provider_id",
                     "created_at", "delivery"):
             assert key in first
-        assert len(statements) <= 3, statements
+        # token, conversation + customer, messages, link takers (their unverified marks)
+        assert len(statements) <= 4, statements
 
 
 class TestListing:

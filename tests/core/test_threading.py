@@ -71,7 +71,9 @@ class TestLinkToken:
         deliver(client, worker, public, message_event("pub1", author="c1"))
         conv_id = conv_of(runtime, public, "pub1")
         with runtime.db.session() as s:
-            _, code = create_short_link(s, workspace_id, purpose="chat",
+            # The private link a chat link's taker gets; a public `chat` code threads
+            # nothing (docs/decisions/0103).
+            _, code = create_short_link(s, workspace_id, purpose="chat_session",
                                         conversation_id=conv_id, customer_id=None)
         deliver(client, worker, chat, message_event("chat1", author="visitor-9",
                                                     visibility="private", link_token=code,

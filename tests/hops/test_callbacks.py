@@ -80,10 +80,13 @@ class TestCallbackForm:
 
         [record_hop] = hop.hops(conv["id"])
         assert record_hop["taken_at"] and record_hop["to_channel"] == "voice"
-        customer = hop.api.get(f"/customers/{hop.conversation(conv['id'])['customer']['id']}")
-        consents = customer.json()["consents"]
-        assert [(c["kind"], c["address"], c["purpose"]) for c in consents] == [
+        # The consent stays with whoever submitted the form (a pending taker, his own
+        # customer: the callback's), not with the public author (decision 0103).
+        taker = hop.api.get(f"/customers/{done_state['customer_id']}").json()
+        assert [(c["kind"], c["address"], c["purpose"]) for c in taker["consents"]] == [
             ("phone", number, "callback")]
+        author = hop.api.get(f"/customers/{hop.conversation(conv['id'])['customer']['id']}")
+        assert author.json()["consents"] == [] and done_state["customer_id"] != author.json()["id"]
 
     def test_without_consent_a_callback_is_refused_with_a_typed_error(self, hop: Hops) -> None:
         _, conv, _ = hop.x_complaint(f"@acme call me {hop.tag}")
@@ -110,7 +113,7 @@ class TestCallbackForm:
         assert done.status_code == 200, done.text
         [scheduled] = callbacks_of(hop, conv["id"])
         assert scheduled["state"] == "scheduled"
-        customer_id = hop.conversation(conv["id"])["customer"]["id"]
+        customer_id = scheduled["customer_id"]  # the taker's own customer
         [consent] = hop.api.get(f"/customers/{customer_id}").json()["consents"]
         revoked = hop.api.post(f"/customers/{customer_id}/consents/{consent['id']}/revoke")
         assert revoked.status_code == 200

@@ -91,7 +91,12 @@ class TestChatLink:
         [record] = hop.hops(conv["id"])
         assert record["method"] == "chat_link" and record["to_channel"] == "webchat"
         assert record["offered_at"] <= record["taken_at"] <= record["returned_at"]
-        customer = hop.api.get(f"/customers/{detail['customer']['id']}").json()
+        # Whoever took the public link is a pending taker with his own customer: the consents
+        # and the preferred channel are his (decision 0103; test_link_takers.py has the rest).
+        [taker] = hop.conversation(conv["id"])["takers"]
+        assert taker["state"] == "pending" and taker["claimed_customer_id"] == \
+            detail["customer"]["id"]
+        customer = hop.api.get(f"/customers/{taker['customer_id']}").json()
         consents = customer["consents"]
         assert {(c["kind"], c["method"]) for c in consents} >= {("webchat", "form"),
                                                                 ("email", "form")}

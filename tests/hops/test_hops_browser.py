@@ -2,8 +2,9 @@
 Playwright): the agent sees a public X complaint in the desktop and sends a chat link from the
 conversation's hop card; the customer opens the link, fills the entry form and chats in the web
 chat page, which opens on his public question; the agent sees his messages live in the same
-conversation, as private, answers from the desktop composer (the customer sees the answer
-live), resolves, and sends the drafted public follow-up from the desktop."""
+conversation, as private, marked unverified (not proven to be @jane), answers from the desktop
+composer (the customer sees the answer live), confirms it is the same person, resolves, and
+sends the drafted public follow-up from the desktop."""
 
 from __future__ import annotations
 
@@ -46,6 +47,9 @@ def test_chat_link_from_both_sides(hop: Hops, chromium: Any) -> None:
     page.fill("textarea[name=question]", question)
     page.check("input[name=consent]")
     page.click("button[type=submit]")
+    # The hand-off page shows his proof code (decision 0103), then he continues to the chat.
+    assert page.locator("#proof-code").inner_text().startswith("TL-")
+    page.click("#hop-continue")
     page.wait_for_url(f"**/webchat/{chat_account}", timeout=5000)
     page.locator(".tl-message.tl-context", has_text="was cancelled").wait_for(timeout=5000)
     page.locator(".tl-message.tl-visitor", has_text=question).wait_for(timeout=5000)
@@ -62,12 +66,27 @@ def test_chat_link_from_both_sides(hop: Hops, chromium: Any) -> None:
         assert message.locator("[data-role=visibility]").inner_text() == "Private"
     assert len(hop.conversations()) == 1
 
+    # He is not proven to be @jane: his messages, the customer card and the composer say so.
+    desk.reload()
+    for text in (question, said):
+        mark = desk.locator(".msg.dir-inbound", has_text=text).locator("[data-role=unverified]")
+        assert mark.inner_text() == "⚠ unverified — not proven to be @jane"
+        assert mark.is_visible()
+    assert desk.locator("[data-role=taker]").is_visible()
+    assert "not proven to be @jane" in desk.locator("#composer-taker-warning").inner_text()
+
     answer = f"Rebooked you on Saturday {secrets.token_hex(3)}"
     desk.select_option("#composer-account", chat_account)
     desk.check("#composer input[name=visibility][value=private]")
     desk.fill("#composer-text", answer)
     desk.keyboard.press("Control+Enter")
     page.locator(".tl-message.tl-agent", has_text=answer).wait_for(timeout=5000)
+
+    # The agent confirms it is the same person (after the confirmation dialog): no marks.
+    desk.once("dialog", lambda dialog: dialog.accept())
+    desk.click("[data-role=taker] button[data-role=confirm-taker]")
+    desk.locator("[data-role=taker]").wait_for(state="detached", timeout=5000)
+    assert desk.locator("[data-role=unverified]").count() == 0
 
     desk.click("form:has(input[name=status][value=resolved]) button")
     draft = desk.locator("#follow-up-text")

@@ -62,7 +62,13 @@ class TestEmailForm:
         assert first["direction"] == "outbound" and first["visibility"] == "private"
         assert first["channel_account_id"] == email_account
         assert first["meta"]["recipient"] == "jane@example.com"
-        customer = hop.api.get(f"/customers/{detail['customer']['id']}").json()
+        # The coordinate, the consent and the preference are the taker's own (decision 0103).
+        [taker] = detail["takers"]
+        assert taker["state"] == "pending" and taker["channel"] == "email"
+        assert first["unverified"] == taker["warning"]  # the agent sees who it went to
+        customer = hop.api.get(f"/customers/{taker['customer_id']}").json()
+        author = hop.api.get(f"/customers/{detail['customer']['id']}").json()
+        assert "jane@example.com" not in {i["address"] for i in author["identities"]}
         assert customer["preferred_channel"] == "email"
         assert [(c["kind"], c["address"], c["purpose"]) for c in customer["consents"]] == [
             ("email", "jane@example.com", "email")]

@@ -1,4 +1,7 @@
-"""A chat opened from a short link joins that conversation and shows the public question."""
+"""A chat opened from a short link joins that conversation and shows the public question.
+The link the web chat takes is the private `chat_session` link the hop form hands its taker; a
+public chat code (posted in a public reply) opens its form page `/s/{code}` only, and a used or
+expired link opens nothing (decision 0103)."""
 
 from __future__ import annotations
 
@@ -21,7 +24,7 @@ def public_complaint(chat: Chat, runtime: Any, workspace_id: uuid.UUID,
 
 
 def chat_link(runtime: Any, workspace_id: uuid.UUID, conv: dict[str, Any], *,
-              purpose: str = "chat", ttl: timedelta = timedelta(days=7)) -> str:
+              purpose: str = "chat_session", ttl: timedelta = timedelta(days=7)) -> str:
     with runtime.db.session() as session:
         _, code = create_short_link(session, workspace_id, purpose=purpose,
                                     conversation_id=uuid.UUID(conv["id"]),
@@ -62,12 +65,12 @@ class TestShortLinkChat:
         joined = chat.conversation_with("about the double charge")
         assert joined["id"] == conv["id"]
 
-    def test_a_chat_session_link_from_the_hop_form_also_opens_the_chat(
-            self, chat: Chat, runtime, workspace_id):
+    def test_a_public_chat_code_opens_no_chat_session(self, chat: Chat, runtime, workspace_id):
         conv = public_complaint(chat, runtime, workspace_id, "public: my seat was given away")
-        code = chat_link(runtime, workspace_id, conv, purpose="chat_session")
-        chat.start({"link_token": code, "question": "continuing privately"})
-        assert chat.conversation_with("continuing privately")["id"] == conv["id"]
+        code = chat_link(runtime, workspace_id, conv, purpose="chat")
+        answer = chat.session({"link_token": code, "question": "continuing privately"})
+        assert (answer.status_code, answer.json()["error"]["code"]) == (422,
+                                                                        "link_wrong_purpose")
 
     def test_expired_unknown_and_wrong_purpose_links_store_nothing(self, chat: Chat, runtime,
                                                                    workspace_id):

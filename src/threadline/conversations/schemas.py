@@ -41,6 +41,9 @@ class MessageOut(BaseModel):
     deleted_at: datetime | None
     meta: dict[str, Any] = Field(default_factory=dict)
     masked: bool = False
+    # Set when the message is from (or to) someone who took a public link and is not proven
+    # to be the conversation's customer: the warning agents see (decision 0103).
+    unverified: str | None = None
 
 
 class ConversationOut(BaseModel):

@@ -18,10 +18,10 @@ from threadline.contacts.rules import normalize_phone
 from threadline.contacts.service import has_consent
 from threadline.conversations.models import Conversation
 from threadline.db.base import new_id, utcnow
-from threadline.errors import NotFound, ValidationFailed
+from threadline.errors import ValidationFailed
 from threadline.events.service import audit, enqueue, publish
 from threadline.hops.models import Callback
-from threadline.hops.service import ConsentRequired
+from threadline.hops.service import ConsentRequired, access_scoped
 
 PLACE_JOB = "callback.place"
 PURPOSE = "callback"
@@ -48,18 +48,22 @@ def check_window(start: datetime | None, end: datetime | None,
 def request_callback(session: Session, workspace_id: uuid.UUID, conv: Conversation, *,
                      phone: str, window_start: datetime | None, window_end: datetime | None,
                      actor_type: str, actor_id: str | None,
-                     hop_id: uuid.UUID | None = None) -> Callback:
+                     hop_id: uuid.UUID | None = None, customer_id: uuid.UUID | None = None,
+                     taker_id: uuid.UUID | None = None) -> Callback:
     """Schedule a call. The number needs the customer's consent for callbacks (a form
-    submission records it); without it the request is refused with `consent_required`."""
+    submission records it); without it the request is refused with `consent_required`.
+    A callback asked for on a public link is for its taker (`customer_id`, `taker_id`), not
+    for the public author, until the taker is proven to be him."""
     number = normalize_phone(phone)
     if not has_consent(session, workspace_id, kind="phone", address=number, purpose=PURPOSE):
         raise ConsentRequired("this number has no consent for callbacks; send the customer a "
                               "callback form instead", details={"allowed": ["callback_form"]})
     start, end = check_window(window_start, window_end, utcnow())
     callback = Callback(id=new_id(), workspace_id=workspace_id, conversation_id=conv.id,
-                        customer_id=conv.customer_id, phone=number, window_start=start,
-                        window_end=end, state="scheduled",
+                        customer_id=customer_id or conv.customer_id, phone=number,
+                        window_start=start, window_end=end, state="scheduled",
                         meta={"hop_id": str(hop_id) if hop_id else None,
+                              "taker_id": str(taker_id) if taker_id else None,
                               "requested_by": actor_type})
     session.add(callback)
     session.flush()
@@ -76,10 +80,8 @@ def request_callback(session: Session, workspace_id: uuid.UUID, conv: Conversati
 
 def access_callback(session: Session, workspace_id: uuid.UUID,
                     callback_id: uuid.UUID) -> Callback:
-    callback = session.get(Callback, callback_id)
-    if callback is None or callback.workspace_id != workspace_id:
-        raise NotFound("callback not found", code="callback_not_found")
-    return callback
+    return access_scoped(session, Callback, workspace_id, callback_id, "callback not found",
+                         "callback_not_found")
 
 
 def list_callbacks(session: Session, workspace_id: uuid.UUID, *,

@@ -24,7 +24,7 @@ from threadline.hops.models import ShortLink
 CODE_BYTES = 18  # 144 bits
 PURPOSES = ("chat", "callback", "email", "chat_session", "verify")
 FORM_PURPOSES = ("chat", "callback", "email")
-THREADING_PURPOSES = ("chat", "chat_session")
+THREADING_PURPOSES = ("chat_session",)
 LATE_GRACE = timedelta(hours=1)  # a message stored just before expiry is still threaded
 
 
@@ -57,16 +57,14 @@ def resolve_link_token(session: Session, workspace_id: uuid.UUID,
                        token: str) -> uuid.UUID | None:
     """Threading rule 2: the conversation a link or form token is bound to.
 
-    A public chat link that was taken through its form no longer threads anything: the
-    conversation continues through the taker's private `chat_session` link, so a stranger who
-    reads the public post cannot write into the case with the same code.
+    Only the private `chat_session` link threads: a public chat code (in a public reply, read
+    by anyone) never writes into the case; whoever takes it through its form gets his own
+    `chat_session` link (decision 0103).
     """
     link = find_link(session, token)
     if link is None or link.workspace_id != workspace_id:
         return None
     if link.purpose not in THREADING_PURPOSES:
-        return None
-    if link.purpose == "chat" and link.used_at is not None:
         return None
     if link.expires_at + LATE_GRACE < utcnow():
         return None

@@ -69,3 +69,31 @@ class Callback(IdMixin, TimestampMixin, Base):
     outcome: Mapped[str | None] = mapped_column(RedactedText)
     call_provider_id: Mapped[str | None] = mapped_column(String(64))
     meta: Mapped[dict[str, Any]] = mapped_column(RedactedJSON, default=dict)
+
+
+class HopTaker(IdMixin, TimestampMixin, Base):
+    """Whoever submitted a public link's form: his own customer until he proves he is the
+    public author (a code posted or sent from that account) or an agent confirms it."""
+
+    __tablename__ = "hop_takers"
+    __table_args__ = (Index("ix_hop_takers_proof", "workspace_id", "proof_hash"),)
+
+    workspace_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("workspaces.id"), index=True)
+    conversation_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("conversations.id"),
+                                                       index=True)
+    short_link_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("short_links.id"))
+    hop_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("hops.id"))
+    # The taker's own customer (his session, the email or number he typed, his consents).
+    customer_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("customers.id"), index=True)
+    # The public author he says he is, and the handle that wrote the public post.
+    claimed_customer_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("customers.id"),
+                                                           index=True)
+    claimed_identity_id: Mapped[uuid.UUID | None]
+    channel: Mapped[str] = mapped_column(String(32))  # webchat | voice | email
+    state: Mapped[str] = mapped_column(String(16), default="pending")  # pending|proven|confirmed
+    proof_hash: Mapped[str | None] = mapped_column(String(64))  # SHA-256 of the proof code
+    proof_expires_at: Mapped[datetime | None]
+    proven_by: Mapped[str | None] = mapped_column(String(16))  # public_post | dm | agent
+    proven_at: Mapped[datetime | None]
+    # proof_message_id, agent_id, merge_id
+    meta: Mapped[dict[str, Any]] = mapped_column(RedactedJSON, default=dict)

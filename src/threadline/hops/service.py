@@ -10,7 +10,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -27,7 +27,7 @@ from threadline.db.base import new_id, utcnow
 from threadline.errors import NotFound, PolicyViolation, ThreadlineError, ValidationFailed
 from threadline.events.service import audit, publish
 from threadline.hops.links import create_short_link, find_link
-from threadline.hops.models import Hop, ShortLink
+from threadline.hops.models import Callback, Hop, HopTaker, ShortLink
 
 METHODS = ("dm_invite", "private_reply", "chat_link", "callback_form", "email_form")
 REASONS = ("privacy", "practicality", "customer_choice")
@@ -83,7 +83,7 @@ def offer_hop(session: Session, workspace_id: uuid.UUID, conv: Conversation, *, 
               from_visibility=conv.origin_visibility or "public",
               to_channel=to_channel or TARGET_CHANNEL.get(method), to_visibility="private",
               to_account_id=to_account_id, reason=reason, method=method,
-              origin_message_id=conv.origin_message_id,
+              origin_message_id=_origin_message(session, conv),
               short_link_id=link.id if link else None, offered_at=utcnow(), meta={})
     session.add(hop)
     session.flush()
@@ -94,11 +94,30 @@ def offer_hop(session: Session, workspace_id: uuid.UUID, conv: Conversation, *, 
     return Offer(hop, link, code)
 
 
+def _origin_message(session: Session, conv: Conversation) -> uuid.UUID | None:
+    """The post the hop starts from (its public follow-up answers it): the conversation's
+    first message, else the latest public one the customer wrote."""
+    if conv.origin_message_id is not None:
+        return conv.origin_message_id
+    return session.scalar(select(Message.id).where(
+        Message.conversation_id == conv.id, Message.direction == "inbound",
+        Message.visibility == "public").order_by(Message.created_at.desc()).limit(1))
+
+
+Scoped = TypeVar("Scoped", Hop, HopTaker, Callback)
+
+
+def access_scoped(session: Session, model: type[Scoped], workspace_id: uuid.UUID,
+                  row_id: uuid.UUID, message: str, code: str) -> Scoped:
+    """A hop-domain row of this workspace, else NotFound (another workspace's ids too)."""
+    row = session.get(model, row_id)
+    if row is None or row.workspace_id != workspace_id:
+        raise NotFound(message, code=code)
+    return row
+
+
 def access_hop(session: Session, workspace_id: uuid.UUID, hop_id: uuid.UUID) -> Hop:
-    hop = session.get(Hop, hop_id)
-    if hop is None or hop.workspace_id != workspace_id:
-        raise NotFound("hop not found", code="hop_not_found")
-    return hop
+    return access_scoped(session, Hop, workspace_id, hop_id, "hop not found", "hop_not_found")
 
 
 def hops_of(session: Session, conversation_id: uuid.UUID) -> list[Hop]:
@@ -132,9 +151,10 @@ def hop_of_link(session: Session, link: ShortLink) -> Hop | None:
     return session.scalar(select(Hop).where(Hop.short_link_id == link.id))
 
 
-def take_link(session: Session, link: ShortLink, *, to_channel: str,
+def take_link(session: Session, link: ShortLink, *, to_channel: str, taker: HopTaker,
               consent: Consent | None, visitor: str | None = None) -> Hop | None:
-    """The customer submitted the form behind `link`: it is used up, the hop is taken."""
+    """Someone submitted the form behind `link`: it is used up, the hop is taken. Who took it
+    is a pending taker (hops/takers.py), not yet the customer the link was sent to."""
     now = utcnow()
     link.used_at = now
     hop = hop_of_link(session, link)
@@ -143,12 +163,11 @@ def take_link(session: Session, link: ShortLink, *, to_channel: str,
         hop.to_channel = to_channel
         if consent is not None:
             hop.consent_id = consent.id
-    if link.customer_id is not None:
-        set_preferred_channel(session, link.customer_id, to_channel)
     audit(session, link.workspace_id, "hop.taken", "conversation", link.conversation_id,
           actor_type="customer", actor_id=visitor,
           data={"link_id": str(link.id), "hop_id": str(hop.id) if hop else None,
-                "to_channel": to_channel})
+                "to_channel": to_channel, "taker_id": str(taker.id)})
+    set_preferred_channel(session, taker.customer_id, to_channel)
     publish(session, link.workspace_id, "hop.taken",
             {"conversation_id": str(link.conversation_id),
              "hop_id": str(hop.id) if hop else None, "to_channel": to_channel})
@@ -193,21 +212,21 @@ def give_coordinate(session: Session, workspace_id: uuid.UUID, customer_id: uuid
     return existing
 
 
-def form_consent(session: Session, link: ShortLink, *, kind: str, address: str, purpose: str,
-                 wording: str) -> Consent:
-    """Submitting a form is the customer's opt-in on the coordinate he typed."""
-    if link.customer_id is None:
-        raise ValidationFailed("this link has no customer", code="link_without_customer")
-    return record_consent(session, link.workspace_id, link.customer_id, kind=kind,
+def form_consent(session: Session, link: ShortLink, customer_id: uuid.UUID, *, kind: str,
+                 address: str, purpose: str, wording: str) -> Consent:
+    """Submitting a form is the opt-in of whoever submitted it on the coordinate he typed
+    (the consent stays with the taker's own customer)."""
+    return record_consent(session, link.workspace_id, customer_id, kind=kind,
                           address=address, purpose=purpose, method="form", wording=wording,
                           source=f"short_link:{link.id}")
 
 
-def session_link(session: Session, link: ShortLink, visitor: str) -> str:
+def session_link(session: Session, link: ShortLink, visitor: str,
+                 customer_id: uuid.UUID) -> str:
     """The private continuation of a taken chat link, for the taker's browser only."""
     _, code = create_short_link(session, link.workspace_id, purpose="chat_session",
                                 conversation_id=link.conversation_id,
-                                customer_id=link.customer_id, ttl=SESSION_LINK_TTL,
+                                customer_id=customer_id, ttl=SESSION_LINK_TTL,
                                 meta={"from_link": str(link.id), "visitor": visitor})
     return code
 

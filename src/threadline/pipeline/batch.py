@@ -42,6 +42,7 @@ from threadline.db.base import new_id, utcnow
 from threadline.errors import ValidationFailed
 from threadline.events.service import audit_many, enqueue, publish_many
 from threadline.hops.links import resolve_link_token
+from threadline.hops.takers import recognise_proofs
 from threadline.pipeline.enrich import enrich
 from threadline.pipeline.learning import active_model
 from threadline.pipeline.matching import bind_echo, message_conversation
@@ -554,6 +555,7 @@ class BatchContext:
                     workspace_id=self.workspace_id)
         for customer_id, kind, address in dict.fromkeys(self.coordinates):
             self._link_coordinate(customer_id, kind, address)
+        recognise_proofs(s, self.workspace_id, self.new_messages)  # link takers' proof codes
 
     def _link_coordinate(self, customer_id: uuid.UUID, kind: str, address: str) -> None:
         """A coordinate the provider says the author gave (a form's email, a shared contact):

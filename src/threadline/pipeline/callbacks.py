@@ -126,7 +126,7 @@ def _placed(session: Session, callback: Callback, account: ChannelAccount,
         provider_id=result.provider_id, delivery=result.state.value, author_type="automation",
         created_at=now, attachments=[], triage={},
         meta={"callback_id": str(callback.id), "call_status": "queued",
-              "direction": "outbound-api", **result.meta})
+              "direction": "outbound-api", "recipient": callback.phone, **result.meta})
     session.add(message)
     conv.message_count += 1
     conv.last_message_at = now

@@ -239,11 +239,16 @@ def send_follow_up(session: Session, workspace_id: uuid.UUID, conversation_id: u
     if not hops:
         raise ValidationFailed("this conversation has no hop waiting for a public follow-up",
                                code="no_open_hop")
-    if conv.origin_account_id is None:
+    origin = next((session.get(Message, h.origin_message_id) for h in hops
+                   if h.origin_message_id is not None), None)
+    account_id = origin.channel_account_id if origin is not None else conv.origin_account_id
+    if account_id is None:
         raise ValidationFailed("the conversation has no origin account", code="no_channel")
     body = (text or service.draft_follow_up(hops[-1])).strip()
+    # A reply to the original post (never to a later one), on the account it was posted on.
     message = post_reply(session, workspace_id, conv.id, Reply(
-        text=body, visibility="public", channel_account_id=conv.origin_account_id,
+        text=body, visibility="public", channel_account_id=account_id,
+        anchor_id=origin.id if origin is not None else None,
         send_job=HOP_SEND_JOB, job_payload={"role": "follow_up",
                                             "hop_ids": [str(h.id) for h in hops]}), actor)
     for hop in hops:

@@ -52,6 +52,9 @@ class Reply:
     # sends go through `hop.send`, which records the provider's answer on the hop).
     send_job: str = SEND_JOB
     job_payload: dict[str, Any] = field(default_factory=dict)
+    # The inbound message this answers (a hop's follow-up answers the original post), instead
+    # of the customer's latest message on the account.
+    anchor_id: uuid.UUID | None = None
 
 
 def _latest_inbound(session: Session, conv: Conversation, account_id: uuid.UUID | None,
@@ -63,6 +66,14 @@ def _latest_inbound(session: Session, conv: Conversation, account_id: uuid.UUID 
     if visibility is not None:
         stmt = stmt.where(Message.visibility == visibility)
     return session.scalar(stmt.order_by(Message.created_at.desc()).limit(1))
+
+
+def _named_anchor(session: Session, conv: Conversation, message_id: uuid.UUID) -> Message:
+    message = session.get(Message, message_id)
+    if (message is None or message.workspace_id != conv.workspace_id
+            or message.direction != "inbound" or message.deleted_at is not None):
+        raise ValidationFailed("the message to answer is gone", code="anchor_gone")
+    return message
 
 
 def _recipient(session: Session, message: Message) -> str | None:
@@ -90,8 +101,10 @@ def post_reply(session: Session, workspace_id: uuid.UUID, conversation_id: uuid.
     if reply.kind != "message":
         raise ValidationFailed("kind must be message or note")
 
-    # Where: the chosen account, else where the customer last wrote with this visibility.
-    anchor = _latest_inbound(session, conv, reply.channel_account_id, reply.visibility)
+    # Where: the message named, else the chosen account, else where the customer last wrote
+    # with this visibility.
+    anchor = (_named_anchor(session, conv, reply.anchor_id) if reply.anchor_id
+              else _latest_inbound(session, conv, reply.channel_account_id, reply.visibility))
     if anchor is None:
         anchor = _latest_inbound(session, conv, reply.channel_account_id, None)
     account_id = reply.channel_account_id or (anchor.channel_account_id if anchor else None)

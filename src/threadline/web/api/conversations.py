@@ -31,6 +31,8 @@ from threadline.web.deps import (
     WriteSession,
     current_principal,
 )
+from threadline.web.hops.marks import mark_messages, with_takers
+from threadline.web.hops.schemas import ConversationWithTakers
 
 router = APIRouter(prefix="/conversations", tags=["conversations"])
 
@@ -60,16 +62,16 @@ def list_conversations(
     return ConversationPage(items=[ConversationOut.model_validate(r) for r in rows], next=nxt)
 
 
-@router.get("/{conversation_id}", response_model=ConversationDetail)
+@router.get("/{conversation_id}", response_model=ConversationWithTakers)
 def get_conversation(conversation_id: uuid.UUID,
                      principal: Annotated[Principal, Depends(current_principal)],
-                     session: ReadSession) -> ConversationDetail:
+                     session: ReadSession) -> ConversationWithTakers:
     conv, customer, messages = service.conversation_view(session, principal.workspace_id,
                                                          conversation_id)
     detail = ConversationDetail.model_validate(conv)
     detail.customer = CustomerBrief.model_validate(customer) if customer else None
     detail.messages = [message_out(m) for m in messages]
-    return detail
+    return with_takers(session, detail)
 
 
 def message_out(message: Message) -> MessageOut:
@@ -103,7 +105,9 @@ def create_message(conversation_id: uuid.UUID, body: MessageIn,
                          Reply(text=body.text, visibility=body.visibility,
                                channel_account_id=body.channel_account_id, kind=body.kind,
                                options=body.options), principal.actor)
-    return message_out(message)
+    out = message_out(message)
+    mark_messages(session, conversation_id, [out])
+    return out
 
 
 @router.patch("/{conversation_id}", response_model=ConversationOut)

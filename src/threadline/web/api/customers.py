@@ -29,6 +29,8 @@ from threadline.web.deps import (
     WriteSession,
     current_principal,
 )
+from threadline.web.hops.marks import customer_takers
+from threadline.web.hops.schemas import TakerOut
 
 router = APIRouter(prefix="/customers", tags=["customers"])
 
@@ -38,6 +40,7 @@ class CustomerDetail(CustomerOut):
     consents: list[ConsentOut]
     conversations: list[ConversationOut]
     suggestions: list[SuggestionOut]
+    takers: list[TakerOut]  # who took a public link as (or claiming to be) this customer
 
 
 def _detail(session: Session, workspace_id: uuid.UUID, customer_id: uuid.UUID) -> dict[str, Any]:
@@ -52,7 +55,8 @@ def _detail(session: Session, workspace_id: uuid.UUID, customer_id: uuid.UUID) -
                                                                             customer.id)],
         conversations=[ConversationOut.model_validate(c) for c in convs],
         suggestions=[SuggestionOut.model_validate(s)
-                     for s in service.list_suggestions(session, workspace_id, customer.id)])
+                     for s in service.list_suggestions(session, workspace_id, customer.id)],
+        takers=customer_takers(session, customer.id))
     return data
 
 

@@ -1,5 +1,6 @@
-"""The hop card of the conversation view: which offers fit this conversation, and the drafted
-public follow-up once a hopped conversation is resolved."""
+"""The hop card of the conversation view: which offers fit this conversation, the drafted
+public follow-up once a hopped conversation is resolved, and who took a public link without
+being proven to be the customer (the timeline marks his messages; decision 0103)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from threadline.conversations.models import Conversation, Status
 from threadline.errors import ThreadlineError
 from threadline.hops.service import REASONS
 from threadline.pipeline import hops as hop_flow
+from threadline.web.hops.marks import conversation_marks
 
 LABELS = {"dm_invite": "Invite to DM", "private_reply": "Private reply",
           "chat_link": "Send chat link", "callback_form": "Offer a callback",
@@ -30,4 +32,6 @@ def hop_panel(session: Session, conv: Conversation) -> dict[str, Any]:
             draft = hop_flow.draft_follow_up(session, conv.workspace_id, conv.id)
         except ThreadlineError:
             draft = None
-    return {"methods": [(m, LABELS[m]) for m in methods], "reasons": REASONS, "draft": draft}
+    marks = conversation_marks(session, conv.id)
+    return {"methods": [(m, LABELS[m]) for m in methods], "reasons": REASONS, "draft": draft,
+            "marks": marks, "takers": marks.pending}

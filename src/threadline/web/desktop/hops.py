@@ -9,6 +9,8 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request
 from starlette.responses import Response
 
+from threadline.errors import NotFound
+from threadline.hops import takers
 from threadline.pipeline import hops as hop_flow
 from threadline.web.desktop.actions import _pane
 from threadline.web.desktop.security import (
@@ -39,4 +41,16 @@ async def follow_up(conversation_id: uuid.UUID, request: Request,
     form = await request.form()
     hop_flow.send_follow_up(session, user.workspace_id, conversation_id, user.actor,
                             text=form_value(form, "text") or None)
+    return _pane(request, session, user, conversation_id)
+
+
+@router.post("/conversations/{conversation_id}/takers/{taker_id}/confirm")
+async def confirm_taker(conversation_id: uuid.UUID, taker_id: uuid.UUID, request: Request,
+                        user: Annotated[DeskUser, Depends(current_user)],
+                        session: WriteSession) -> Response:
+    """The agent confirms that whoever took the public link is the customer (audited)."""
+    taker = takers.access_taker(session, user.workspace_id, taker_id)
+    if taker.conversation_id != conversation_id:
+        raise NotFound("this person is not known here", code="taker_not_found")
+    takers.prove(session, taker, by="agent", actor=user.actor)
     return _pane(request, session, user, conversation_id)

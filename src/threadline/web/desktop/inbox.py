@@ -167,7 +167,9 @@ def timeline(conversation_id: uuid.UUID, request: Request,
              user: Annotated[DeskUser, Depends(current_user)],
              session: ReadSession) -> Response:
     story = conversation_story(session, user.workspace_id, conversation_id)
-    return render(request, "partials/timeline.html", {"story": story, "conv": story.conversation})
+    return render(request, "partials/timeline.html", {"story": story, "conv": story.conversation,
+                                                      "hop": hop_panel(session,
+                                                                       story.conversation)})
 
 
 @router.get("/conversations/{conversation_id}/hint")

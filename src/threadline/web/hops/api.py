@@ -15,7 +15,7 @@ from threadline.conversations.schemas import ConversationOut, MessageOut
 from threadline.conversations.service import access_conversation
 from threadline.errors import NotFound
 from threadline.events.runtime import Runtime
-from threadline.hops import callbacks, options, service
+from threadline.hops import callbacks, options, service, takers
 from threadline.pipeline import hops as flows
 from threadline.pipeline.callbacks import sync_outcomes
 from threadline.pipeline.hop_contact import send_verification
@@ -28,6 +28,7 @@ from threadline.web.deps import (
     get_runtime,
     supervisor,
 )
+from threadline.web.hops.marks import taker_out
 from threadline.web.hops.schemas import (
     CallbackIn,
     CallbackOut,
@@ -41,6 +42,7 @@ from threadline.web.hops.schemas import (
     OfferedChannelsOut,
     OutcomeIn,
     ResolveOut,
+    TakerOut,
     VerificationIn,
     VerificationOut,
 )
@@ -111,6 +113,15 @@ def send_follow_up(conversation_id: uuid.UUID, body: FollowUpIn, principal: Agen
     message = flows.send_follow_up(session, principal.workspace_id, conversation_id,
                                    principal.actor, text=body.text)
     return message_out(message)
+
+
+@router.post("/takers/{taker_id}/confirm", response_model=TakerOut)
+def confirm_taker(taker_id: uuid.UUID, principal: Agent, session: Writer) -> TakerOut:
+    """An agent confirms that whoever took a public link is the public author: his customer is
+    merged into the author's (audited, undoable like any merge)."""
+    taker = takers.access_taker(session, principal.workspace_id, taker_id)
+    takers.prove(session, taker, by="agent", actor=principal.actor)
+    return taker_out(session, taker)
 
 
 # --- callbacks ---------------------------------------------------------------------------------

@@ -8,7 +8,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from threadline.conversations.schemas import ConversationOut, MessageOut
+from threadline.conversations.schemas import ConversationDetail, ConversationOut, MessageOut
 from threadline.schema_types import DatetimeIn, UUIDIn
 
 
@@ -87,6 +87,7 @@ class CallbackOut(BaseModel):
     outcome: str | None
     call_provider_id: str | None
     created_at: datetime
+    meta: dict[str, Any] = Field(default_factory=dict)  # taker_id: asked for on a public link
 
 
 class OutcomeIn(StrictInput):
@@ -124,3 +125,26 @@ class OfferedChannelsIn(StrictInput):
 class OfferedChannelsOut(BaseModel):
     channels: list[dict[str, str]]
     text: str
+
+
+class TakerOut(BaseModel):
+    """Who took a public link: pending (not proven to be the public author), proven (his proof
+    code came from the author's account) or confirmed (by an agent)."""
+
+    id: uuid.UUID
+    conversation_id: uuid.UUID
+    hop_id: uuid.UUID | None
+    customer_id: uuid.UUID
+    claimed_customer_id: uuid.UUID
+    claimed_handle: str
+    channel: str
+    state: str
+    verified: bool
+    proven_by: str | None
+    proven_at: datetime | None
+    created_at: datetime
+    warning: str | None
+
+
+class ConversationWithTakers(ConversationDetail):
+    takers: list[TakerOut] = Field(default_factory=list)

@@ -1,13 +1,14 @@
-"""What a customer's form submission does, in one transaction each: the link is used up, the
-coordinate he typed is linked to him (customer-asserted) with his consent, the hop is taken and
-his preferred channel recorded; then the chat opens on the conversation, the callback is
-scheduled, the email conversation starts, or the coordinate is verified.
+"""What a form submission does, in one transaction each: the link is used up, whoever
+submitted it becomes a pending taker with his own customer (the coordinate he typed and his
+consent stay with him, never with the public author he may claim to be), the hop is taken; then
+the chat opens on the conversation, the callback is scheduled for him, the email conversation
+starts, or the coordinate is verified. The chat, callback and email pages show him the proof
+code he can post or send from the public account to prove he is its owner (decision 0103).
 """
 
 from __future__ import annotations
 
 import secrets
-import uuid
 from datetime import UTC, datetime, timedelta
 
 from fastapi import Request
@@ -20,7 +21,7 @@ from threadline.conversations.models import Conversation
 from threadline.conversations.service import Actor
 from threadline.db.base import utcnow
 from threadline.errors import ThreadlineError, ValidationFailed
-from threadline.hops import callbacks, service
+from threadline.hops import callbacks, service, takers
 from threadline.hops.models import ShortLink
 from threadline.pipeline.hop_contact import send_to_coordinate
 from threadline.pipeline.hops import first_account
@@ -60,19 +61,19 @@ def take(request: Request, code: str, values: dict[str, str]) -> Response:
             base = company_and_channels(session, link.workspace_id)
             wording = WORDING.get(link.purpose, "").replace("{company}", base["company"])
             if link.purpose == "chat":
-                account, token = _take_chat(session, link, values, wording,
-                                            runtime.settings.resolved_secret_key())
+                account, token, proof = _take_chat(session, link, values, wording,
+                                                   runtime.settings.resolved_secret_key())
                 return page(request, "handoff.html", {
-                    **base, "account_id": str(account.id), "token": token,
+                    **base, "account_id": str(account.id), "token": token, "proof": proof,
                     "chat_url": f"/webchat/{account.id}"})
             if link.purpose == "callback":
-                _take_callback(session, link, values, wording)
-                return message_page(request, base, "We will call you",
-                                    "Thank you. An agent will call you in the time you chose. "
-                                    "You can close this page.", code="callback_scheduled")
+                proof = _take_callback(session, link, values, wording)
+                return message_page(request, {**base, "proof": proof}, "We will call you",
+                                    "Thank you. An agent will call you in the time you chose.",
+                                    code="callback_scheduled")
             if link.purpose == "email":
-                _take_email(session, link, values, wording)
-                return message_page(request, base, "We will write to you",
+                proof = _take_email(session, link, values, wording)
+                return message_page(request, {**base, "proof": proof}, "We will write to you",
                                     "Thank you. We will continue by email; look out for our "
                                     "message.", code="email_started")
             service.confirm_verification(session, link)
@@ -88,37 +89,39 @@ def take(request: Request, code: str, values: dict[str, str]) -> Response:
                              status=exc.status if 400 <= exc.status < 500 else 422)
 
 
-def _customer(link: ShortLink) -> uuid.UUID:
-    if link.customer_id is None:
-        raise ValidationFailed("this link is not bound to a customer; please write to us again",
-                               code="link_without_customer")
-    return link.customer_id
+def _start(session: Session, link: ShortLink, channel: str,
+           name: str | None = None) -> takers.NewTaker:
+    """Whoever submitted the form: a pending taker with his own customer (decision 0103)."""
+    hop = service.hop_of_link(session, link)
+    return takers.start_taker(session, link, channel=channel, hop_id=hop.id if hop else None,
+                              name=name)
 
 
 def _take_chat(session: Session, link: ShortLink, values: dict[str, str], wording: str,
-               secret: str) -> tuple[ChannelAccount, str]:
-    customer_id = _customer(link)
+               secret: str) -> tuple[ChannelAccount, str, str]:
     hop = service.hop_of_link(session, link)
     account = (session.get(ChannelAccount, hop.to_account_id)
                if hop is not None and hop.to_account_id else None)
     account = account or first_account(session, link.workspace_id, "webchat")
     if account is None or account.kind != "webchat":
         raise ValidationFailed("the chat is not available right now", code="no_webchat_account")
+    name = values.get("name", "").strip() or None
+    new = _start(session, link, "webchat", name)
+    own = new.customer.id
     visitor_id = f"v_{secrets.token_urlsafe(16)}"
-    service.give_coordinate(session, link.workspace_id, customer_id, kind="webchat",
-                            address=visitor_id)
-    consent = service.form_consent(session, link, kind="webchat", address=visitor_id,
+    takers.remember_identity(new.taker, service.give_coordinate(
+        session, link.workspace_id, own, kind="webchat", address=visitor_id))
+    consent = service.form_consent(session, link, own, kind="webchat", address=visitor_id,
                                    purpose="chat", wording=wording)
     email = values.get("email", "").strip()
     if email:
         email = normalize_email(email)
-        service.give_coordinate(session, link.workspace_id, customer_id, kind="email",
-                                address=email)
-        service.form_consent(session, link, kind="email", address=email, purpose="chat",
+        service.give_coordinate(session, link.workspace_id, own, kind="email", address=email)
+        service.form_consent(session, link, own, kind="email", address=email, purpose="chat",
                              wording=wording)
-    service.take_link(session, link, to_channel="webchat", consent=consent, visitor=visitor_id)
-    session_code = service.session_link(session, link, visitor_id)
-    name = values.get("name", "").strip() or None
+    service.take_link(session, link, to_channel="webchat", taker=new.taker, consent=consent,
+                      visitor=visitor_id)
+    session_code = service.session_link(session, link, visitor_id, own)
     visitor = tokens.Visitor(account_id=str(account.id), visitor_id=visitor_id, name=name,
                              email=email or None, link_token=session_code)
     question = values.get("question", "").strip()
@@ -128,7 +131,7 @@ def _take_chat(session: Session, link: ShortLink, values: dict[str, str], wordin
             visitor=WebchatVisitor(id=visitor_id, name=name, email=email or None),
             message=WebchatMessage(echo_id=f"q-{secrets.token_urlsafe(12)}", text=question,
                                    sent_at=utcnow())))
-    return account, tokens.issue(secret, visitor)
+    return account, tokens.issue(secret, visitor), new.proof_code
 
 
 def _local_time(raw: str, offset_minutes: int) -> datetime | None:
@@ -146,8 +149,7 @@ def _local_time(raw: str, offset_minutes: int) -> datetime | None:
 
 
 def _take_callback(session: Session, link: ShortLink, values: dict[str, str],
-                   wording: str) -> None:
-    customer_id = _customer(link)
+                   wording: str) -> str:
     phone = normalize_phone(values.get("phone", ""))
     try:
         offset = max(-14 * 60, min(14 * 60, int(values.get("tz_offset") or 0)))
@@ -156,29 +158,34 @@ def _take_callback(session: Session, link: ShortLink, values: dict[str, str],
     start = _local_time(values.get("window_start", ""), offset)
     end = _local_time(values.get("window_end", ""), offset)
     callbacks.check_window(start, end, utcnow())
-    service.give_coordinate(session, link.workspace_id, customer_id, kind="phone",
-                            address=phone)
-    consent = service.form_consent(session, link, kind="phone", address=phone,
+    new = _start(session, link, "voice")
+    own = new.customer.id
+    service.give_coordinate(session, link.workspace_id, own, kind="phone", address=phone)
+    consent = service.form_consent(session, link, own, kind="phone", address=phone,
                                    purpose=callbacks.PURPOSE, wording=wording)
-    hop = service.take_link(session, link, to_channel="voice", consent=consent)
+    hop = service.take_link(session, link, to_channel="voice", taker=new.taker,
+                            consent=consent)
     conv = session.get(Conversation, link.conversation_id)
     if conv is None:
         raise ValidationFailed("this case is closed; please write to us again",
                                code="conversation_gone")
     callbacks.request_callback(session, link.workspace_id, conv, phone=phone,
                                window_start=start, window_end=end, actor_type="customer",
-                               actor_id=None, hop_id=hop.id if hop else None)
+                               actor_id=None, hop_id=hop.id if hop else None,
+                               customer_id=own, taker_id=new.taker.id)
+    return new.proof_code
 
 
 def _take_email(session: Session, link: ShortLink, values: dict[str, str],
-                wording: str) -> None:
-    customer_id = _customer(link)
+                wording: str) -> str:
     email = normalize_email(values.get("email", ""))
-    service.give_coordinate(session, link.workspace_id, customer_id, kind="email",
-                            address=email)
-    consent = service.form_consent(session, link, kind="email", address=email,
+    new = _start(session, link, "email")
+    own = new.customer.id
+    service.give_coordinate(session, link.workspace_id, own, kind="email", address=email)
+    consent = service.form_consent(session, link, own, kind="email", address=email,
                                    purpose="email", wording=wording)
-    hop = service.take_link(session, link, to_channel="email", consent=consent)
+    hop = service.take_link(session, link, to_channel="email", taker=new.taker,
+                            consent=consent)
     account = (session.get(ChannelAccount, hop.to_account_id)
                if hop is not None and hop.to_account_id else None)
     account = account or first_account(session, link.workspace_id, "email")
@@ -186,3 +193,4 @@ def _take_email(session: Session, link: ShortLink, values: dict[str, str],
         send_to_coordinate(session, link.workspace_id, link.conversation_id, account, email,
                            EMAIL_TEXT, Actor("system"),
                            {"subject": "Your support case"})
+    return new.proof_code

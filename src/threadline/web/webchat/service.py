@@ -27,6 +27,7 @@ from threadline.errors import BadRequest, NotFound, ValidationFailed
 from threadline.events.models import InboundEvent
 from threadline.events.service import store_inbound
 from threadline.hops.links import find_link
+from threadline.hops.models import ShortLink
 from threadline.pipeline.inbound import account_config
 from threadline.pipeline.ingest import load_account
 from threadline.web.webchat.tokens import Visitor
@@ -35,8 +36,9 @@ from threadline.workspace.models import ChannelAccount
 KIND = "webchat"
 VISIBLE_OUTBOUND = ("sent", "delivered", "read")
 HISTORY_LIMIT = 200
-# A chat link as offered publicly, and the private continuation hops hands the taker.
-CHAT_PURPOSES = ("chat", "chat_session")
+# The private continuation hops hands whoever took a public chat link (in his token). A public
+# `chat` code opens its form page `/s/{code}` only: that is where the taker is recorded.
+CHAT_PURPOSES = ("chat_session",)
 
 
 def chat_account(session: Session, account_id: str) -> ChannelAccount:
@@ -64,16 +66,22 @@ def store_envelope(session: Session, account: ChannelAccount,
     return len(set(ids) - known)
 
 
-def check_link(session: Session, account: ChannelAccount, code: str) -> uuid.UUID:
-    """A short-link code a chat starts from: it must be a live chat link of this workspace."""
+def check_link(session: Session, account: ChannelAccount, code: str) -> ShortLink:
+    """A short-link code a chat starts from: it must be a live chat link of this workspace
+    (not used up, not expired). A taken public link opens nothing: its taker continues through
+    his own signed visitor token, which holds his private `chat_session` link."""
     link = find_link(session, code)
     if link is None or link.workspace_id != account.workspace_id:
         raise NotFound("this chat link is not valid", code="link_not_found")
-    if link.purpose not in CHAT_PURPOSES:
-        raise ValidationFailed("this link does not open a chat", code="link_wrong_purpose")
+    if link.used_at is not None:
+        raise ValidationFailed("this chat link has been used already", code="link_used",
+                               status=410)
     if link.expires_at <= utcnow():
         raise ValidationFailed("this chat link has expired", code="link_expired", status=410)
-    return link.conversation_id
+    if link.purpose not in CHAT_PURPOSES:
+        raise ValidationFailed("this link does not open a chat here; open it as it was sent",
+                               code="link_wrong_purpose")
+    return link
 
 
 def has_thread(session: Session, account: ChannelAccount, visitor: Visitor) -> bool:
@@ -120,9 +128,10 @@ def origin_context(session: Session, account: ChannelAccount,
     """The public message a short-linked conversation started with (it is public already)."""
     if not visitor.link_token or account.config.get("show_origin_context") is False:
         return None
-    link = find_link(session, visitor.link_token)
-    if link is None or link.workspace_id != account.workspace_id:
-        return None
+    try:
+        link = check_link(session, account, visitor.link_token)
+    except (NotFound, ValidationFailed):
+        return None  # only a live link shows it (a used or expired one shows nothing)
     conv = session.get(Conversation, link.conversation_id)
     seen = 0
     while conv is not None and conv.merged_into_id is not None and seen < 16:
