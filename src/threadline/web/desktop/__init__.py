@@ -14,7 +14,16 @@ from fastapi.responses import FileResponse
 from starlette.responses import Response
 
 from threadline.errors import NotFound
-from threadline.web.desktop import actions, admin, customers, hops, inbox, login, stream
+from threadline.web.desktop import (
+    actions,
+    admin,
+    customers,
+    hops,
+    inbox,
+    login,
+    stream,
+    subjects,
+)
 from threadline.web.desktop.render import HERE, render_error
 from threadline.web.desktop.security import DesktopRoute
 
@@ -57,5 +66,5 @@ def vendor_file(package: str, name: str) -> Response:
     return _file(_inside(node_modules() / VENDOR[package], name))
 
 
-for module in (login, inbox, actions, hops, customers, admin, stream):
+for module in (login, inbox, actions, hops, subjects, customers, admin, stream):
     router.include_router(module.router)
