@@ -20,13 +20,18 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
+    JSON,
     ColumnElement,
+    Engine,
+    LargeBinary,
     Select,
+    String,
     Text,
     and_,
     cast,
     delete,
     func,
+    inspect,
     or_,
     select,
     update,
@@ -36,6 +41,7 @@ from sqlalchemy.orm import InstrumentedAttribute, Session
 from threadline.contacts.models import Consent, Customer, Identity, MergeSuggestion
 from threadline.conversations.models import Conversation, Message, Status
 from threadline.db.base import utcnow
+from threadline.db.models import load_all
 from threadline.events.models import AuditEvent, InboundEvent, OutboxJob, StreamEvent, WorkStatus
 from threadline.hops.models import Callback, Hop, ShortLink
 from threadline.subjects.matching import Matcher
@@ -46,6 +52,9 @@ CHUNK = 500
 LABEL_ACTION = "conversation.classified"  # a person's label: training data (pipeline.learning)
 HUMAN_ACTORS = ("agent", "token")
 ERASED = "erased"
+ERASED_ACTION = "customer.erased"
+EXPORTED_ACTION = "customer.exported"
+REQUEST_ACTIONS = (ERASED_ACTION, EXPORTED_ACTION)  # the requests' own records: kept
 
 
 @dataclass
@@ -79,7 +88,7 @@ class Eraser:
     run: EraseFn | None  # None: the table holds nothing about customers
     scrubbed: tuple[str, ...] = ()  # text columns the eraser clears or replaces
     kept: dict[str, str] = field(default_factory=dict)  # text column -> why it is kept
-    deletes_rows: bool = False  # his rows are deleted: every column of them goes
+    deletes_rows: bool = False  # his rows are deleted (kept columns are other people's)
 
 
 def _chunks(ids: Sequence[Any]) -> Iterable[Sequence[Any]]:
@@ -187,18 +196,18 @@ def _about_him(e: Erasure) -> list[ColumnElement[bool]]:
 def erase_audit_events(session: Session, e: Erasure) -> int:
     """The audit about him, his conversations and messages is deleted; other records that
     name him (a merge suggestion's reason) keep their action and lose their data. The
-    erasure itself is audited afterwards (service.erase_customer)."""
+    records of the requests themselves (exported, erased: who, when, counts) are kept."""
     ws = e.subject.workspace_id
     done = 0
     for clause in _about_him(e):
-        result: Any = session.execute(delete(AuditEvent).where(AuditEvent.workspace_id == ws,
-                                                               clause)
+        result: Any = session.execute(delete(AuditEvent).where(
+            AuditEvent.workspace_id == ws, AuditEvent.action.not_in(REQUEST_ACTIONS), clause)
                                       .execution_options(synchronize_session=False))
         done += int(result.rowcount or 0)
     needles = [str(c) for c in e.subject.customer_ids] + sorted(e.subject.coordinates)
     if needles:
         ids = _mentioning(session, select(AuditEvent.id, AuditEvent.data).where(
-            AuditEvent.workspace_id == ws, or_(*[
+            AuditEvent.workspace_id == ws, AuditEvent.action.not_in(REQUEST_ACTIONS), or_(*[
                 func.lower(cast(AuditEvent.data, Text)).contains(n.lower(), autoescape=True)
                 for n in needles])), e)
         done += _update(session, AuditEvent.id, ids, {"data": {}})
@@ -363,3 +372,32 @@ ERASERS: tuple[Eraser, ...] = (
 
 def registry() -> dict[str, Eraser]:
     return {eraser.table: eraser for eraser in ERASERS}
+
+
+def _holds_text(column_type: Any) -> bool:
+    return isinstance(column_type, String | JSON | LargeBinary | Text)
+
+
+def uncovered(engine: Engine) -> list[str]:
+    """Tables and text columns of the live schema that the registry does not account for
+    (empty when every one is decided). Column types come from the models when the table has
+    one (SQLite reflects ids as CHAR), from the database otherwise."""
+    models = load_all().metadata.tables
+    known = registry()
+    missing: list[str] = []
+    inspector = inspect(engine)
+    for table in sorted(inspector.get_table_names()):
+        eraser = known.get(table)
+        if eraser is None:
+            missing.append(f"{table}: no eraser")
+            continue
+        model = models.get(table)
+        for column in inspector.get_columns(table):
+            name = column["name"]
+            kind = model.c[name].type if model is not None and name in model.c \
+                else column["type"]
+            if not _holds_text(kind):
+                continue
+            if name not in eraser.scrubbed and name not in eraser.kept:
+                missing.append(f"{table}.{name}: neither scrubbed nor kept with a reason")
+    return missing

@@ -21,12 +21,10 @@ from threadline.errors import ValidationFailed
 from threadline.events.models import AuditEvent
 from threadline.events.service import audit, enqueue, publish
 from threadline.hops.models import Callback, Hop, ShortLink
-from threadline.subjects.erasers import ERASERS, Erasure
+from threadline.subjects.erasers import ERASED_ACTION, ERASERS, EXPORTED_ACTION, Erasure
 from threadline.subjects.subject import Subject, collect
 
 FORMAT = "threadline.customer-export/1"
-ERASED_ACTION = "customer.erased"
-EXPORTED_ACTION = "customer.exported"
 COMPACT_JOB = "subjects.compact"
 CONFIRM_WORD = "ERASE"
 HIDDEN_COLUMNS = {"short_links": {"code_hash"}}  # a hash of a live secret, not his data
