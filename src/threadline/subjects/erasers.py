@@ -28,6 +28,7 @@ from sqlalchemy import (
     String,
     Text,
     and_,
+    bindparam,
     cast,
     delete,
     func,
@@ -219,18 +220,22 @@ def erase_messages(session: Session, e: Erasure) -> int:
     and every message written from his identities elsewhere: text, markup, subject,
     attachments' metadata, triage spans and provider metadata cleared; provider ids hashed.
     The rows stay (counts, response times, the other side of a thread)."""
+    table = Message.__table__
+    stmt = table.update().where(table.c.id == bindparam("_id")).values(  # type: ignore[attr-defined]
+        text="", html=None, subject=None, attachments=[], triage={}, meta={},
+        delivery_error=None, identity_id=None, provider_id=bindparam("_provider"),
+        reply_to_provider_id=bindparam("_reply_to"), root_provider_id=bindparam("_root"),
+        thread_key=bindparam("_thread"))
     done = 0
     for chunk in _chunks(e.subject.message_ids):
         rows = session.execute(select(Message.id, Message.provider_id,
                                       Message.reply_to_provider_id, Message.root_provider_id,
                                       Message.thread_key).where(Message.id.in_(chunk))).all()
-        for message_id, provider_id, reply_to, root, thread_key in rows:
-            session.execute(update(Message).where(Message.id == message_id).values(
-                text="", html=None, subject=None, attachments=[], triage={}, meta={},
-                delivery_error=None, identity_id=None, provider_id=e.token(provider_id),
-                reply_to_provider_id=e.token(reply_to), root_provider_id=e.token(root),
-                thread_key=e.token(thread_key)).execution_options(synchronize_session=False))
-            done += 1
+        if rows:
+            session.execute(stmt, [{"_id": i, "_provider": e.token(p), "_reply_to": e.token(r),
+                                    "_root": e.token(t), "_thread": e.token(k)}
+                                   for i, p, r, t, k in rows])
+        done += len(rows)
     return done
 
 

@@ -17,6 +17,7 @@ from threadline.contacts.models import Consent, Customer, CustomerMerge, Identit
 from threadline.conversations.models import Conversation, Message
 from threadline.conversations.service import Actor
 from threadline.db.base import Base, utcnow
+from threadline.db.locks import workspace_lock
 from threadline.errors import ValidationFailed
 from threadline.events.models import AuditEvent
 from threadline.events.service import audit, enqueue, publish
@@ -123,6 +124,7 @@ def erase_customer(session: Session, workspace_id: uuid.UUID, customer_id: uuid.
 
     Idempotent: erasing again finds what arrived since (nothing, usually) and erases it.
     """
+    workspace_lock(session, workspace_id)  # no batch threads his messages meanwhile
     subject = collect(session, workspace_id, customer_id)
     erasure = Erasure(subject=subject, salt=secrets.token_bytes(32))
     for eraser in ERASERS:

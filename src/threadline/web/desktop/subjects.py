@@ -4,9 +4,8 @@ and erase him after a confirmation step (type his name or ERASE)."""
 from __future__ import annotations
 
 import uuid
-from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from starlette.responses import RedirectResponse, Response
 
 from threadline.contacts.service import access_customer
@@ -19,19 +18,11 @@ from threadline.subjects.service import (
 )
 from threadline.subjects.subject import collect
 from threadline.web.api.subjects import archive_response
+from threadline.web.desktop.admin import Admin
 from threadline.web.desktop.render import render
-from threadline.web.desktop.security import (
-    DesktopRoute,
-    DeskUser,
-    ReadSession,
-    WriteSession,
-    form_value,
-    require,
-)
-from threadline.workspace.models import Role
+from threadline.web.desktop.security import DesktopRoute, ReadSession, WriteSession, form_value
 
 router = APIRouter(route_class=DesktopRoute, include_in_schema=False)
-Admin = Annotated[DeskUser, Depends(require(Role.ADMIN))]
 
 
 @router.post("/customers/{customer_id}/export")
