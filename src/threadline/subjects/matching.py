@@ -1,9 +1,11 @@
 """Does a stored JSON document mention a customer? Used on raw provider payloads, outbox jobs
 and stream events, whose shapes Threadline does not own.
 
-A document mentions him when one of its strings (or numbers) is one of his ids or provider
-ids, or contains one of his coordinates (an address inside "Name <address>", a handle). Long
-base64 strings are decoded first: raw emails are stored that way.
+A document mentions him when one of its strings (or numbers) is one of his ids, provider ids
+or coordinates (a handle, a number as the provider writes it), or contains one of his email
+addresses ("Name <address>"). Long base64 strings are decoded first (raw emails are stored
+that way) and searched for any of them. Handles are matched whole, never inside another
+string: "maya_x" must not catch "maya_xyz".
 """
 
 from __future__ import annotations
@@ -55,17 +57,18 @@ class Matcher:
     def of(cls, subject: Subject) -> Matcher:
         exact = {str(i) for i in subject.ids()} | {p.lower() for p in subject.provider_ids
                                                    if len(p) >= MIN_NEEDLE}
-        contained: set[str] = set()
         for coordinate in subject.coordinates:
-            contained |= _variants(coordinate)
+            exact |= _variants(coordinate)
+        contained = {c for c in exact if "@" in c[1:]}  # email addresses
         return cls(frozenset(exact), tuple(sorted(contained)))
 
     def text(self, text: str) -> bool:
         low = text.lower()
         if low in self.exact or any(c in low for c in self.contained):
             return True
-        if len(text) >= 64 and BASE64.fullmatch(text):
-            return self.text(_decoded(text)) if len(text) <= MAX_DECODED else False
+        if 64 <= len(text) <= MAX_DECODED and BASE64.fullmatch(text):
+            decoded = _decoded(text).lower()
+            return any(n in decoded for n in self.exact)
         return False
 
     def document(self, value: Any) -> bool:
