@@ -88,8 +88,8 @@ def export_customer(session: Session, workspace_id: uuid.UUID, customer_id: uuid
         "format": FORMAT,
         "exported_at": utcnow().isoformat(),
         "workspace_id": str(workspace_id),
-        "customer": next(c for c in customers if c["id"] == str(customer_id)),
-        "merged_customers": [c for c in customers if c["id"] != str(customer_id)],
+        "customer": next(c for c in customers if c["id"] == str(subject.customer_id)),
+        "merged_customers": [c for c in customers if c["id"] != str(subject.customer_id)],
         "identities": _rows(session, Identity, subject.identity_ids, Identity.linked_at),
         "consents": _rows(session, Consent, subject.consent_ids, Consent.granted_at),
         "conversations": _rows(session, Conversation, subject.conversation_ids,
@@ -103,7 +103,7 @@ def export_customer(session: Session, workspace_id: uuid.UUID, customer_id: uuid
                                    MergeSuggestion.created_at),
         "audit_events": _audit_about(session, subject),
     }
-    audit(session, workspace_id, EXPORTED_ACTION, "customer", customer_id,
+    audit(session, workspace_id, EXPORTED_ACTION, "customer", subject.customer_id,
           actor_type=actor.type, actor_id=actor.id,
           data={"customers": len(subject.customer_ids),
                 "messages": len(subject.message_ids)})
@@ -131,13 +131,14 @@ def erase_customer(session: Session, workspace_id: uuid.UUID, customer_id: uuid.
         if eraser.run is not None:
             erasure.counts[eraser.table] = eraser.run(session, erasure)
     session.flush()
-    audit(session, workspace_id, ERASED_ACTION, "customer", customer_id,
+    audit(session, workspace_id, ERASED_ACTION, "customer", subject.customer_id,
           actor_type=actor.type, actor_id=actor.id,
-          data={"customers": [str(c) for c in subject.customer_ids],
+          data={"requested": str(customer_id),
+                "customers": [str(c) for c in subject.customer_ids],
                 "counts": erasure.counts})
-    publish(session, workspace_id, ERASED_ACTION, {"customer_id": str(customer_id)})
+    publish(session, workspace_id, ERASED_ACTION, {"customer_id": str(subject.customer_id)})
     enqueue(session, COMPACT_JOB, {}, workspace_id=workspace_id)
-    return ErasureReport(customer_id=customer_id, customers=subject.customer_ids,
+    return ErasureReport(customer_id=subject.customer_id, customers=subject.customer_ids,
                          erased_at=erasure.now, counts=erasure.counts)
 
 

@@ -52,6 +52,19 @@ class Subject:
         return sorted(n for n in found if len(n) >= MIN_NEEDLE)
 
 
+def _root(session: Session, workspace_id: uuid.UUID, customer_id: uuid.UUID) -> uuid.UUID:
+    """The customer a merged customer ended up in (the person's surviving record)."""
+    seen = {customer_id}
+    current = customer_id
+    while True:
+        target = session.scalar(select(Customer.merged_into_id).where(
+            Customer.workspace_id == workspace_id, Customer.id == current))
+        if target is None or target in seen:
+            return current
+        seen.add(target)
+        current = target
+
+
 def _family(session: Session, workspace_id: uuid.UUID, root: uuid.UUID) -> list[uuid.UUID]:
     """The customer and every customer merged into him, directly or through another."""
     family = [root]
@@ -78,10 +91,13 @@ def _conversations(session: Session, workspace_id: uuid.UUID,
 
 
 def collect(session: Session, workspace_id: uuid.UUID, customer_id: uuid.UUID) -> Subject:
-    """Everything that belongs to the customer (NotFound for another workspace's id)."""
+    """Everything that belongs to the customer (NotFound for another workspace's id). A
+    customer merged into another is the same person: the request covers the surviving
+    customer and everything merged into it."""
     access_customer(session, workspace_id, customer_id)
-    family = _family(session, workspace_id, customer_id)
-    subject = Subject(workspace_id=workspace_id, customer_id=customer_id, customer_ids=family)
+    root = _root(session, workspace_id, customer_id)
+    family = _family(session, workspace_id, root)
+    subject = Subject(workspace_id=workspace_id, customer_id=root, customer_ids=family)
     for ident in session.scalars(select(Identity).where(Identity.customer_id.in_(family))):
         subject.identity_ids.append(ident.id)
         subject.coordinates.update(v for v in (ident.address, ident.handle) if v)

@@ -47,5 +47,5 @@ async def erase(customer_id: uuid.UUID, request: Request, user: Admin,
     form = await request.form()
     customer = access_customer(session, user.workspace_id, customer_id)
     check_confirmation(customer, form_value(form, "confirm"))
-    erase_customer(session, user.workspace_id, customer_id, user.actor)
-    return RedirectResponse(f"/customers/{customer_id}?notice=erased", status_code=303)
+    report = erase_customer(session, user.workspace_id, customer_id, user.actor)
+    return RedirectResponse(f"/customers/{report.customer_id}?notice=erased", status_code=303)
