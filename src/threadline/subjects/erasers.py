@@ -172,14 +172,20 @@ def erase_inbound_events(session: Session, e: Erasure) -> int:
 
 def erase_outbox(session: Session, e: Erasure) -> int:
     """Jobs about him (a send, a callback to place) are deleted: pending ones never run."""
-    ids = _mentioning(session, select(OutboxJob.id, OutboxJob.payload).where(
-        OutboxJob.workspace_id == e.subject.workspace_id), e)
+    stmt = select(OutboxJob.id, OutboxJob.payload).where(
+        OutboxJob.workspace_id == e.subject.workspace_id)
+    if e.subject.since is not None:
+        stmt = stmt.where(OutboxJob.created_at >= e.subject.since)
+    ids = _mentioning(session, stmt, e)
     return _delete(session, OutboxJob.id, ids)
 
 
 def erase_stream_events(session: Session, e: Erasure) -> int:
-    ids = _mentioning(session, select(StreamEvent.id, StreamEvent.payload).where(
-        StreamEvent.workspace_id == e.subject.workspace_id), e)
+    stmt = select(StreamEvent.id, StreamEvent.payload).where(
+        StreamEvent.workspace_id == e.subject.workspace_id)
+    if e.subject.since is not None:
+        stmt = stmt.where(StreamEvent.created_at >= e.subject.since)
+    ids = _mentioning(session, stmt, e)
     return _delete(session, StreamEvent.id, ids)
 
 

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 
-from sqlalchemy import or_, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from threadline.contacts.models import Consent, Customer, CustomerMerge, Identity, MergeSuggestion
@@ -19,6 +20,7 @@ from threadline.contacts.service import access_customer
 from threadline.conversations.models import Conversation, Message
 from threadline.hops.models import Callback, Hop, ShortLink
 
+SINCE_MARGIN = timedelta(hours=1)
 MIN_NEEDLE = 6  # shorter provider ids (a Telegram message number) would match anything
 
 
@@ -39,6 +41,7 @@ class Subject:
     account_ids: set[uuid.UUID] = field(default_factory=set)
     coordinates: set[str] = field(default_factory=set)  # addresses, handles, phone numbers
     provider_ids: set[str] = field(default_factory=set)  # provider ids of his messages
+    since: datetime | None = None  # his first record: no job or live event about him is older
 
     def ids(self) -> list[uuid.UUID]:
         return [*self.customer_ids, *self.identity_ids, *self.consent_ids,
@@ -137,4 +140,10 @@ def collect(session: Session, workspace_id: uuid.UUID, customer_id: uuid.UUID) -
         or_(MergeSuggestion.customer_a_id.in_(family),
             MergeSuggestion.customer_b_id.in_(family)))))
     subject.coordinates.discard("")
+    firsts = [session.scalar(select(func.min(Customer.created_at)).where(
+        Customer.id.in_(family)))]
+    firsts += [session.scalar(select(func.min(Conversation.created_at)).where(
+        Conversation.id.in_(convs[i:i + 500]))) for i in range(0, len(convs), 500)]
+    known = [f for f in firsts if f is not None]
+    subject.since = min(known) - SINCE_MARGIN if known else None
     return subject
