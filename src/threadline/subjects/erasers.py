@@ -170,23 +170,21 @@ def erase_inbound_events(session: Session, e: Erasure) -> int:
     return len(ids)
 
 
+def _delete_mentioning(session: Session, e: Erasure, model: Any) -> int:
+    stmt = select(model.id, model.payload).where(model.workspace_id == e.subject.workspace_id)
+    if e.subject.since is not None:
+        stmt = stmt.where(model.created_at >= e.subject.since)
+    return _delete(session, model.id, _mentioning(session, stmt, e))
+
+
 def erase_outbox(session: Session, e: Erasure) -> int:
     """Jobs about him (a send, a callback to place) are deleted: pending ones never run."""
-    stmt = select(OutboxJob.id, OutboxJob.payload).where(
-        OutboxJob.workspace_id == e.subject.workspace_id)
-    if e.subject.since is not None:
-        stmt = stmt.where(OutboxJob.created_at >= e.subject.since)
-    ids = _mentioning(session, stmt, e)
-    return _delete(session, OutboxJob.id, ids)
+    return _delete_mentioning(session, e, OutboxJob)
 
 
 def erase_stream_events(session: Session, e: Erasure) -> int:
-    stmt = select(StreamEvent.id, StreamEvent.payload).where(
-        StreamEvent.workspace_id == e.subject.workspace_id)
-    if e.subject.since is not None:
-        stmt = stmt.where(StreamEvent.created_at >= e.subject.since)
-    ids = _mentioning(session, stmt, e)
-    return _delete(session, StreamEvent.id, ids)
+    """Live events naming him are deleted (desktops that missed them reload)."""
+    return _delete_mentioning(session, e, StreamEvent)
 
 
 def _about_him(e: Erasure) -> list[ColumnElement[bool]]:
