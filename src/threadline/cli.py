@@ -27,7 +27,9 @@ app = typer.Typer(help="Threadline: social customer care in one desktop.", no_ar
 accounts_app = typer.Typer(help="Channel accounts.")
 agents_app = typer.Typer(help="Agents.")
 tokens_app = typer.Typer(help="API tokens.")
+customers_app = typer.Typer(help="Data-subject requests: export or erase a customer.")
 app.add_typer(accounts_app, name="accounts")
+app.add_typer(customers_app, name="customers")
 app.add_typer(agents_app, name="agents")
 app.add_typer(tokens_app, name="tokens")
 keys_app = typer.Typer(help="Encryption keys of the credentials at rest.")
@@ -90,6 +92,48 @@ def _workspace_id(runtime: Runtime, slug: str | None) -> uuid.UUID:
 
 def _print(data: Any) -> None:
     typer.echo(json.dumps(data, indent=2, default=str))
+
+
+@customers_app.command("export")
+def customers_export(customer_id: uuid.UUID, out: Annotated[Path, typer.Option()],
+                     workspace: str | None = None) -> None:
+    """Write everything about a customer to a JSON file (readable by its owner only)."""
+    from threadline.conversations.service import Actor
+    from threadline.subjects.service import export_customer
+
+    runtime = _runtime()
+    with runtime.db.session() as session:
+        archive = export_customer(session, _workspace_id(runtime, workspace), customer_id,
+                                  Actor("system", "cli"))
+    out.touch(mode=0o600, exist_ok=False)
+    out.write_text(json.dumps(archive, indent=2, ensure_ascii=False))
+    _print({"customer_id": str(customer_id), "file": str(out),
+            "messages": len(archive["messages"])})
+    runtime.close()
+
+
+@customers_app.command("erase")
+def customers_erase(customer_id: uuid.UUID, confirm: Annotated[str, typer.Option(
+        help="the customer's name, or ERASE")], workspace: str | None = None) -> None:
+    """Erase a customer across every table, then compact the database files."""
+    from threadline.contacts.service import access_customer
+    from threadline.conversations.service import Actor
+    from threadline.events.registry import RetryLater
+    from threadline.subjects.service import check_confirmation, erase_customer
+    from threadline.subjects.storage import compact
+
+    runtime = _runtime()
+    ws = _workspace_id(runtime, workspace)
+    with runtime.db.session() as session:
+        check_confirmation(access_customer(session, ws, customer_id), confirm)
+        report = erase_customer(session, ws, customer_id, Actor("system", "cli"))
+    try:
+        compact(runtime.db.engine)
+    except RetryLater:
+        typer.echo("the database is busy: the worker's compaction job will finish", err=True)
+    _print({"customer_id": str(customer_id), "customers": [str(c) for c in report.customers],
+            "counts": report.counts})
+    runtime.close()
 
 
 @app.command()

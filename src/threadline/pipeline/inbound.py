@@ -8,12 +8,10 @@ whole with its events marked done, or the worker retries its events one at a tim
 
 from __future__ import annotations
 
-import hashlib
 import uuid
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from threadline.channels.base import (
@@ -28,6 +26,7 @@ from threadline.channels.base import (
 from threadline.channels.registry import get_adapter
 from threadline.channels.urls import STRICT
 from threadline.config import Settings
+from threadline.db.locks import workspace_lock
 from threadline.events.registry import (
     ClaimedEvent,
     PermanentFailure,
@@ -57,20 +56,12 @@ def normalize_event(account: ChannelAccount, payload: dict[str, Any]) -> list[No
         raise PermanentFailure(f"{exc.code}: {exc.message}") from None
 
 
-def _workspace_lock(session: Session, workspace_id: uuid.UUID) -> None:
-    """Serialise threading per workspace across workers (PostgreSQL); SQLite has one writer."""
-    if session.get_bind().dialect.name == "postgresql":
-        key = int.from_bytes(hashlib.sha256(workspace_id.bytes).digest()[:8], "big",
-                             signed=True)
-        session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": key})
-
-
 def process_events(runtime: Runtime, session: Session, events: Sequence[ClaimedEvent]) -> None:
     by_workspace: dict[uuid.UUID, list[ClaimedEvent]] = {}
     for ev in events:
         by_workspace.setdefault(ev.workspace_id, []).append(ev)
     for workspace_id in sorted(by_workspace, key=str):
-        _workspace_lock(session, workspace_id)
+        workspace_lock(session, workspace_id)
         batch = by_workspace[workspace_id]
         accounts = {a.id: a for a in session.query(ChannelAccount).filter(
             ChannelAccount.id.in_({e.channel_account_id for e in batch}))}

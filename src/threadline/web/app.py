@@ -18,7 +18,15 @@ from threadline.events.runtime import Runtime
 from threadline.events.worker import Worker
 from threadline.pipeline import install as install_pipeline
 from threadline.web import api_docs, desktop, health, webhooks
-from threadline.web.api import brand, channels, conversations, customers, operations, stream
+from threadline.web.api import (
+    brand,
+    channels,
+    conversations,
+    customers,
+    operations,
+    stream,
+    subjects,
+)
 from threadline.web.hops import api as hops_api
 from threadline.web.hops import routes as hop_pages
 from threadline.web.security_headers import SecurityHeaders
@@ -67,8 +75,8 @@ def create_app(runtime: Runtime | None = None, *, workers: int | None = None) ->
                                        "message": "the request is not valid",
                                        "details": {"errors": errors}}}, status_code=422)
 
-    for router in (conversations.router, customers.router, operations.router, stream.router,
-                   channels.router, brand.router):
+    for router in (conversations.router, subjects.router, customers.router, operations.router,
+                   stream.router, channels.router, brand.router):
         app.include_router(router, prefix="/api/v1")
     app.include_router(webhooks.router)
     app.include_router(webchat_router)

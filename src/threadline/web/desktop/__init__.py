@@ -24,6 +24,7 @@ from threadline.web.desktop import (
     inbox,
     login,
     stream,
+    subjects,
 )
 from threadline.web.desktop.render import HERE, render_error
 from threadline.web.desktop.security import DesktopRoute
@@ -67,5 +68,5 @@ def vendor_file(package: str, name: str) -> Response:
     return _file(_inside(node_modules() / VENDOR[package], name))
 
 
-for module in (login, account, inbox, actions, hops, customers, admin, brand, stream):
+for module in (login, account, inbox, actions, hops, subjects, customers, admin, brand, stream):
     router.include_router(module.router)

@@ -14,6 +14,7 @@ from threadline.contacts import service
 from threadline.contacts.models import Evidence
 from threadline.conversations.customer_merge import merge_customers, undo_merge
 from threadline.errors import ValidationFailed
+from threadline.subjects.service import erased_at
 from threadline.web.desktop.render import CHANNEL_LABELS, render
 from threadline.web.desktop.security import (
     DesktopRoute,
@@ -46,7 +47,8 @@ def customer_page(customer_id: uuid.UUID, request: Request,
         "cf": cf, "customer": cf.customer,
         "custom_fields_text": "\n".join(f"{k}: {v}" for k, v in fields.items()),
         "identity_kinds": IDENTITY_KINDS, "channel_choices": CHANNEL_LABELS,
-        "notice": request.query_params.get("notice")})
+        "notice": request.query_params.get("notice"),
+        "erased_at": erased_at(session, user.workspace_id, customer_id)})
 
 
 def _parse_fields(text: str) -> dict[str, Any]:

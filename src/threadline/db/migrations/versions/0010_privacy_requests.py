@@ -1,4 +1,9 @@
-"""data-subject requests: export and erasure (placeholder until filled)
+"""data-subject requests: no schema change
+
+Export and erasure need no table of their own: the audit log records that a request happened
+(`customer.exported`, `customer.erased`: who, when, which customer; never the data), and an
+erased customer keeps his (emptied) row so that his conversations and merges still point at
+something. See docs/decisions/0108-data-subject-requests.md.
 
 Revision ID: 0010
 Revises: 0009

@@ -1,0 +1,412 @@
+"""The erasure registry: one entry per table, saying what erasing a customer does to it.
+
+Every table of the schema has an entry, and every column that can hold text (strings, JSON,
+bytes) is named in it: either scrubbed by the entry's eraser or kept, with the reason it holds
+nothing about the customer. tests/subjects/test_registry.py compares this registry with the
+migrated database, so a new table or column fails the suite until someone decides here what
+erasure does with it.
+
+Erasers run in the order of ERASERS (messages lose their identity before identities go).
+Provider ids (message ids, thread keys, raw event ids) are replaced by a salted one-way hash
+whose salt is thrown away: the unique constraints still hold and nothing links back.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    ColumnElement,
+    Engine,
+    LargeBinary,
+    Select,
+    String,
+    Text,
+    and_,
+    bindparam,
+    cast,
+    delete,
+    func,
+    inspect,
+    or_,
+    select,
+    update,
+)
+from sqlalchemy.orm import InstrumentedAttribute, Session
+
+from threadline.contacts.models import Consent, Customer, Identity, MergeSuggestion
+from threadline.conversations.models import Conversation, Message, Status
+from threadline.db.base import utcnow
+from threadline.db.models import load_all
+from threadline.events.models import AuditEvent, InboundEvent, OutboxJob, StreamEvent, WorkStatus
+from threadline.hops.models import Callback, Hop, ShortLink
+from threadline.subjects.matching import Matcher
+from threadline.subjects.subject import Subject
+from threadline.workspace.models import TriageModelRecord
+
+CHUNK = 500
+LABEL_ACTION = "conversation.classified"  # a person's label: training data (pipeline.learning)
+HUMAN_ACTORS = ("agent", "token")
+ERASED = "erased"
+ERASED_ACTION = "customer.erased"
+EXPORTED_ACTION = "customer.exported"
+REQUEST_ACTIONS = (ERASED_ACTION, EXPORTED_ACTION)  # the requests' own records: kept
+
+
+@dataclass
+class Erasure:
+    """One erasure in progress: the subject, a throwaway salt and what each eraser did."""
+
+    subject: Subject
+    salt: bytes
+    now: datetime = field(default_factory=utcnow)
+    matcher: Matcher | None = None
+    counts: dict[str, int] = field(default_factory=dict)
+
+    def token(self, value: str | None) -> str | None:
+        if value is None:
+            return None
+        digest = hashlib.sha256(self.salt + value.encode("utf-8", "surrogatepass")).hexdigest()
+        return f"{ERASED}:{digest[:40]}"
+
+    def match(self) -> Matcher:
+        if self.matcher is None:
+            self.matcher = Matcher.of(self.subject)
+        return self.matcher
+
+
+EraseFn = Callable[[Session, Erasure], int]
+
+
+@dataclass(frozen=True)
+class Eraser:
+    table: str
+    run: EraseFn | None  # None: the table holds nothing about customers
+    scrubbed: tuple[str, ...] = ()  # text columns the eraser clears or replaces
+    kept: dict[str, str] = field(default_factory=dict)  # text column -> why it is kept
+    deletes_rows: bool = False  # his rows are deleted (kept columns are other people's)
+
+
+def _chunks(ids: Sequence[Any]) -> Iterable[Sequence[Any]]:
+    for start in range(0, len(ids), CHUNK):
+        yield ids[start:start + CHUNK]
+
+
+def _update(session: Session, column: InstrumentedAttribute[Any], ids: Sequence[Any],
+            values: dict[str, Any]) -> int:
+    done = 0
+    for chunk in _chunks(ids):
+        result: Any = session.execute(update(column.class_).where(column.in_(chunk))
+                                      .values(**values).execution_options(
+                                          synchronize_session=False))
+        done += int(result.rowcount or 0)
+    return done
+
+
+def _delete(session: Session, column: InstrumentedAttribute[Any], ids: Sequence[Any]) -> int:
+    done = 0
+    for chunk in _chunks(ids):
+        result: Any = session.execute(delete(column.class_).where(column.in_(chunk))
+                                      .execution_options(synchronize_session=False))
+        done += int(result.rowcount or 0)
+    return done
+
+
+def _mentioning(session: Session, stmt: Select[Any], erasure: Erasure) -> list[Any]:
+    """Ids of the rows of `stmt` (selecting id, document) whose document mentions him."""
+    matcher = erasure.match()
+    return [row_id for row_id, document in session.execute(
+        stmt.execution_options(yield_per=1000)) if matcher.document(document)]
+
+
+# --- erasers ----------------------------------------------------------------------------------
+
+
+def erase_triage_models(session: Session, e: Erasure) -> int:
+    """A workspace model trained after a person labelled one of his conversations may carry
+    his words in its vocabulary: it is deleted (the workspace falls back to the rules or its
+    older model until it retrains)."""
+    first_label = None
+    for chunk in _chunks([str(c) for c in e.subject.conversation_ids]):
+        at = session.scalar(select(func.min(AuditEvent.created_at)).where(
+            AuditEvent.workspace_id == e.subject.workspace_id,
+            AuditEvent.action == LABEL_ACTION, AuditEvent.subject_type == "conversation",
+            AuditEvent.subject_id.in_(chunk), AuditEvent.actor_type.in_(HUMAN_ACTORS)))
+        if at is not None and (first_label is None or at < first_label):
+            first_label = at
+    if first_label is None:
+        return 0
+    ids = list(session.scalars(select(TriageModelRecord.id).where(
+        TriageModelRecord.workspace_id == e.subject.workspace_id,
+        TriageModelRecord.created_at >= first_label)))
+    return _delete(session, TriageModelRecord.id, ids)
+
+
+def erase_inbound_events(session: Session, e: Erasure) -> int:
+    """Raw provider events that carry him (his messages, his handle, his address), on the
+    accounts he wrote through: payload and error emptied, the provider's event id hashed.
+    A raw event batching several senders loses the others' copy too (their messages stay)."""
+    if not e.subject.account_ids:
+        return 0
+    ids = _mentioning(session, select(InboundEvent.id, InboundEvent.payload).where(
+        InboundEvent.workspace_id == e.subject.workspace_id,
+        InboundEvent.channel_account_id.in_(e.subject.account_ids)), e)
+    for row_id in ids:
+        event = session.get(InboundEvent, row_id)
+        if event is None:
+            continue
+        event.provider_event_id = e.token(event.provider_event_id) or ERASED
+        event.payload = {}
+        event.last_error = None
+        if event.status == WorkStatus.PENDING:
+            event.status = WorkStatus.DONE
+            event.processed_at = e.now
+    session.flush()
+    return len(ids)
+
+
+def _delete_mentioning(session: Session, e: Erasure, model: Any) -> int:
+    stmt = select(model.id, model.payload).where(model.workspace_id == e.subject.workspace_id)
+    if e.subject.since is not None:
+        stmt = stmt.where(model.created_at >= e.subject.since)
+    return _delete(session, model.id, _mentioning(session, stmt, e))
+
+
+def erase_outbox(session: Session, e: Erasure) -> int:
+    """Jobs about him (a send, a callback to place) are deleted: pending ones never run."""
+    return _delete_mentioning(session, e, OutboxJob)
+
+
+def erase_stream_events(session: Session, e: Erasure) -> int:
+    """Live events naming him are deleted (desktops that missed them reload)."""
+    return _delete_mentioning(session, e, StreamEvent)
+
+
+def _about_him(e: Erasure) -> list[ColumnElement[bool]]:
+    s = e.subject
+    out = []
+    for subject_type, ids in (("customer", s.customer_ids), ("conversation", s.conversation_ids),
+                              ("message", s.message_ids)):
+        for chunk in _chunks([str(i) for i in ids]):
+            out.append(and_(AuditEvent.subject_type == subject_type,
+                            AuditEvent.subject_id.in_(chunk)))
+    return out
+
+
+def erase_audit_events(session: Session, e: Erasure) -> int:
+    """The audit about him, his conversations and messages is deleted; other records that
+    name him (a merge suggestion's reason) keep their action and lose their data. The
+    records of the requests themselves (exported, erased: who, when, counts) are kept."""
+    ws = e.subject.workspace_id
+    done = 0
+    for clause in _about_him(e):
+        result: Any = session.execute(delete(AuditEvent).where(
+            AuditEvent.workspace_id == ws, AuditEvent.action.not_in(REQUEST_ACTIONS), clause)
+                                      .execution_options(synchronize_session=False))
+        done += int(result.rowcount or 0)
+    needles = [str(c) for c in e.subject.customer_ids] + sorted(e.subject.coordinates)
+    if needles:
+        ids = _mentioning(session, select(AuditEvent.id, AuditEvent.data).where(
+            AuditEvent.workspace_id == ws, AuditEvent.action.not_in(REQUEST_ACTIONS), or_(*[
+                func.lower(cast(AuditEvent.data, Text)).contains(n.lower(), autoescape=True)
+                for n in needles])), e)
+        done += _update(session, AuditEvent.id, ids, {"data": {}})
+    return done
+
+
+def erase_messages(session: Session, e: Erasure) -> int:
+    """Every message of his conversations (his, the agents' answers to him, internal notes)
+    and every message written from his identities elsewhere: text, markup, subject,
+    attachments' metadata, triage spans and provider metadata cleared; provider ids hashed.
+    The rows stay (counts, response times, the other side of a thread)."""
+    table = Message.__table__
+    stmt = table.update().where(table.c.id == bindparam("_id")).values(  # type: ignore[attr-defined]
+        text="", html=None, subject=None, attachments=[], triage={}, meta={},
+        delivery_error=None, identity_id=None, provider_id=bindparam("_provider"),
+        reply_to_provider_id=bindparam("_reply_to"), root_provider_id=bindparam("_root"),
+        thread_key=bindparam("_thread"))
+    done = 0
+    for chunk in _chunks(e.subject.message_ids):
+        rows = session.execute(select(Message.id, Message.provider_id,
+                                      Message.reply_to_provider_id, Message.root_provider_id,
+                                      Message.thread_key).where(Message.id.in_(chunk))).all()
+        if rows:
+            session.execute(stmt, [{"_id": i, "_provider": e.token(p), "_reply_to": e.token(r),
+                                    "_root": e.token(t), "_thread": e.token(k)}
+                                   for i, p, r, t, k in rows])
+        done += len(rows)
+    return done
+
+
+def erase_conversations(session: Session, e: Erasure) -> int:
+    """Subject and labels (free text) cleared; active conversations closed (nobody can
+    answer an erased customer)."""
+    ids = e.subject.conversation_ids
+    done = _update(session, Conversation.id, ids, {"subject": None, "labels": []})
+    for chunk in _chunks(ids):
+        session.execute(update(Conversation).where(
+            Conversation.id.in_(chunk), Conversation.status.in_(Status.ACTIVE)).values(
+            status=Status.CLOSED, resolved_at=e.now, updated_at=e.now)
+            .execution_options(synchronize_session=False))
+    return done
+
+
+def erase_hops(session: Session, e: Erasure) -> int:
+    """Hop facts (the private-reply recipient, the drafted follow-up) cleared."""
+    return _update(session, Hop.id, e.subject.hop_ids, {"meta": {}})
+
+
+def erase_short_links(session: Session, e: Erasure) -> int:
+    """Links lose their facts and die: a code still in his hands opens nothing."""
+    done = _update(session, ShortLink.id, e.subject.link_ids, {"meta": {}, "expires_at": e.now})
+    for chunk in _chunks(e.subject.link_ids):
+        session.execute(update(ShortLink).where(ShortLink.id.in_(chunk),
+                                                ShortLink.used_at.is_(None))
+                        .values(used_at=e.now).execution_options(synchronize_session=False))
+    return done
+
+
+def erase_callbacks(session: Session, e: Erasure) -> int:
+    """Number, outcome note and call id cleared; open callbacks canceled (their outbox jobs
+    are deleted by erase_outbox)."""
+    done = 0
+    for chunk in _chunks(e.subject.callback_ids):
+        for callback in session.scalars(select(Callback).where(Callback.id.in_(chunk))):
+            callback.phone = ""
+            callback.outcome = None
+            callback.call_provider_id = e.token(callback.call_provider_id)
+            callback.meta = {}
+            if callback.state in ("requested", "scheduled", "placing", "placed"):
+                callback.state = "canceled"
+            done += 1
+    session.flush()
+    return done
+
+
+def erase_merge_suggestions(session: Session, e: Erasure) -> int:
+    return _delete(session, MergeSuggestion.id, e.subject.suggestion_ids)
+
+
+def erase_consents(session: Session, e: Erasure) -> int:
+    session.execute(update(Hop).where(Hop.consent_id.in_(e.subject.consent_ids))
+                    .values(consent_id=None).execution_options(synchronize_session=False))
+    return _delete(session, Consent.id, e.subject.consent_ids)
+
+
+def erase_identities(session: Session, e: Erasure) -> int:
+    return _delete(session, Identity.id, e.subject.identity_ids)
+
+
+def erase_customers(session: Session, e: Erasure) -> int:
+    """The rows stay (his conversations and merges point at them), with nothing in them."""
+    return _update(session, Customer.id, e.subject.customer_ids, {
+        "name": None, "language": None, "timezone": None, "preferred_channel": None,
+        "notes": None, "custom_fields": {}, "external_ids": {}, "updated_at": e.now})
+
+
+def _none(**kept: str) -> dict[str, str]:
+    return kept
+
+
+ENUM = "a fixed vocabulary value"
+ID = "an id, code or hash of Threadline's own"
+AGENTS = "about agents and the brand, not customers"
+
+ERASERS: tuple[Eraser, ...] = (
+    Eraser("triage_models", erase_triage_models, deletes_rows=True,
+           kept=_none(data="models trained before his first label never saw his texts",
+                      report="scores and counts")),
+    Eraser("inbound_events", erase_inbound_events,
+           scrubbed=("payload", "last_error", "provider_event_id"), kept=_none(status=ENUM)),
+    Eraser("outbox", erase_outbox, deletes_rows=True,
+           kept=_none(name=ENUM, status=ENUM, payload="other jobs are about other people",
+                      last_error="other jobs' errors")),
+    Eraser("stream_events", erase_stream_events, deletes_rows=True,
+           kept=_none(name=ENUM, payload="other events are about other people")),
+    Eraser("audit_events", erase_audit_events, deletes_rows=True, scrubbed=("data",),
+           kept=_none(action=ENUM, subject_type=ENUM, subject_id=ID, actor_type=ENUM,
+                      actor_id="the agent or token that acted; records about him are deleted")),
+    Eraser("messages", erase_messages,
+           scrubbed=("text", "html", "subject", "attachments", "triage", "meta",
+                     "delivery_error", "provider_id", "reply_to_provider_id",
+                     "root_provider_id", "thread_key"),
+           kept=_none(channel=ENUM, direction=ENUM, visibility=ENUM, kind=ENUM, delivery=ENUM,
+                      author_type=ENUM)),
+    Eraser("conversations", erase_conversations, scrubbed=("subject", "labels"),
+           kept=_none(status=ENUM, origin_channel=ENUM, origin_visibility=ENUM, category=ENUM,
+                      sentiment=ENUM, language=ENUM)),
+    Eraser("hops", erase_hops, scrubbed=("meta",),
+           kept=_none(from_channel=ENUM, from_visibility=ENUM, to_channel=ENUM,
+                      to_visibility=ENUM, reason=ENUM, method=ENUM)),
+    Eraser("short_links", erase_short_links, scrubbed=("meta",),
+           kept=_none(code_hash=ID, purpose=ENUM)),
+    Eraser("callbacks", erase_callbacks,
+           scrubbed=("phone", "outcome", "call_provider_id", "meta"), kept=_none(state=ENUM)),
+    Eraser("merge_suggestions", erase_merge_suggestions, deletes_rows=True,
+           kept=_none(reason="other customers' suggestions", status=ENUM)),
+    Eraser("customer_merges", None,
+           kept=_none(moved="ids of rows that moved (identities and consents are deleted)",
+                      actor_id=ID)),
+    Eraser("consents", erase_consents, deletes_rows=True,
+           kept=_none(kind=ENUM, address="other customers' consents", purpose=ENUM,
+                      method=ENUM, wording="other customers' consents",
+                      source="other customers' consents")),
+    Eraser("identities", erase_identities, deletes_rows=True,
+           kept=_none(kind=ENUM, address="other customers' identities",
+                      handle="other customers' identities",
+                      display_name="other customers' identities", evidence=ENUM)),
+    Eraser("customers", erase_customers,
+           scrubbed=("name", "language", "timezone", "preferred_channel", "notes",
+                     "custom_fields", "external_ids")),
+    Eraser("workspaces", None, kept=_none(name=AGENTS, slug=AGENTS, settings=AGENTS)),
+    Eraser("channel_accounts", None,
+           kept=_none(kind=ENUM, name=AGENTS, config="the brand's credentials",
+                      poll_cursor="a provider position (a UID, a since-id), not a person")),
+    Eraser("teams", None, kept=_none(name=AGENTS)),
+    Eraser("agents", None, kept=_none(email=AGENTS, name=AGENTS, role=ENUM,
+                                      password_hash=AGENTS, skills=AGENTS, presence=ENUM)),
+    Eraser("api_tokens", None, kept=_none(token_hash=ID, prefix=ID, role=ENUM, name=AGENTS)),
+    Eraser("templates", None, kept=_none(name=AGENTS, body="the brand's canned answers",
+                                         channels=ENUM, visibilities=ENUM, approval=ENUM)),
+    Eraser("agent_sessions", None),
+    Eraser("login_attempts", None, kept=_none(key="a hash of an agent's email or address")),
+    Eraser("alembic_version", None, kept=_none(version_num=ID)),
+)
+
+
+def registry() -> dict[str, Eraser]:
+    return {eraser.table: eraser for eraser in ERASERS}
+
+
+def _holds_text(column_type: Any) -> bool:
+    return isinstance(column_type, String | JSON | LargeBinary | Text)
+
+
+def uncovered(engine: Engine) -> list[str]:
+    """Tables and text columns of the live schema that the registry does not account for
+    (empty when every one is decided). Column types come from the models when the table has
+    one (SQLite reflects ids as CHAR), from the database otherwise."""
+    models = load_all().metadata.tables
+    known = registry()
+    missing: list[str] = []
+    inspector = inspect(engine)
+    for table in sorted(inspector.get_table_names()):
+        eraser = known.get(table)
+        if eraser is None:
+            missing.append(f"{table}: no eraser")
+            continue
+        model = models.get(table)
+        for column in inspector.get_columns(table):
+            name = column["name"]
+            kind = model.c[name].type if model is not None and name in model.c \
+                else column["type"]
+            if not _holds_text(kind):
+                continue
+            if name not in eraser.scrubbed and name not in eraser.kept:
+                missing.append(f"{table}.{name}: neither scrubbed nor kept with a reason")
+    return missing
