@@ -31,6 +31,10 @@ from threadline.pipeline.replay import (
 from threadline.workspace.service import create_workspace
 
 
+# Every process of a deployment shares the secret key (it also keys the credentials' encryption).
+SECRET_KEY = "test-secret-key-not-for-production"  # noqa: S105
+
+
 def own_database(tmp_path: Path) -> str:
     base = os.environ.get("THREADLINE_TEST_DATABASE_URL")
     if not base:
@@ -47,7 +51,7 @@ def own_database(tmp_path: Path) -> str:
 
 def start_worker(url: str, redis_url: str | None) -> subprocess.Popen[bytes]:
     env = dict(os.environ, THREADLINE_DATABASE_URL=url, THREADLINE_WORKER_BATCH_SIZE="50",
-               THREADLINE_SECRET_KEY="test-secret-key-not-for-production",
+               THREADLINE_SECRET_KEY=SECRET_KEY,
                THREADLINE_WORKER_POLL_SECONDS="0.2")
     env.pop("THREADLINE_REDIS_URL", None)
     if redis_url:
@@ -75,7 +79,8 @@ def test_sigkill_mid_replay_loses_and_duplicates_nothing(tmp_path, redis_url):
     tweets = list(read_twcs(shared_data("twcs", "head5000_all_brands", "twcs_head5000.csv")))
     assert len(tweets) == 5000
     url = own_database(tmp_path)
-    rt = Runtime.create(Settings(database_url=url), database_url=url, redis_url="")
+    rt = Runtime.create(Settings(database_url=url, secret_key=SECRET_KEY), database_url=url,
+                        redis_url="")
     upgrade(rt.db)
     with rt.db.session() as s:
         ws = create_workspace(s, "durability", "durability").id
