@@ -30,9 +30,8 @@ from threadline.pipeline.replay import (
 )
 from threadline.workspace.service import create_workspace
 
-
 # Every process of a deployment shares the secret key (it also keys the credentials' encryption).
-SECRET_KEY = "test-secret-key-not-for-production"  # noqa: S105
+SECRET_KEY = "test-secret-key-not-for-production"
 
 
 def own_database(tmp_path: Path) -> str:

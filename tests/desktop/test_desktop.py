@@ -214,7 +214,8 @@ class TestConversation:
         r = agent_desk.post(f"{base}/status", {"status": "open"}, htmx=True)
         assert "Resolve" in r.text
         with runtime.db.session(write=False) as session:
-            second = session.scalar(select(Message.id).where(Message.provider_id == "s2"))
+            second = session.scalar(select(Message.id).where(
+                Message.workspace_id == workspace_id, Message.provider_id == "s2"))
         r = agent_desk.post(f"{base}/split", {"message_ids": [str(second)]}, htmx=True)
         assert r.status_code == 200 and "two" in r.text and "one" not in re.sub(
             r"<[^>]+>", " ", r.text).split()

@@ -163,6 +163,11 @@ def history(subjects_server: LiveServer, sandbox: LiveServer, runtime: Runtime,
     wait_for(lambda: [c for c in h.api.get("/callbacks", params={
         "conversation_id": public["id"]}).json() if c["state"] == "placed"],
         what="the callback placed")
+    # Whoever took the public links is a separate, unverified person until proven
+    # (docs/decisions/0103); an agent confirms it is him, so the taker joins his profile.
+    for taker in h.api.get(f"/conversations/{public['id']}").json()["takers"]:
+        if not taker["verified"]:
+            assert h.api.post(f"/takers/{taker['id']}/confirm").status_code in (200, 201)
 
     # WhatsApp: another customer at first, merged into him.
     wa_config = {"app_secret": "sandbox_app_secret", "verify_token": "vt",

@@ -44,7 +44,7 @@ from threadline.conversations.models import Conversation, Message, Status
 from threadline.db.base import utcnow
 from threadline.db.models import load_all
 from threadline.events.models import AuditEvent, InboundEvent, OutboxJob, StreamEvent, WorkStatus
-from threadline.hops.models import Callback, Hop, ShortLink
+from threadline.hops.models import Callback, Hop, HopTaker, ShortLink
 from threadline.subjects.matching import Matcher
 from threadline.subjects.subject import Subject
 from threadline.workspace.models import TriageModelRecord
@@ -302,6 +302,20 @@ def erase_identities(session: Session, e: Erasure) -> int:
     return _delete(session, Identity.id, e.subject.identity_ids)
 
 
+def erase_hop_takers(session: Session, e: Erasure) -> int:
+    """Link takers who claimed to be him, or who were him (merged in): the rows go, with the
+    proof code's hash and the facts of the proof."""
+    ids = list(e.subject.customer_ids)
+    done = 0
+    for chunk in _chunks(ids):
+        result: Any = session.execute(
+            delete(HopTaker).where(or_(HopTaker.claimed_customer_id.in_(chunk),
+                                       HopTaker.customer_id.in_(chunk)))
+            .execution_options(synchronize_session=False))
+        done += int(result.rowcount or 0)
+    return done
+
+
 def erase_customers(session: Session, e: Erasure) -> int:
     """The rows stay (his conversations and merges point at them), with nothing in them."""
     return _update(session, Customer.id, e.subject.customer_ids, {
@@ -347,6 +361,10 @@ ERASERS: tuple[Eraser, ...] = (
            kept=_none(code_hash=ID, purpose=ENUM)),
     Eraser("callbacks", erase_callbacks,
            scrubbed=("phone", "outcome", "call_provider_id", "meta"), kept=_none(state=ENUM)),
+    Eraser("hop_takers", erase_hop_takers, deletes_rows=True,
+           kept=_none(channel=ENUM, state=ENUM, proven_by=ENUM,
+                      proof_hash="other takers' (a hash of a code of Threadline's own)",
+                      meta="other takers' proof facts")),
     Eraser("merge_suggestions", erase_merge_suggestions, deletes_rows=True,
            kept=_none(reason="other customers' suggestions", status=ENUM)),
     Eraser("customer_merges", None,
@@ -369,11 +387,12 @@ ERASERS: tuple[Eraser, ...] = (
                       poll_cursor="a provider position (a UID, a since-id), not a person")),
     Eraser("teams", None, kept=_none(name=AGENTS)),
     Eraser("agents", None, kept=_none(email=AGENTS, name=AGENTS, role=ENUM,
-                                      password_hash=AGENTS, skills=AGENTS, presence=ENUM)),
+                                      password_hash=AGENTS, skills=AGENTS, presence=ENUM,
+                                      totp_secret=AGENTS)),
     Eraser("api_tokens", None, kept=_none(token_hash=ID, prefix=ID, role=ENUM, name=AGENTS)),
     Eraser("templates", None, kept=_none(name=AGENTS, body="the brand's canned answers",
                                          channels=ENUM, visibilities=ENUM, approval=ENUM)),
-    Eraser("agent_sessions", None),
+    Eraser("agent_sessions", None, kept=_none(stage=ENUM)),
     Eraser("login_attempts", None, kept=_none(key="a hash of an agent's email or address")),
     Eraser("alembic_version", None, kept=_none(version_num=ID)),
 )
