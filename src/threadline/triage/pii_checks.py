@@ -117,6 +117,9 @@ def longest_iban(compact: str) -> int:
     """Length of the longest valid IBAN that ``compact`` starts with (0 for none), in one pass:
     the mod-97 remainder of each prefix extends the previous one (ISO 13616 moves the first four
     characters to the end, so they are added last)."""
+    letters = [c for c in compact[:34] if c.isalpha()]
+    if any(c.isupper() for c in letters) and any(c.islower() for c in letters):
+        return 0  # IBANs are written in one case; mixed case is a token, code or URL part
     iban = compact[:34].upper()
     if len(iban) < 15 or not iban[:2].isalpha() or not iban[2:4].isdigit():
         return 0
