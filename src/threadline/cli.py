@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import importlib
 import json
 import logging
@@ -171,6 +172,7 @@ def worker(concurrency: int = 1) -> None:
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     threads = [threading.Thread(target=Worker(runtime, name=f"w{i}").run_forever, args=(stop,))
                for i in range(concurrency)]
+    gc.freeze()  # as in the web process: startup objects leave the collector's full scans
     for t in threads:
         t.start()
     for t in threads:
