@@ -79,7 +79,7 @@ def play_customers(runtime: Runtime, base_url: str, accounts: dict[str, Any]) ->
     with httpx.Client(base_url=base_url, timeout=15) as http:
         for scenario in traffic.script["scenarios"]:
             for step in scenario:
-                hook = traffic.webhook(step, {})
+                hook = traffic.webhook(step)
                 http.request(hook.method, hook.path, content=hook.body, headers=hook.headers)
                 settle(runtime)
 
@@ -177,7 +177,8 @@ def main() -> int:
     tmp = Path(tempfile.mkdtemp(prefix="threadline-shots-"))
     try:
         url = f"sqlite:///{tmp / 'shots.db'}"
-        settings = Settings(database_url=url, data_dir=tmp, worker_poll_seconds=0.2)
+        settings = Settings(database_url=url, data_dir=tmp, worker_poll_seconds=0.2,
+                            allow_custom_provider_urls=True)
         runtime = Runtime.create(settings, database_url=url, redis_url="")
         upgrade(runtime.db)
         _, sandbox_url = serve(create_sandbox())
