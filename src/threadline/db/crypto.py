@@ -37,10 +37,11 @@ class EncryptionKeyError(ThreadlineError):
     code = "encryption_key"
 
 
-def derive_key(secret: str) -> bytes:
-    """A Fernet key derived from the secret key (HKDF-SHA256, fixed salt and purpose)."""
+def derive_key(secret: str, purpose: bytes = HKDF_INFO) -> bytes:
+    """A Fernet key derived from the secret key (HKDF-SHA256, fixed salt; one key per
+    purpose)."""
     raw = HKDF(algorithm=hashes.SHA256(), length=32, salt=b"threadline",
-               info=HKDF_INFO).derive(secret.encode())
+               info=purpose).derive(secret.encode())
     return base64.urlsafe_b64encode(raw)
 
 

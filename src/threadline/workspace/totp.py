@@ -6,15 +6,14 @@ give the codes away. Only this module reads `Agent.totp_secret`."""
 
 from __future__ import annotations
 
-import base64
 import hmac
 import re
 from datetime import datetime
 
 import pyotp
 from cryptography.fernet import Fernet, InvalidToken
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+from threadline.db.crypto import derive_key
 
 ISSUER = "Threadline"
 STEP_SECONDS = 30
@@ -23,9 +22,7 @@ CODE = re.compile(r"[0-9]{6}")
 
 
 def _fernet(secret_key: str) -> Fernet:
-    key = HKDF(algorithm=hashes.SHA256(), length=32, salt=None,
-               info=b"threadline totp secret").derive(secret_key.encode())
-    return Fernet(base64.urlsafe_b64encode(key))
+    return Fernet(derive_key(secret_key, purpose=b"threadline totp secret"))
 
 
 def new_secret() -> str:
