@@ -1,0 +1,21 @@
+"""channel accounts disable and token listing: placeholder (filled by the change that needs it)
+
+Revision ID: 0011
+Revises: 0010
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+revision: str = "0011"
+down_revision: str | tuple[str, ...] | None = "0010"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    pass
+
+
+def downgrade() -> None:
+    pass

@@ -1,0 +1,21 @@
+"""request ids on jobs: placeholder (filled by the change that needs it)
+
+Revision ID: 0012
+Revises: 0011
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+revision: str = "0012"
+down_revision: str | tuple[str, ...] | None = "0011"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    pass
+
+
+def downgrade() -> None:
+    pass
