@@ -32,8 +32,8 @@ from threadline.db.migrate import upgrade
 from threadline.demo.run import ensure_accounts
 from threadline.demo.traffic import Traffic
 from threadline.events.models import InboundEvent, OutboxJob
-from threadline.events.runtime import Runtime
-from threadline.pipeline.outbound import Reply, post_reply
+from threadline.jobs.runtime import Runtime
+from threadline.outbound.replies import Reply, post_reply
 from threadline.sandbox.core import create_app as create_sandbox
 from threadline.web.app import create_app
 from threadline.workspace.service import create_agent, create_team, get_or_create_default_workspace

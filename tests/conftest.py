@@ -30,9 +30,9 @@ from threadline.config import Settings
 from threadline.db.crypto import bind_keyring
 from threadline.db.engine import Database, normalize_url
 from threadline.db.migrate import upgrade
-from threadline.events.runtime import Runtime
-from threadline.events.worker import Worker
-from threadline.pipeline import install
+from threadline.handlers import install
+from threadline.jobs.runtime import Runtime
+from threadline.jobs.worker import Worker
 from threadline.web.app import create_app
 from threadline.workspace import service as workspace_service
 

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from threadline.channels.api.adapter import sign
-from threadline.events.runtime import Runtime
+from threadline.jobs.runtime import Runtime
 from threadline.workspace.service import create_channel_account
 
 BASE_TIME = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)

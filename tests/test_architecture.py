@@ -42,3 +42,36 @@ def test_request_sessions_commit_before_the_response():
                 if dep in line and 'scope="function"' not in line:
                     offenders.append(f"{path.relative_to(ROOT)}:{number}")
     assert offenders == []
+
+
+def _contract_modules() -> list[str]:
+    import tomllib
+
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["importlinter"]
+    names: list[str] = []
+    for contract in config["contracts"]:
+        assert "allow_indirect_imports" not in contract, contract["name"]
+        for key in ("layers", "source_modules", "modules"):
+            for entry in contract.get(key, []):
+                names += [part.strip() for part in entry.split("|")]
+    return names
+
+
+def test_every_top_level_package_is_under_an_import_contract():
+    """A new top-level package or module must be placed in the layers (or given a contract of
+    its own) before it can be imported from anywhere: the layout stays one folder per flow."""
+    package = ROOT / "src/threadline"
+    tops = sorted({p.stem for p in package.glob("*.py") if p.stem != "__init__"}
+                  | {p.name for p in package.iterdir()
+                     if p.is_dir() and (p / "__init__.py").exists()})
+    covered = _contract_modules()
+    missing = [t for t in tops if not any(
+        name == f"threadline.{t}" or name.startswith(f"threadline.{t}.") for name in covered)]
+    assert missing == []
+    # a package split into sub-layers (hops: records below the flows, its flow above them)
+    # holds nothing beside its sub-packages
+    for split in {name.split(".")[1] for name in covered if name.count(".") >= 2
+                  and name.split(".")[1] != "channels"}:
+        loose = [p.name for p in (package / split).iterdir()
+                 if p.suffix == ".py" and p.name != "__init__.py"]
+        assert loose == [], split

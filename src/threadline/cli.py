@@ -20,9 +20,9 @@ from sqlalchemy.orm import Session
 
 from threadline.config import get_settings
 from threadline.db.migrate import upgrade
-from threadline.events.runtime import Runtime
-from threadline.events.worker import Worker
-from threadline.pipeline import install as install_pipeline
+from threadline.handlers import install as install_pipeline
+from threadline.jobs.runtime import Runtime
+from threadline.jobs.worker import Worker
 
 app = typer.Typer(help="Threadline: social customer care in one desktop.", no_args_is_help=True)
 accounts_app = typer.Typer(help="Channel accounts.")
@@ -68,8 +68,8 @@ def _runtime(migrate: bool = True) -> Runtime:
 def _ensure_pollers(runtime: Runtime) -> None:
     """Every polling account (IMAP email, X mentions) has its poll job scheduled, and so has
     the purge of raw payloads past their retention."""
-    from threadline.events.retention import schedule_purge
-    from threadline.pipeline.polling import ensure_pollers
+    from threadline.ingest.polling import ensure_pollers
+    from threadline.jobs.retention import schedule_purge
 
     with runtime.db.session() as session:
         ensure_pollers(session)
@@ -119,7 +119,7 @@ def customers_erase(customer_id: uuid.UUID, confirm: Annotated[str, typer.Option
     """Erase a customer across every table, then compact the database files."""
     from threadline.contacts.service import access_customer
     from threadline.conversations.service import Actor
-    from threadline.events.registry import RetryLater
+    from threadline.jobs.registry import RetryLater
     from threadline.subjects.service import check_confirmation, erase_customer
     from threadline.subjects.storage import compact
 
@@ -185,9 +185,9 @@ def accounts_create(kind: Annotated[str, typer.Option()], name: Annotated[str, t
                     config: Annotated[str, typer.Option(help="JSON object")] = "{}",
                     workspace: str | None = None) -> None:
     """Connect a channel account; prints its id and webhook path."""
+    from threadline.adapters.config import config_check
     from threadline.channels.registry import kinds
-    from threadline.pipeline.account_rules import config_check
-    from threadline.pipeline.polling import schedule_poll
+    from threadline.ingest.polling import schedule_poll
     from threadline.workspace.service import create_channel_account, webhook_path
 
     try:
@@ -322,7 +322,7 @@ def replay(path: Path, account_id: Annotated[str | None, typer.Option()] = None,
            process: Annotated[bool, typer.Option(help="Process now (else workers do).")] = True,
            ) -> None:
     """Replay twcs CSV rows as inbound events through the durable webhook path."""
-    from threadline.pipeline.replay import (
+    from threadline.ingest.replay import (
         chunks,
         read_twcs,
         replay_account,
@@ -361,7 +361,7 @@ def replay(path: Path, account_id: Annotated[str | None, typer.Option()] = None,
 @app.command()
 def train(workspace: str | None = None) -> None:
     """Retrain the workspace's triage model from its agents' corrections (one JSON object)."""
-    from threadline.pipeline.learning import NotEnoughExamples, train_workspace
+    from threadline.inbound.learning import NotEnoughExamples, train_workspace
 
     runtime = _runtime()
     ws = _workspace_id(runtime, workspace)

@@ -50,7 +50,7 @@ class TestCommands:
         assert result["stored"] == result["rows"] > 150
         token = json.loads(run(tmp_path, "tokens", "create", "--role", "agent").stdout)["token"]
         from threadline.config import Settings
-        from threadline.events.runtime import Runtime
+        from threadline.jobs.runtime import Runtime
         from threadline.web.app import create_app
 
         url = f"sqlite:///{tmp_path / 'cli.db'}"

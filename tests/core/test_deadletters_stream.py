@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 
 from tests.factories import api_account, message_event, post_events
 from threadline.conversations.models import Message
-from threadline.pipeline import batch as batch_module
+from threadline.inbound import batch as batch_module
 
 
 class TestDeadLetters:
@@ -117,8 +117,8 @@ class TestStream:
 class TestBusAfterCommit:
     def test_wake_ups_wait_for_the_outer_commit(self, runtime):
         from threadline.db.engine import Database
-        from threadline.events.bus import install_bus
         from threadline.events.service import notify_after_commit
+        from threadline.jobs.bus import install_bus
 
         published: list[str] = []
 

@@ -20,14 +20,14 @@ from threadline.conversations.models import Message
 from threadline.db.engine import normalize_url
 from threadline.db.migrate import upgrade
 from threadline.events.models import AuditEvent, InboundEvent
-from threadline.events.runtime import Runtime
-from threadline.pipeline.replay import (
+from threadline.ingest.replay import (
     chunks,
     read_twcs,
     replay_account,
     store_events,
     tweet_event,
 )
+from threadline.jobs.runtime import Runtime
 from threadline.workspace.service import create_workspace
 
 # Every process of a deployment shares the secret key (it also keys the credentials' encryption).

@@ -1,4 +1,4 @@
-"""What the public-reply guard is told about a conversation (pipeline/policy.py), read from a real
+"""What the public-reply guard is told about a conversation (outbound/policy.py), read from a real
 database: identities of its customer and of everyone who wrote in it (merged profiles too),
 consents given on its hop forms whoever holds them, callback numbers; X handles and API ids are
 not coordinates; templates are checked against the brand list only."""
@@ -14,11 +14,11 @@ from threadline.contacts.models import Consent, Customer, Identity
 from threadline.conversations.models import Conversation, Message
 from threadline.db.base import new_id, utcnow
 from threadline.errors import PolicyViolation
-from threadline.events.runtime import Runtime
-from threadline.hops.links import create_short_link
-from threadline.hops.models import Callback
-from threadline.pipeline.policy import check_outbound_text, customer_coordinates
-from threadline.pipeline.templates import save_template
+from threadline.hops.records.links import create_short_link
+from threadline.hops.records.models import Callback
+from threadline.jobs.runtime import Runtime
+from threadline.outbound.policy import check_outbound_text, customer_coordinates
+from threadline.outbound.templates import save_template
 
 
 def customer(session, ws: uuid.UUID, *identities: tuple[str, str, str | None],

@@ -11,7 +11,7 @@ from threadline.conversations.models import Conversation, Message
 from threadline.conversations.service import SYSTEM, set_status
 from threadline.db.base import utcnow
 from threadline.events.models import AuditEvent
-from threadline.hops.links import create_short_link
+from threadline.hops.records.links import create_short_link
 
 
 def conv_of(runtime, account, pid):

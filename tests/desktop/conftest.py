@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from threadline.events.runtime import Runtime
+from threadline.jobs.runtime import Runtime
 from threadline.workspace.service import create_agent
 
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')

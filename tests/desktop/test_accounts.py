@@ -21,7 +21,7 @@ from sqlalchemy import select, text
 
 from tests.desktop.conftest import Desk, DeskAgent, csrf_of, make_agent, sign_in
 from threadline.events.models import AuditEvent
-from threadline.events.runtime import Runtime
+from threadline.jobs.runtime import Runtime
 from threadline.workspace import service as ws_service
 from threadline.workspace.models import Agent, AgentSession
 from threadline.workspace.throttle import Throttle

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from tests.desktop.conftest import Desk
 from threadline.contacts.brand import brand_contacts
 from threadline.events.models import AuditEvent
-from threadline.events.runtime import Runtime
+from threadline.jobs.runtime import Runtime
 
 
 def stored(runtime: Runtime, workspace_id: uuid.UUID) -> list[str]:

@@ -15,7 +15,7 @@ import pytest
 
 from tests.desktop.browser import browser_login
 from tests.desktop.conftest import make_agent
-from threadline.events.runtime import Runtime
+from threadline.jobs.runtime import Runtime
 from threadline.sandbox.providers import x as sandbox_x
 from threadline.workspace.service import create_channel_account
 

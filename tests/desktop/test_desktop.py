@@ -6,13 +6,14 @@ import re
 import uuid
 from datetime import timedelta
 
-from sqlalchemy import event, select
+from sqlalchemy import select
 
 from tests.desktop.conftest import Desk
 from tests.factories import api_account, message_event, post_events
+from tests.querycount import count_queries as counting
 from threadline.conversations.models import Conversation, Message
 from threadline.db.base import utcnow
-from threadline.hops.models import Hop
+from threadline.hops.records.models import Hop
 from threadline.workspace.models import ChannelAccount, Template
 
 
@@ -106,17 +107,9 @@ class TestInbox:
         def count_queries(n: int) -> int:
             _ingest(client, runtime, workspace_id, worker, [
                 message_event(f"q{n}-{i}", author=f"q{n}-{i}") for i in range(n)])
-            statements: list[str] = []
-
-            def listen(conn, cursor, statement, *args):
-                statements.append(statement)
-
-            event.listen(runtime.db.engine, "before_cursor_execute", listen)
-            try:
+            with counting(runtime) as queries:
                 assert agent_desk.get("/inbox").status_code == 200
-            finally:
-                event.remove(runtime.db.engine, "before_cursor_execute", listen)
-            return len(statements)
+            return queries.count
 
         assert count_queries(2) == count_queries(30) <= 12
 

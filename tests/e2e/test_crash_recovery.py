@@ -32,10 +32,10 @@ from tests.mailservers import SmtpServer, smtp_server
 from threadline.channels.meta_common import sign as meta_sign
 from threadline.db.base import utcnow
 from threadline.events.models import OutboxJob
-from threadline.events.runtime import Runtime
 from threadline.events.service import store_inbound
-from threadline.events.worker import Worker
-from threadline.pipeline.sender import SEND_JOB, begin_attempt, deliver
+from threadline.jobs.runtime import Runtime
+from threadline.jobs.worker import Worker
+from threadline.outbound.sender import SEND_JOB, begin_attempt, deliver
 from threadline.sandbox.core import SignedWebhook
 from threadline.sandbox.providers import meta as sm
 from threadline.sandbox.providers import telegram as stg

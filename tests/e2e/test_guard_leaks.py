@@ -15,7 +15,7 @@ from sqlalchemy import select
 from tests.conftest import make_token
 from tests.hops.conftest import Hops, hop, some_id, wait_for
 from threadline.events.models import AuditEvent
-from threadline.events.runtime import Runtime
+from threadline.jobs.runtime import Runtime
 from threadline.sandbox.providers import meta as sm
 from threadline.sandbox.providers import x as sx
 from threadline.workspace.service import create_workspace

@@ -13,7 +13,7 @@ from tests.conftest import shared_data
 from threadline.bench.thread_accuracy import ground_truth, pairwise
 from threadline.conversations.models import Message
 from threadline.demo.replay_x import replay_twcs_as_x
-from threadline.pipeline.replay import read_twcs
+from threadline.ingest.replay import read_twcs
 from threadline.workspace.service import create_channel_account
 
 

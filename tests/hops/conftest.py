@@ -18,8 +18,8 @@ from tests.e2e.conftest import E2E, wait_for
 from threadline.contacts.models import Consent, Customer, Identity
 from threadline.conversations.models import Conversation, Message
 from threadline.events.models import AuditEvent, InboundEvent, OutboxJob
-from threadline.events.runtime import Runtime
-from threadline.hops.models import Callback, Hop, ShortLink
+from threadline.hops.records.models import Callback, Hop, ShortLink
+from threadline.jobs.runtime import Runtime
 from threadline.sandbox.providers import x as sx
 
 OWN_X_ID = "2244994945"

@@ -13,9 +13,9 @@ from sqlalchemy import update
 
 from tests.hops.conftest import Hops, wait_for
 from threadline.db.base import utcnow
-from threadline.hops.links import hash_code
-from threadline.hops.models import ShortLink
-from threadline.web.webchat import tokens
+from threadline.hops.records.links import hash_code
+from threadline.hops.records.models import ShortLink
+from threadline.webchat import tokens
 
 CHAT_FORM = {"name": "Jane", "email": "", "question": "", "consent": "yes"}
 

@@ -18,7 +18,7 @@ from tests.factories import api_account, message_event, post_events
 from threadline.conversations import service as conversations
 from threadline.conversations.models import Conversation, Message
 from threadline.events.models import AuditEvent
-from threadline.pipeline.learning import (
+from threadline.inbound.learning import (
     NotEnoughExamples,
     active_model,
     labelled_examples,

@@ -33,8 +33,8 @@ from threadline.db.crypto import EncryptionKeyError, Keyring, bind_keyring
 from threadline.db.engine import Database
 from threadline.db.migrate import alembic_config, upgrade
 from threadline.events.models import AuditEvent, InboundEvent, OutboxJob, StreamEvent
-from threadline.events.retention import PURGE_JOB, purge_raw_payloads, schedule_purge
 from threadline.events.service import audit, enqueue, publish
+from threadline.jobs.retention import PURGE_JOB, purge_raw_payloads, schedule_purge
 from threadline.sandbox.providers import telegram as stg
 from threadline.workspace.models import ChannelAccount, Template
 

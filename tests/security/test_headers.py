@@ -20,7 +20,7 @@ from tests.desktop.browser import browser_login
 from tests.desktop.conftest import Desk, desk_for, make_agent
 from tests.desktop.test_browser import deliver, x_account
 from threadline.conversations.models import Conversation
-from threadline.events.runtime import Runtime
+from threadline.jobs.runtime import Runtime
 from threadline.sandbox.providers import x as sandbox_x
 from threadline.web.security_headers import frame_ancestors
 from threadline.workspace.service import create_channel_account

@@ -43,7 +43,7 @@ from threadline.channels.urls import (
 )
 from threadline.channels.x.outbound import X_API
 from threadline.events.models import AuditEvent
-from threadline.events.runtime import Runtime
+from threadline.jobs.runtime import Runtime
 from threadline.sandbox.providers import telegram as stg
 from threadline.sandbox.providers import x as sx
 from threadline.workspace.models import ChannelAccount

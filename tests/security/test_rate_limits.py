@@ -20,8 +20,8 @@ import pytest
 
 from tests.conftest import LiveServer, free_port
 from threadline.errors import RateLimited
-from threadline.events.ratelimit import MemoryRateLimiter, RedisRateLimiter
-from threadline.events.runtime import Runtime
+from threadline.jobs.ratelimit import MemoryRateLimiter, RedisRateLimiter
+from threadline.jobs.runtime import Runtime
 from threadline.web.app import create_app
 from threadline.workspace.service import create_channel_account
 

@@ -21,7 +21,7 @@ from tests.conftest import LiveServer, make_token
 from tests.e2e.conftest import tag, wait_for
 from tests.hops.conftest import Hops, some_id
 from tests.mailservers import dovecot_server, smtp_server
-from threadline.events.runtime import Runtime
+from threadline.jobs.runtime import Runtime
 from threadline.sandbox.providers import meta as sm
 from threadline.sandbox.providers import x as sx
 from threadline.web.app import create_app

@@ -11,7 +11,7 @@ from tests.core.test_commands import run
 from threadline.config import Settings
 from threadline.contacts.models import Evidence
 from threadline.contacts.service import create_customer, link_identity
-from threadline.events.runtime import Runtime
+from threadline.jobs.runtime import Runtime
 from threadline.workspace.service import get_or_create_default_workspace
 
 NAME = "Cli Customer"

@@ -12,7 +12,7 @@ import pytest
 from tests.desktop.browser import browser_login
 from tests.desktop.conftest import make_agent
 from tests.subjects.test_subject_access import customer, name_of
-from threadline.events.runtime import Runtime
+from threadline.jobs.runtime import Runtime
 
 pytestmark = pytest.mark.slow
 NAME = "Quentin Erasable"

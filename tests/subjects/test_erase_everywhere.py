@@ -18,7 +18,7 @@ from sqlalchemy.engine import make_url
 from tests.e2e.conftest import wait_for
 from tests.subjects.conftest import History
 from threadline.events.models import OutboxJob, WorkStatus
-from threadline.events.runtime import Runtime
+from threadline.jobs.runtime import Runtime
 from threadline.subjects.service import COMPACT_JOB
 
 B64 = re.compile(rb"[A-Za-z0-9+/=]{40,}")

@@ -16,8 +16,8 @@ from threadline.conversations.models import Conversation
 from threadline.conversations.service import Actor, set_triage_fields
 from threadline.db.base import utcnow
 from threadline.events.models import AuditEvent
-from threadline.events.runtime import Runtime
 from threadline.events.service import audit
+from threadline.jobs.runtime import Runtime
 from threadline.subjects.service import erase_customer
 from threadline.workspace.models import TriageModelRecord
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from sqlalchemy import JSON, Column, MetaData, String, Table, Text, Uuid, create_engine
 
-from threadline.events.runtime import Runtime
+from threadline.jobs.runtime import Runtime
 from threadline.subjects.erasers import ERASERS, registry, uncovered
 
 

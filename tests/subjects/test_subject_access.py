@@ -15,7 +15,7 @@ from tests.desktop.conftest import Desk, desk_for
 from threadline.contacts.models import Customer, Evidence
 from threadline.contacts.service import create_customer, link_identity
 from threadline.events.models import AuditEvent
-from threadline.events.runtime import Runtime
+from threadline.jobs.runtime import Runtime
 from threadline.workspace import service as workspace_service
 
 NAME = "Quentin Erasable"

@@ -16,7 +16,7 @@ import pytest
 from sqlalchemy import func, select
 
 from threadline.events.models import InboundEvent
-from threadline.events.runtime import Runtime
+from threadline.jobs.runtime import Runtime
 from threadline.workspace.service import create_channel_account
 
 T = TypeVar("T")

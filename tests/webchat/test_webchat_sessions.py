@@ -8,7 +8,7 @@ from itsdangerous import TimestampSigner, URLSafeTimedSerializer
 
 from tests.webchat.conftest import HMAC_SECRET, Chat, wait_for
 from threadline.contacts.models import Evidence
-from threadline.web.webchat import tokens
+from threadline.webchat import tokens
 
 
 class TestSessionStart:

@@ -11,7 +11,7 @@ from typing import Any
 
 from tests.factories import api_account, message_event, post_events
 from tests.webchat.conftest import Chat, wait_for
-from threadline.hops.links import create_short_link
+from threadline.hops.records.links import create_short_link
 
 
 def public_complaint(chat: Chat, runtime: Any, workspace_id: uuid.UUID,

@@ -16,7 +16,7 @@ from threadline.contacts.service import access_customer
 from threadline.conversations.inbox import InboxFilter, InboxRow, list_inbox
 from threadline.conversations.models import Conversation, Message
 from threadline.conversations.service import conversation_view
-from threadline.hops.models import Hop
+from threadline.hops.records.models import Hop
 from threadline.workspace.models import Agent, ChannelAccount
 
 

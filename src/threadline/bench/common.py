@@ -9,9 +9,9 @@ from pathlib import Path
 
 from threadline.config import Settings
 from threadline.db.migrate import upgrade
-from threadline.events.runtime import Runtime
-from threadline.events.worker import Worker
-from threadline.pipeline import install
+from threadline.handlers import install
+from threadline.jobs.runtime import Runtime
+from threadline.jobs.worker import Worker
 from threadline.workspace.service import create_workspace
 
 

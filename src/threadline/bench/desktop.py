@@ -20,7 +20,7 @@ from fastapi.testclient import TestClient
 from threadline.bench.common import fresh_runtime, new_workspace, peak_rss_mb
 from threadline.contacts.models import Customer, Identity
 from threadline.conversations.models import Conversation, Message
-from threadline.events.runtime import Runtime
+from threadline.jobs.runtime import Runtime
 from threadline.web.app import create_app
 from threadline.workspace.models import ChannelAccount, Team
 from threadline.workspace.service import create_agent

@@ -11,8 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from threadline.bench.common import drain, fresh_runtime, new_workspace, peak_rss_mb
-from threadline.events.runtime import Runtime
-from threadline.pipeline.replay import (
+from threadline.ingest.replay import (
     Tweet,
     chunks,
     read_twcs,
@@ -21,6 +20,7 @@ from threadline.pipeline.replay import (
     twcs_files,
     tweet_event,
 )
+from threadline.jobs.runtime import Runtime
 
 EVENTS_PER_BODY = 100
 

@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from threadline.bench.common import drain, fresh_runtime, new_workspace, peak_rss_mb
 from threadline.conversations.models import Message
-from threadline.pipeline.replay import (
+from threadline.ingest.replay import (
     Tweet,
     chunks,
     read_twcs,

@@ -11,7 +11,7 @@ MODEL_MODULES = (
     "threadline.workspace.models",
     "threadline.contacts.models",
     "threadline.conversations.models",
-    "threadline.hops.models",
+    "threadline.hops.records.models",
 )
 
 

@@ -11,7 +11,7 @@ from typing import Any
 
 import httpx
 
-from threadline.pipeline.replay import read_twcs, twcs_files
+from threadline.ingest.replay import read_twcs, twcs_files
 from threadline.sandbox.providers import x
 
 log = logging.getLogger("threadline.sandbox")

@@ -16,7 +16,7 @@ from sqlalchemy import select
 from threadline.config import get_settings
 from threadline.db.migrate import upgrade
 from threadline.demo.traffic import Traffic
-from threadline.events.runtime import Runtime
+from threadline.jobs.runtime import Runtime
 from threadline.sandbox.core import create_app as create_sandbox
 from threadline.web.app import create_app
 from threadline.web.proxies import run_server
@@ -81,7 +81,7 @@ def _serve_in_thread(app: Any, host: str, port: int) -> uvicorn.Server:
 
 
 def _replay(runtime: Runtime, workspace_id: uuid.UUID, path: Path) -> None:
-    from threadline.pipeline.replay import (
+    from threadline.ingest.replay import (
         chunks,
         read_twcs,
         replay_account,

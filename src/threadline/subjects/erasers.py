@@ -44,13 +44,13 @@ from threadline.conversations.models import Conversation, Message, Status
 from threadline.db.base import utcnow
 from threadline.db.models import load_all
 from threadline.events.models import AuditEvent, InboundEvent, OutboxJob, StreamEvent, WorkStatus
-from threadline.hops.models import Callback, Hop, HopTaker, ShortLink
+from threadline.hops.records.models import Callback, Hop, HopTaker, ShortLink
 from threadline.subjects.matching import Matcher
 from threadline.subjects.subject import Subject
 from threadline.workspace.models import TriageModelRecord
 
 CHUNK = 500
-LABEL_ACTION = "conversation.classified"  # a person's label: training data (pipeline.learning)
+LABEL_ACTION = "conversation.classified"  # a person's label: training data (inbound.learning)
 HUMAN_ACTORS = ("agent", "token")
 ERASED = "erased"
 ERASED_ACTION = "customer.erased"

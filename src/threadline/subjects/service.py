@@ -21,7 +21,7 @@ from threadline.db.locks import workspace_lock
 from threadline.errors import ValidationFailed
 from threadline.events.models import AuditEvent
 from threadline.events.service import audit, enqueue, publish
-from threadline.hops.models import Callback, Hop, ShortLink
+from threadline.hops.records.models import Callback, Hop, ShortLink
 from threadline.subjects.erasers import ERASED_ACTION, ERASERS, EXPORTED_ACTION, Erasure
 from threadline.subjects.subject import Subject, collect
 

@@ -15,7 +15,7 @@ from typing import Any
 
 from sqlalchemy import Engine
 
-from threadline.events.registry import Job, RetryLater, handler
+from threadline.jobs.registry import Job, RetryLater, handler
 from threadline.subjects.erasers import ERASERS
 from threadline.subjects.service import COMPACT_JOB
 

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from threadline.contacts.models import Consent, Customer, CustomerMerge, Identity, MergeSuggestion
 from threadline.contacts.service import access_customer
 from threadline.conversations.models import Conversation, Message
-from threadline.hops.models import Callback, Hop, ShortLink
+from threadline.hops.records.models import Callback, Hop, ShortLink
 
 SINCE_MARGIN = timedelta(hours=1)
 MIN_NEEDLE = 6  # shorter provider ids (a Telegram message number) would match anything

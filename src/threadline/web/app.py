@@ -14,9 +14,9 @@ from fastapi.responses import JSONResponse
 from fastapi_offline import FastAPIOffline
 
 from threadline.errors import ThreadlineError
-from threadline.events.runtime import Runtime
-from threadline.events.worker import Worker
-from threadline.pipeline import install as install_pipeline
+from threadline.handlers import install as install_pipeline
+from threadline.jobs.runtime import Runtime
+from threadline.jobs.worker import Worker
 from threadline.web import api_docs, desktop, health, webhooks
 from threadline.web.api import (
     brand,

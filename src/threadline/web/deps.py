@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from threadline.conversations.service import Actor
 from threadline.errors import Forbidden, Unauthorized
-from threadline.events.runtime import Runtime
+from threadline.jobs.runtime import Runtime
 from threadline.workspace.models import Role
 from threadline.workspace.service import authenticate_token
 

@@ -13,8 +13,8 @@ from typing import Any
 
 from starlette.concurrency import run_in_threadpool
 
-from threadline.events.runtime import Runtime
 from threadline.events.service import latest_stream_id, stream_after, stream_topic
+from threadline.jobs.runtime import Runtime
 
 POLL_SECONDS = 2.0  # a lost wake-up delays an event by this much at most
 

@@ -17,7 +17,7 @@ from starlette.concurrency import run_in_threadpool
 from threadline.config import Settings
 from threadline.errors import Forbidden, ThreadlineError, Unauthorized
 from threadline.events.models import InboundEvent, OutboxJob
-from threadline.events.runtime import Runtime
+from threadline.jobs.runtime import Runtime
 from threadline.web.deps import get_runtime
 from threadline.web.proxies import client_address
 

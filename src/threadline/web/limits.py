@@ -6,7 +6,7 @@ from __future__ import annotations
 from fastapi import Request
 from starlette.concurrency import run_in_threadpool
 
-from threadline.events.runtime import Runtime
+from threadline.jobs.runtime import Runtime
 from threadline.web.proxies import client_address
 
 

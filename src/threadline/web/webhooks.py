@@ -10,8 +10,8 @@ from starlette.concurrency import run_in_threadpool
 
 from threadline.channels.base import WebhookRequest
 from threadline.errors import PayloadTooLarge, UnsupportedMediaType
-from threadline.events.runtime import Runtime
-from threadline.pipeline import ingest
+from threadline.ingest import service as ingest
+from threadline.jobs.runtime import Runtime
 from threadline.web.deps import get_runtime
 
 router = APIRouter(prefix="/webhooks", tags=["webhooks"])
@@ -63,7 +63,7 @@ async def webhook_event(kind: str, account_id: str, request: Request,
     def run() -> Response:
         # Store, commit, then acknowledge: the 2xx goes out only after the commit.
         with runtime.db.session() as session:
-            result = ingest.ingest(session, kind, account_id, req)
+            result = ingest.receive(session, kind, account_id, req)
         answer = result.response
         return Response(answer.body, status_code=answer.status, media_type=answer.media_type)
 

@@ -20,8 +20,8 @@ from pydantic import BaseModel
 from threadline.channels.base import ReconcilingAdapter, SendPolicyError, Visibility
 from threadline.channels.registry import get_adapter
 from threadline.errors import ValidationFailed
-from threadline.pipeline.outbound import check_reply
-from threadline.pipeline.polling import interval, polls, schedule_poll
+from threadline.ingest.polling import interval, polls, schedule_poll
+from threadline.outbound.replies import check_reply
 from threadline.web.deps import (
     Principal,
     ReadSession,

@@ -24,15 +24,15 @@ from threadline.conversations.schemas import (
 )
 from threadline.errors import NotFound
 from threadline.events.service import audit
-from threadline.pipeline.outbound import Reply, post_reply
+from threadline.hops.flow.marks import mark_messages, with_takers
+from threadline.hops.flow.schemas import ConversationWithTakers
+from threadline.outbound.replies import Reply, post_reply
 from threadline.web.deps import (
     Principal,
     ReadSession,
     WriteSession,
     current_principal,
 )
-from threadline.web.hops.marks import mark_messages, with_takers
-from threadline.web.hops.schemas import ConversationWithTakers
 
 router = APIRouter(prefix="/conversations", tags=["conversations"])
 

@@ -23,14 +23,14 @@ from threadline.conversations.customer_merge import merge_customers, undo_merge
 from threadline.conversations.inbox import InboxFilter
 from threadline.conversations.schemas import ConversationOut
 from threadline.conversations.service import list_conversations
+from threadline.hops.flow.marks import customer_takers
+from threadline.hops.flow.schemas import TakerOut
 from threadline.web.deps import (
     Principal,
     ReadSession,
     WriteSession,
     current_principal,
 )
-from threadline.web.hops.marks import customer_takers
-from threadline.web.hops.schemas import TakerOut
 
 router = APIRouter(prefix="/customers", tags=["customers"])
 

@@ -9,11 +9,11 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends
 from pydantic import BaseModel, ConfigDict, Field
 
+from threadline.adapters.config import config_check
 from threadline.channels.registry import kinds
-from threadline.events.deadletters import list_dead, retry_dead
-from threadline.events.runtime import Runtime
-from threadline.pipeline.account_rules import config_check
-from threadline.pipeline.polling import schedule_poll
+from threadline.ingest.polling import schedule_poll
+from threadline.jobs.deadletters import list_dead, retry_dead
+from threadline.jobs.runtime import Runtime
 from threadline.web.deps import (
     Principal,
     ReadSession,

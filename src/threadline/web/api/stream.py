@@ -9,7 +9,7 @@ from sse_starlette.sse import EventSourceResponse
 from starlette.concurrency import run_in_threadpool
 
 from threadline.errors import BadRequest
-from threadline.events.runtime import Runtime
+from threadline.jobs.runtime import Runtime
 from threadline.web.deps import Principal, get_runtime, principal_from
 from threadline.web.events_stream import start_after, workspace_events
 

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from starlette.responses import Response
 
 from threadline.errors import ThreadlineError
-from threadline.events.runtime import Runtime
+from threadline.jobs.runtime import Runtime
 from threadline.web.deps import get_runtime
 from threadline.web.desktop.login import (
     account_policy,

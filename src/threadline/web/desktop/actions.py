@@ -17,8 +17,8 @@ from threadline.conversations.models import Message
 from threadline.db.base import utcnow
 from threadline.errors import NotFound, ThreadlineError, ValidationFailed
 from threadline.events.service import audit
-from threadline.pipeline import hops as hop_flow
-from threadline.pipeline.outbound import Reply, post_reply
+from threadline.hops.flow import offers as hop_flow
+from threadline.outbound.replies import Reply, post_reply
 from threadline.triage import CATEGORIES, SENTIMENTS
 from threadline.web.desktop.inbox import conversation_context, traits_hint
 from threadline.web.desktop.render import is_htmx, render

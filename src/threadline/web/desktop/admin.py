@@ -12,14 +12,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from starlette.responses import RedirectResponse, Response
 
+from threadline.adapters.config import config_check
 from threadline.analytics.queues import agent_load, nearest_sla, queues
 from threadline.channels.registry import kinds
 from threadline.contacts.brand import brand_contacts
 from threadline.conversations.inbox import counts
 from threadline.errors import ValidationFailed
-from threadline.events.runtime import Runtime
-from threadline.pipeline.account_rules import config_check
-from threadline.pipeline.templates import save_template
+from threadline.jobs.runtime import Runtime
+from threadline.outbound.templates import save_template
 from threadline.web.deps import get_runtime
 from threadline.web.desktop.login import account_policy
 from threadline.web.desktop.render import render

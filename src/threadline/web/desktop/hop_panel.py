@@ -10,9 +10,9 @@ from sqlalchemy.orm import Session
 
 from threadline.conversations.models import Conversation, Status
 from threadline.errors import ThreadlineError
-from threadline.hops.service import REASONS
-from threadline.pipeline import hops as hop_flow
-from threadline.web.hops.marks import conversation_marks
+from threadline.hops.flow import offers as hop_flow
+from threadline.hops.flow.marks import conversation_marks
+from threadline.hops.records.service import REASONS
 
 LABELS = {"dm_invite": "Invite to DM", "private_reply": "Private reply",
           "chat_link": "Send chat link", "callback_form": "Offer a callback",

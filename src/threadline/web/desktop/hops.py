@@ -10,8 +10,8 @@ from fastapi import APIRouter, Depends, Request
 from starlette.responses import Response
 
 from threadline.errors import NotFound
-from threadline.hops import takers
-from threadline.pipeline import hops as hop_flow
+from threadline.hops.flow import offers as hop_flow
+from threadline.hops.records import takers
 from threadline.web.desktop.actions import _pane
 from threadline.web.desktop.security import (
     DesktopRoute,

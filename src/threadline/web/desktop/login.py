@@ -15,7 +15,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from threadline.errors import RateLimited, ThreadlineError, Unauthorized, ValidationFailed
-from threadline.events.runtime import Runtime
+from threadline.jobs.runtime import Runtime
 from threadline.web.deps import get_runtime
 from threadline.web.desktop.render import render
 from threadline.web.desktop.security import (

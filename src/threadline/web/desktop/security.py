@@ -19,7 +19,7 @@ from starlette.responses import RedirectResponse
 
 from threadline.conversations.service import Actor
 from threadline.errors import Forbidden, ThreadlineError
-from threadline.events.runtime import Runtime
+from threadline.jobs.runtime import Runtime
 from threadline.web.deps import ReadSession, WriteSession
 from threadline.web.proxies import client_address
 from threadline.workspace.auth import SESSION_TTL, resolve_session

@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request
 from sse_starlette.sse import EventSourceResponse
 
-from threadline.events.runtime import Runtime
+from threadline.jobs.runtime import Runtime
 from threadline.web.deps import get_runtime
 from threadline.web.desktop.security import DesktopRoute, DeskUser, current_user
 from threadline.web.events_stream import start_after, workspace_events

@@ -14,22 +14,11 @@ from threadline.contacts.service import access_customer, record_consent, revoke_
 from threadline.conversations.schemas import ConversationOut, MessageOut
 from threadline.conversations.service import access_conversation
 from threadline.errors import NotFound
-from threadline.events.runtime import Runtime
-from threadline.hops import callbacks, options, service, takers
-from threadline.pipeline import hops as flows
-from threadline.pipeline.callbacks import sync_outcomes
-from threadline.pipeline.hop_contact import send_verification
-from threadline.web.api.conversations import message_out
-from threadline.web.deps import (
-    Principal,
-    WriteSession,
-    admin,
-    current_principal,
-    get_runtime,
-    supervisor,
-)
-from threadline.web.hops.marks import taker_out
-from threadline.web.hops.schemas import (
+from threadline.hops.flow import offers as flows
+from threadline.hops.flow.callbacks import sync_outcomes
+from threadline.hops.flow.contact import send_verification
+from threadline.hops.flow.marks import taker_out
+from threadline.hops.flow.schemas import (
     CallbackIn,
     CallbackOut,
     ConsentIn,
@@ -45,6 +34,17 @@ from threadline.web.hops.schemas import (
     TakerOut,
     VerificationIn,
     VerificationOut,
+)
+from threadline.hops.records import callbacks, options, service, takers
+from threadline.jobs.runtime import Runtime
+from threadline.web.api.conversations import message_out
+from threadline.web.deps import (
+    Principal,
+    WriteSession,
+    admin,
+    current_principal,
+    get_runtime,
+    supervisor,
 )
 
 router = APIRouter(tags=["hops"])

@@ -15,10 +15,11 @@ from threadline.contacts.rules import normalize_email, normalize_phone
 from threadline.conversations.models import Conversation, Message
 from threadline.conversations.privacy import masked_text
 from threadline.errors import ThreadlineError
-from threadline.events.runtime import Runtime
-from threadline.hops import options
-from threadline.hops.links import FORM_PURPOSES, find_link
-from threadline.hops.models import ShortLink
+from threadline.hops.flow import takes
+from threadline.hops.records import options
+from threadline.hops.records.links import FORM_PURPOSES, find_link
+from threadline.hops.records.models import ShortLink
+from threadline.jobs.runtime import Runtime
 from threadline.web.security_headers import page_headers, policy
 from threadline.workspace.models import Workspace
 
@@ -26,15 +27,6 @@ HERE = Path(__file__).parent
 templates = Jinja2Templates(directory=str(HERE / "templates"))
 PAGE_PURPOSES = (*FORM_PURPOSES, "verify")
 PAGE_HEADERS = {**page_headers(policy(), referrer="no-referrer"), "cache-control": "no-store"}
-WORDING_VERSION = "2026-11"
-WORDING = {
-    "chat": "I agree that {company} continues my support case with me in this chat, and "
-            "writes to the email address I gave (if any) about this case.",
-    "callback": "I agree that {company} calls me at this number in the time I chose, about "
-                "my support case.",
-    "email": "I agree that {company} writes to me at this email address about my support "
-             "case.",
-}
 HEADINGS = {"chat": ("Continue in a private chat", "Start the chat"),
             "callback": ("We call you back", "Ask for the call"),
             "email": ("Continue by email", "Continue by email"),
@@ -104,11 +96,11 @@ def form_page(request: Request, session: Session, link: ShortLink, code: str, *,
               status: int = 200) -> Response:
     base = company_and_channels(session, link.workspace_id)
     heading, button = HEADINGS[link.purpose]
-    wording = WORDING.get(link.purpose, "").replace("{company}", base["company"])
+    wording = takes.wording(link.purpose, base["company"])
     context = origin_text(session, link) if link.purpose in FORM_PURPOSES else None
     return page(request, "form.html", {
         **base, "purpose": link.purpose, "code": code, "heading": heading, "button": button,
-        "wording": wording, "wording_version": WORDING_VERSION, "context": context,
+        "wording": wording, "wording_version": takes.WORDING_VERSION, "context": context,
         "values": values or {}, "error": error}, status)
 
 

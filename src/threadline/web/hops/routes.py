@@ -11,7 +11,7 @@ from fastapi.responses import FileResponse, HTMLResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from threadline.errors import NotFound, RateLimited
-from threadline.hops import service
+from threadline.hops.records import service
 from threadline.web.hops.pages import (
     HERE,
     PAGE_PURPOSES,

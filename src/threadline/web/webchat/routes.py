@@ -31,11 +31,11 @@ from threadline.channels.webchat.payloads import (
 )
 from threadline.db.base import utcnow
 from threadline.errors import NotFound, ThreadlineError, Unauthorized, ValidationFailed
-from threadline.events.runtime import Runtime
 from threadline.events.service import audit
+from threadline.jobs.runtime import Runtime
 from threadline.web.limits import rate_limit, rate_limit_client
 from threadline.web.security_headers import frame_ancestors, page_headers, policy
-from threadline.web.webchat import service, stream, tokens
+from threadline.web.webchat import stream
 from threadline.web.webchat.guard import (
     WebchatRoute,
     check_origin,
@@ -43,7 +43,8 @@ from threadline.web.webchat.guard import (
     read_json_body,
 )
 from threadline.web.webchat.schemas import MessageIn, ReadIn, SessionIn
-from threadline.web.webchat.tokens import Visitor
+from threadline.webchat import service, tokens
+from threadline.webchat.tokens import Visitor
 
 HERE = Path(__file__).parent
 STATIC = HERE / "static"

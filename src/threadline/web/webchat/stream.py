@@ -21,12 +21,12 @@ from starlette.concurrency import run_in_threadpool
 from threadline.channels.webchat.adapter import thread_key
 from threadline.conversations.models import Message
 from threadline.errors import BadRequest
-from threadline.events.runtime import Runtime
 from threadline.events.service import latest_stream_id, stream_after
+from threadline.jobs.runtime import Runtime
 from threadline.web.events_stream import poll_events
-from threadline.web.webchat import service
 from threadline.web.webchat.guard import cors_headers
-from threadline.web.webchat.tokens import Visitor
+from threadline.webchat import service
+from threadline.webchat.tokens import Visitor
 from threadline.workspace.models import ChannelAccount
 
 POLL_SECONDS = 2.0

@@ -1,0 +1,20 @@
+"""Every job handler and the inbound processor, registered in one place.
+
+The job runtime (`threadline.jobs`) runs handlers by name; the flows register theirs when
+their modules are imported. The web app, the worker, the CLI and the tests call `install()`
+once before any job runs.
+"""
+
+from __future__ import annotations
+
+
+def install() -> None:
+    """Register the inbound processor and the outbox handlers."""
+    import threadline.subjects.storage  # noqa: F401  (the compaction job after an erasure)
+    from threadline.hops.flow import callbacks, offers  # noqa: F401
+    from threadline.inbound import process
+    from threadline.ingest import polling  # noqa: F401
+    from threadline.jobs import retention  # noqa: F401
+    from threadline.outbound import actions, replies  # noqa: F401
+
+    process.install()

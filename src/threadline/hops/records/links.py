@@ -1,0 +1,71 @@
+"""Short links: unguessable (>= 128 bits), expiring, single-purpose codes bound to a
+conversation and customer. Only a hash of the code is stored.
+
+Purposes: `chat`, `callback` and `email` are the public links an agent sends (a form behind
+`/s/{code}`, usable once); `chat_session` is the private continuation handed to the browser of
+whoever took a chat link (never shown publicly); `verify` proves a coordinate (DESIGN §3).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import uuid
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from threadline.db.base import new_id, utcnow
+from threadline.events.service import audit
+from threadline.hops.records.models import ShortLink
+
+CODE_BYTES = 18  # 144 bits
+PURPOSES = ("chat", "callback", "email", "chat_session", "verify")
+FORM_PURPOSES = ("chat", "callback", "email")
+THREADING_PURPOSES = ("chat_session",)
+LATE_GRACE = timedelta(hours=1)  # a message stored just before expiry is still threaded
+
+
+def hash_code(code: str) -> str:
+    return hashlib.sha256(code.encode()).hexdigest()
+
+
+def create_short_link(session: Session, workspace_id: uuid.UUID, *, purpose: str,
+                      conversation_id: uuid.UUID, customer_id: uuid.UUID | None,
+                      ttl: timedelta = timedelta(days=7),
+                      meta: dict[str, Any] | None = None) -> tuple[ShortLink, str]:
+    code = secrets.token_urlsafe(CODE_BYTES)
+    link = ShortLink(id=new_id(), workspace_id=workspace_id, code_hash=hash_code(code),
+                     purpose=purpose, conversation_id=conversation_id, customer_id=customer_id,
+                     expires_at=utcnow() + ttl, meta=dict(meta or {}))
+    session.add(link)
+    session.flush()
+    audit(session, workspace_id, "short_link.created", "conversation", conversation_id,
+          data={"purpose": purpose, "link_id": str(link.id)})
+    return link, code
+
+
+def find_link(session: Session, code: str) -> ShortLink | None:
+    if not code or len(code) > 128:
+        return None
+    return session.scalar(select(ShortLink).where(ShortLink.code_hash == hash_code(code)))
+
+
+def resolve_link_token(session: Session, workspace_id: uuid.UUID,
+                       token: str) -> uuid.UUID | None:
+    """Threading rule 2: the conversation a link or form token is bound to.
+
+    Only the private `chat_session` link threads: a public chat code (in a public reply, read
+    by anyone) never writes into the case; whoever takes it through its form gets his own
+    `chat_session` link (decision 0103).
+    """
+    link = find_link(session, token)
+    if link is None or link.workspace_id != workspace_id:
+        return None
+    if link.purpose not in THREADING_PURPOSES:
+        return None
+    if link.expires_at + LATE_GRACE < utcnow():
+        return None
+    return link.conversation_id

@@ -1,0 +1,76 @@
+"""Handler registry: outbox job names -> handlers, and the one inbound batch processor."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy.orm import Session
+
+if TYPE_CHECKING:
+    from threadline.jobs.runtime import Runtime
+
+
+class RetryLater(Exception):
+    """Raised by a handler or processor: try again after `seconds` (counts as an attempt)."""
+
+    def __init__(self, reason: str, seconds: float | None = None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.seconds = seconds
+
+
+class PermanentFailure(Exception):
+    """Raised by a handler or processor: retrying cannot help; dead-letter it now."""
+
+
+@dataclass(frozen=True)
+class Job:
+    id: int
+    name: str
+    payload: dict[str, Any]
+    attempts: int
+    workspace_id: Any
+
+
+@dataclass(frozen=True)
+class ClaimedEvent:
+    """A stored provider event a worker has claimed for processing."""
+
+    id: int
+    workspace_id: Any
+    channel_account_id: Any
+    provider_event_id: str
+    payload: dict[str, Any]
+    attempts: int
+
+
+JobHandler = Callable[["Runtime", Job], None]
+# Processes a batch of claimed inbound events inside the caller's transaction. It may raise;
+# the worker then retries each event alone to find the one at fault.
+InboundProcessor = Callable[["Runtime", Session, Sequence[ClaimedEvent]], None]
+
+_handlers: dict[str, JobHandler] = {}
+_inbound: list[InboundProcessor] = []
+
+
+def handler(name: str) -> Callable[[JobHandler], JobHandler]:
+    def register(fn: JobHandler) -> JobHandler:
+        _handlers[name] = fn
+        return fn
+
+    return register
+
+
+def get_handler(name: str) -> JobHandler | None:
+    return _handlers.get(name)
+
+
+def set_inbound_processor(fn: InboundProcessor) -> None:
+    _inbound.clear()
+    _inbound.append(fn)
+
+
+def get_inbound_processor() -> InboundProcessor | None:
+    return _inbound[0] if _inbound else None

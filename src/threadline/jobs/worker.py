@@ -1,0 +1,198 @@
+"""The worker loop: claims inbound events and outbox jobs, runs them, retries with backoff,
+and dead-letters what keeps failing (with the reason, retryable through the API).
+
+Inbound events are processed in batches inside one transaction together with marking them
+done, so an event's effects and its "done" mark commit atomically: exactly once, even if the
+process is killed at any point. On PostgreSQL claims use FOR UPDATE SKIP LOCKED, so any number
+of workers share the queue; on SQLite the writer lock (BEGIN IMMEDIATE) serialises them.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import traceback
+from collections.abc import Sequence
+from datetime import timedelta
+
+from sqlalchemy import bindparam, select, update
+from sqlalchemy.orm import Session
+
+from threadline.db.base import utcnow
+from threadline.events.models import InboundEvent, OutboxJob, WorkStatus
+from threadline.events.service import WAKE_TOPIC
+from threadline.jobs.bus import PersistentWaiter
+from threadline.jobs.registry import (
+    ClaimedEvent,
+    Job,
+    PermanentFailure,
+    RetryLater,
+    get_handler,
+    get_inbound_processor,
+)
+from threadline.jobs.runtime import Runtime
+
+log = logging.getLogger("threadline.worker")
+
+
+def backoff_seconds(runtime: Runtime, attempts: int) -> float:
+    base = runtime.settings.retry_base_seconds
+    return float(min(runtime.settings.retry_max_seconds, base * (2 ** max(attempts - 1, 0))))
+
+
+def describe(exc: BaseException) -> str:
+    """A short reason for the dead-letter list: type and message, no payload data."""
+    text = str(exc) or type(exc).__name__
+    return f"{type(exc).__name__}: {text}"[:2000]
+
+
+class Worker:
+    def __init__(self, runtime: Runtime, *, name: str = "worker") -> None:
+        self.runtime = runtime
+        self.name = name
+
+    # --- inbound ---------------------------------------------------------------------------
+
+    def _claim_inbound(self, session: Session, limit: int) -> list[ClaimedEvent]:
+        stmt = (select(InboundEvent.id, InboundEvent.workspace_id,
+                       InboundEvent.channel_account_id, InboundEvent.provider_event_id,
+                       InboundEvent.payload, InboundEvent.attempts)
+                .where(InboundEvent.status == WorkStatus.PENDING,
+                       InboundEvent.next_attempt_at <= utcnow())
+                .order_by(InboundEvent.id).limit(limit))
+        if session.get_bind().dialect.name == "postgresql":
+            stmt = stmt.with_for_update(skip_locked=True)
+        return [ClaimedEvent(*row) for row in session.execute(stmt)]
+
+    def process_inbound_batch(self, limit: int | None = None) -> int:
+        """Claim up to `limit` pending events and process them; returns how many were taken."""
+        processor = get_inbound_processor()
+        if processor is None:
+            raise RuntimeError("no inbound processor registered (call threadline.handlers.install)")
+        limit = limit or self.runtime.settings.worker_batch_size
+        with self.runtime.db.session() as session:
+            events = self._claim_inbound(session, limit)
+            if not events:
+                return 0
+            try:
+                with session.begin_nested():
+                    processor(self.runtime, session, events)
+                self._mark_done(session, events)
+                return len(events)
+            except Exception:
+                log.info("batch of %d failed; processing one by one", len(events))
+            for ev in events:
+                try:
+                    with session.begin_nested():
+                        processor(self.runtime, session, [ev])
+                    self._mark_done(session, [ev])
+                except Exception as exc:
+                    self._mark_failed(session, ev, exc)
+            return len(events)
+
+    def _mark_done(self, session: Session, events: Sequence[ClaimedEvent]) -> None:
+        now = utcnow()
+        table = InboundEvent.__table__
+        session.execute(
+            table.update().where(table.c.id == bindparam("_id")).values(  # type: ignore[attr-defined]
+                status=WorkStatus.DONE, processed_at=now, last_error=None,
+                attempts=bindparam("_attempts")),
+            [{"_id": e.id, "_attempts": e.attempts + 1} for e in events])
+
+    def _mark_failed(self, session: Session, ev: ClaimedEvent, exc: BaseException) -> None:
+        attempts = ev.attempts + 1
+        reason = describe(exc)
+        dead = isinstance(exc, PermanentFailure) or getattr(exc, "permanent", False) or (
+            attempts >= self.runtime.settings.max_attempts)
+        delay = exc.seconds if isinstance(exc, RetryLater) and exc.seconds else (
+            backoff_seconds(self.runtime, attempts))
+        values = {"attempts": attempts, "last_error": reason,
+                  "status": WorkStatus.DEAD if dead else WorkStatus.PENDING,
+                  "next_attempt_at": utcnow() + timedelta(seconds=delay)}
+        session.execute(update(InboundEvent).where(InboundEvent.id == ev.id).values(**values))
+        if dead:
+            log.warning("inbound event %s dead-lettered: %s", ev.id, type(exc).__name__)
+        if not isinstance(exc, RetryLater | PermanentFailure):
+            log.debug("inbound event %s failed:\n%s", ev.id, traceback.format_exc())
+
+    # --- outbox ----------------------------------------------------------------------------
+
+    def _claim_jobs(self, limit: int) -> list[Job]:
+        now = utcnow()
+        lease = now + timedelta(seconds=self.runtime.settings.worker_lease_seconds)
+        with self.runtime.db.session() as session:
+            stmt = (select(OutboxJob)
+                    .where(OutboxJob.status == WorkStatus.PENDING, OutboxJob.due_at <= now,
+                           (OutboxJob.claimed_until.is_(None)) | (OutboxJob.claimed_until < now))
+                    .order_by(OutboxJob.due_at, OutboxJob.id).limit(limit))
+            if session.get_bind().dialect.name == "postgresql":
+                stmt = stmt.with_for_update(skip_locked=True)
+            rows = list(session.scalars(stmt))
+            for row in rows:
+                row.claimed_until = lease
+                row.attempts += 1
+            return [Job(id=r.id, name=r.name, payload=dict(r.payload), attempts=r.attempts,
+                        workspace_id=r.workspace_id) for r in rows]
+
+    def process_jobs(self, limit: int = 50) -> int:
+        jobs = self._claim_jobs(limit)
+        for job in jobs:
+            self.run_job(job)
+        return len(jobs)
+
+    def run_job(self, job: Job) -> None:
+        fn = get_handler(job.name)
+        try:
+            if fn is None:
+                raise PermanentFailure(f"no handler for job {job.name!r}")
+            fn(self.runtime, job)
+        except Exception as exc:
+            self._job_failed(job, exc)
+            return
+        with self.runtime.db.session() as session:
+            session.execute(update(OutboxJob).where(OutboxJob.id == job.id).values(
+                status=WorkStatus.DONE, done_at=utcnow(), claimed_until=None, last_error=None))
+
+    def _job_failed(self, job: Job, exc: BaseException) -> None:
+        dead = isinstance(exc, PermanentFailure) or (
+            job.attempts >= self.runtime.settings.max_attempts)
+        delay = exc.seconds if isinstance(exc, RetryLater) and exc.seconds is not None else (
+            backoff_seconds(self.runtime, job.attempts))
+        if not isinstance(exc, RetryLater | PermanentFailure):
+            log.warning("job %s (%s) failed: %s", job.id, job.name, type(exc).__name__)
+        with self.runtime.db.session() as session:
+            session.execute(update(OutboxJob).where(OutboxJob.id == job.id).values(
+                status=WorkStatus.DEAD if dead else WorkStatus.PENDING,
+                due_at=utcnow() + timedelta(seconds=delay), claimed_until=None,
+                last_error=describe(exc)))
+
+    # --- loop ------------------------------------------------------------------------------
+
+    def run_once(self) -> int:
+        done = self.process_inbound_batch()
+        done += self.process_jobs()
+        return done
+
+    def drain(self, max_rounds: int = 10_000) -> int:
+        """Run until no work is due now (tests, benchmarks, replay)."""
+        total = 0
+        for _ in range(max_rounds):
+            n = self.run_once()
+            total += n
+            if n == 0:
+                break
+        return total
+
+    def run_forever(self, stop: threading.Event) -> None:
+        waiter = PersistentWaiter(self.runtime.bus, WAKE_TOPIC)
+        try:
+            while not stop.is_set():
+                try:
+                    n = self.run_once()
+                except Exception:
+                    log.exception("worker round failed")
+                    n = 0
+                if n == 0:
+                    waiter.wait(self.runtime.settings.worker_poll_seconds)
+        finally:
+            waiter.close()
