@@ -1,4 +1,4 @@
-"""The `threadline` command line (DESIGN §8)."""
+"""The `threadline` command line (docs/design.md)."""
 
 from __future__ import annotations
 

@@ -23,11 +23,11 @@ class Settings(BaseSettings):
         default=None, description="Base URL providers call (used for Twilio signatures)."
     )
 
-    # Threading windows (DESIGN §5), in hours.
+    # Threading windows (docs/threading.md), in hours.
     reopen_window_hours: float = 72.0
     cross_channel_window_hours: float = 72.0
 
-    # Service levels: minutes to the first answer after a customer writes (routing, DESIGN §4).
+    # Service levels: minutes to the first answer after a customer writes (routing, docs/design.md).
     sla_public_minutes: float = 60.0
     sla_private_minutes: float = 240.0
     sla_email_minutes: float = 1440.0

@@ -1,4 +1,4 @@
-"""The command line of DESIGN §8, run as a user would (subprocess, fresh SQLite file)."""
+"""The command line of docs/design.md, run as a user would (subprocess, fresh SQLite file)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Threading rules of DESIGN §5, in order, through the real ingest path and worker."""
+"""Threading rules of docs/threading.md, in order, through the real ingest path and worker."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""``threadline triage`` prints exactly one JSON object (DESIGN §8)."""
+"""``threadline triage`` prints exactly one JSON object (docs/design.md#triage-output)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Hardening (channels.md §7.5): origins, CORS, sizes, types, rate limits — typed 4xx, nothing
+"""Hardening (docs/webchat.md): origins, CORS, sizes, types, rate limits — typed 4xx, nothing
 stored."""
 
 from __future__ import annotations

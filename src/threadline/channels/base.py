@@ -5,7 +5,7 @@ Adapters are pure translators between a provider's wire format and Threadline's 
 DTOs: they import no database, no web framework and no domain package. The pipeline owns
 storage; the web edge owns HTTP; the adapter only verifies, splits, normalises and sends.
 
-Inbound flow (DESIGN §4):
+Inbound flow (docs/design.md#inbound-flow):
     web edge builds a `WebhookRequest` (raw body bytes kept) ->
     adapter.handshake()  (GET: CRC / hub.challenge; or None)
     adapter.verify()     (signature; raises SignatureError)
@@ -191,7 +191,8 @@ class WebhookResponse:
 class ProviderEvent:
     """One provider event cut out of a webhook body; stored as is, normalised later.
 
-    `provider_event_id` must be stable across redeliveries (see channels.md §8.2).
+    `provider_event_id` must be stable across redeliveries
+    (see docs/providers/README.md#idempotency).
     `payload` must be JSON-serialisable and hold everything `normalize` needs.
     """
 
@@ -239,7 +240,7 @@ class Attachment:
 class InboundMessage:
     """A new message, post, comment or call record.
 
-    Threading keys (DESIGN §5):
+    Threading keys (docs/threading.md):
       - `in_reply_to` (+ `references`): provider ids this item replies to -> rule 1;
       - `link_token`: a short-link / form token -> rule 2;
       - `thread_key`: a private thread (DM conversation id, phone number, chat visitor) -> rule 3.
@@ -330,7 +331,8 @@ class SendResult:
 
 @dataclass(frozen=True)
 class SendContext:
-    """What the conversation knows that a channel's policy needs (channels.md §8.6)."""
+    """What the conversation knows that a channel's policy needs
+    (docs/providers/README.md#policy-fields)."""
 
     now: datetime
     last_inbound_at: datetime | None = None  # last inbound on this channel account + recipient

@@ -5,7 +5,8 @@ the raw body with the App Secret), answers the same `hub.challenge` handshake, w
 the same `{"object", "entry": [...]}` envelope and answers Graph API errors with the same
 `{"error": {...}}` body. Messenger and Instagram DMs also share the `messaging[]` event shape
 and the Send API. That code lives here once; the channel folders stay independent of each
-other and import only this module and `base.py` (channels.md §2, §3).
+other and import only this module and `base.py` (docs/providers/meta.md,
+docs/providers/whatsapp.md).
 """
 
 from __future__ import annotations
@@ -47,12 +48,13 @@ from threadline.channels.base import (
     check_common_policy,
 )
 
-# The Graph API hosts (channels.md §2): Facebook Login tokens call graph.facebook.com;
-# Instagram accounts using Instagram Login call graph.instagram.com.
+# The Graph API hosts (docs/providers/meta.md#graph-api): Facebook Login tokens call
+# graph.facebook.com; Instagram accounts using Instagram Login call graph.instagram.com.
 GRAPH = ProviderHosts("https://graph.facebook.com", frozenset({"graph.facebook.com"}))
 INSTAGRAM_GRAPH = ProviderHosts("https://graph.facebook.com",
                                 frozenset({"graph.facebook.com", "graph.instagram.com"}))
-DEFAULT_GRAPH_VERSION = "v25.0"  # channels.md §2 shows v25.0; accounts override `graph_version`
+# docs/providers/meta.md#graph-api; accounts override it with `graph_version`
+DEFAULT_GRAPH_VERSION = "v25.0"
 SIGNATURE_HEADER = "x-hub-signature-256"
 LEGACY_SIGNATURE_HEADER = "x-hub-signature"
 METADATA_PREFIX = "threadline:"  # Send API `message.metadata`, echoed back on `is_echo` events
@@ -356,7 +358,8 @@ def parse_messaging(raw: Any) -> MessagingEvent:
 
 
 def messaging_event_id(event: MessagingEvent) -> str | None:
-    """The §8.2 dedupe key of a messaging event, or None for events we do not handle."""
+    """The dedupe key of a messaging event, or None for events we do not handle
+    (docs/providers/README.md#idempotency)."""
     if event.message is not None:
         return f"{event.message.mid}:deleted" if event.message.is_deleted else event.message.mid
     if event.message_edit is not None:
@@ -432,7 +435,8 @@ def normalize_messaging(raw: Any, *, self_id: str, identity_kind: str,
         thread_key=thread_prefix + other, attachments=attachments, meta=meta)]
 
 
-# --- Messenger / Instagram Send API and its policy (channels.md §2.7, §2.8, §8.6) -------------
+# --- Messenger / Instagram Send API and its policy -----------------------------------------
+# (docs/providers/meta.md#send-api, docs/providers/meta.md#policy)
 
 
 def _window_allowed(context: SendContext) -> list[str]:

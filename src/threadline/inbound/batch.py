@@ -1,6 +1,6 @@
 """The in-memory state of one inbound batch: prefetched lookups, threading, pending writes.
 
-Threading follows DESIGN §5, first match wins:
+Threading follows docs/threading.md, first match wins:
   1. reply chain: the item replies to (or references) a known message; or a message we hold
      already replies to this item, or to the same unknown parent (out-of-order arrivals);
   2. a short-link / form token bound to a conversation;

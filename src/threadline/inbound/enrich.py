@@ -1,4 +1,4 @@
-"""Triage of inbound messages inside the batch (DESIGN §4: identity -> triage -> threading):
+"""Triage of inbound messages inside the batch (docs/design.md: identity -> triage -> threading):
 annotations on the message, conversation fields, and the privacy reactions to personal data
 posted in public (flag, mask by default, suggest a hop, hide where allowed and wanted)."""
 

@@ -1,4 +1,4 @@
-"""Policy checks on outgoing text (DESIGN §4): personal data never goes public.
+"""Policy checks on outgoing text (docs/design.md): personal data never goes public.
 
 The guard (triage/outbound.py) is pure; this loads what it must know from the database: the
 brand's own contacts (the `brand_contacts` setting and the addresses of the offered channels,

@@ -1,7 +1,7 @@
 """The sender: one outbox job per outbound message, delivered through the channel adapter.
 
 Three steps, each its own transaction, so that a crash anywhere is recovered by re-running
-the job (DESIGN §2):
+the job (docs/design.md#durability):
 
 1. `begin_attempt` commits `meta.send.state = "in_flight"` before anything leaves.
 2. `deliver` is the provider call (no database). If the previous attempt is still

@@ -1,7 +1,7 @@
 """``threadline triage TEXT`` and ``threadline triage --outbound --visibility public TEXT``.
 
-Prints exactly one JSON object (DESIGN §8). Mount with ``app.add_typer(cli.app, name="triage")``
-or call ``triage_command`` directly.
+Prints exactly one JSON object (docs/design.md#triage-output). Mount with
+``app.add_typer(cli.app, name="triage")`` or call ``triage_command`` directly.
 """
 
 from __future__ import annotations

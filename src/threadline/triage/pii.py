@@ -3,7 +3,7 @@
 Hand-written patterns plus checksums (Luhn, mod-97, SSN rules) and libphonenumber. Number-like
 strings that only look like personal data (order and tracking numbers, versions, flight numbers,
 plain dates) are rejected by shape and by the words right before them. See
-docs/decisions/0100-triage-pii-detector.md.
+docs/decisions/0100-triage-rules-and-hand-written-pii-detector.md.
 """
 
 from __future__ import annotations

@@ -40,7 +40,7 @@ class PiiFinding:
 
 @dataclass(frozen=True, slots=True)
 class Triage:
-    """Annotations for one message (DESIGN §8)."""
+    """Annotations for one message (docs/design.md#triage-output)."""
 
     relevance: str
     relevance_score: float

@@ -1,4 +1,5 @@
-"""X-Twilio-Signature: the channels.md test vectors, URL variants, JSON bodies, bad signatures."""
+"""X-Twilio-Signature: the test vectors (docs/providers/README.md#test-vectors), URL variants,
+JSON bodies, bad signatures."""
 
 from __future__ import annotations
 

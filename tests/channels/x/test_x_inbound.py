@@ -1,4 +1,5 @@
-"""X inbound: CRC, signatures (channels.md vectors), every fixture split and normalised."""
+"""X inbound: CRC, signatures (docs/providers/README.md#test-vectors), every fixture split and
+normalised."""
 
 from __future__ import annotations
 

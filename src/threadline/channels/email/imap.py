@@ -1,4 +1,5 @@
-"""IMAP polling with UIDVALIDITY/UID idempotency (channels.md §6.1 A), on the stdlib imaplib.
+"""IMAP polling with UIDVALIDITY/UID idempotency, on the stdlib imaplib
+(docs/providers/email.md#imap).
 
 One poll: LOGIN, EXAMINE the mailbox (read-only, so nothing is marked \\Seen), read its
 UIDVALIDITY, `UID SEARCH UID <last_uid+1>:*`, then fetch each new message with `BODY.PEEK[]`,

@@ -113,7 +113,8 @@ def parse_date(value: str | None) -> datetime | None:
 
 
 def event_key(msg: Message, raw: bytes) -> str:
-    """The dedupe key of channels.md §8.2: `msgid:<id>`, else a hash of From+Date+Subject+body."""
+    """The dedupe key: `msgid:<id>`, else a hash of From+Date+Subject+body
+    (docs/providers/README.md#idempotency)."""
     mid = message_id(msg)
     if mid:
         return f"msgid:{mid}"

@@ -20,7 +20,7 @@ class _Model(BaseModel):
 
 
 class EmailConfig(_Model):
-    """The account config keys of an email channel account (DESIGN §8).
+    """The account config keys of an email channel account (docs/design.md#channel-account-config).
 
     `username` / `password` serve IMAP and SMTP unless `smtp_username` / `smtp_password`
     are given. Secrets are `SecretStr`: they never appear in a repr or a log line.

@@ -1,4 +1,5 @@
-"""Loop prevention (channels.md §6.4) and delivery/read reports (§6.5).
+"""Loop prevention and delivery/read reports (docs/providers/email.md#loop-prevention,
+docs/providers/email.md#bounces).
 
 `loop_signals` lists every reason a message must never be answered automatically.
 `read_report` reads a DSN (multipart/report; report-type=delivery-status), an MDN

@@ -2,7 +2,7 @@
 
 One Page account receives both in one webhook (`object: "page"`): entries with `changes[]`
 (field `feed`) are public posts and comments; entries with `messaging[]` are Messenger
-events. Used for the channel kinds "facebook" and "messenger" (channels.md §2).
+events. Used for the channel kinds "facebook" and "messenger" (docs/providers/meta.md).
 """
 
 from __future__ import annotations
@@ -152,7 +152,8 @@ def _feed_value(raw: Any) -> FeedValue:
 
 
 def _feed_event_id(value: FeedValue) -> str:
-    """§8.2: `<id>:<verb>:<created_time>`; edits add a digest of the new text."""
+    """Dedupe key `<id>:<verb>:<created_time>`; edits add a digest of the new text
+    (docs/providers/README.md#idempotency)."""
     node = value.node_id
     if node is None:
         raise PayloadError(f"feed {value.item} change without its id")

@@ -1,4 +1,4 @@
-"""Wire format of the Facebook Page `feed` webhook field (channels.md §2.5).
+"""Wire format of the Facebook Page `feed` webhook field (docs/providers/meta.md#facebook-feed).
 
 The Messenger `messaging[]` events and the envelope are shared with Instagram and live in
 `threadline.channels.meta_common`.

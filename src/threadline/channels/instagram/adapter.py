@@ -2,7 +2,7 @@
 
 Webhooks arrive with `object: "instagram"`: `changes[]` with field `comments` or
 `live_comments` are public comments; `messaging[]` events are DMs in the Messenger shape
-(channels.md §2.9). Sends go through the Graph API of the account's `api_base_url`.
+(docs/providers/meta.md#instagram). Sends go through the Graph API of the account's `api_base_url`.
 """
 
 from __future__ import annotations

@@ -1,4 +1,5 @@
-"""Wire format of the Instagram `comments` / `live_comments` webhook fields (channels.md §2.9).
+"""Wire format of the Instagram `comments` / `live_comments` webhook fields
+(docs/providers/meta.md#instagram).
 
 Instagram DMs use the Messenger `messaging[]` shape, shared in `threadline.channels.meta_common`.
 """

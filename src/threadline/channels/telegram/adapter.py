@@ -1,4 +1,4 @@
-"""Telegram Bot API adapter (channels.md §5).
+"""Telegram Bot API adapter (docs/providers/telegram.md).
 
 Inbound: Telegram POSTs one JSON `Update` per request to /webhooks/telegram/{account_id} with
 `X-Telegram-Bot-Api-Secret-Token` = the `secret_token` given to setWebhook (a shared secret,
@@ -232,7 +232,8 @@ def _interesting(update: TgUpdate, raw: dict[str, Any]) -> bool:
 
 
 def _business_deletes(raw: dict[str, Any], received_at: Any) -> list[NormalizedItem]:
-    """`deleted_business_messages` {chat, message_ids[]} (shape unverified, channels.md §5.3)."""
+    """`deleted_business_messages` {chat, message_ids[]}
+    (shape unverified, docs/providers/telegram.md#updates)."""
     deleted = raw.get("deleted_business_messages")
     if not isinstance(deleted, dict):
         return []

@@ -1,4 +1,5 @@
-"""Telegram Message -> normalised items (channels.md §5.3, §5.6, §8.5)."""
+"""Telegram Message -> normalised items
+(docs/providers/telegram.md#updates, docs/providers/telegram.md#ids)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""Wire shapes of the Telegram Bot API: Update, Message and the method answers (channels.md §5).
+"""Wire shapes of the Telegram Bot API: Update, Message and the method answers
+(docs/providers/telegram.md).
 
 Only the fields Threadline reads are modelled; everything else is ignored (Telegram adds fields
 and update types with every Bot API version).

@@ -1,4 +1,4 @@
-"""Twilio SMS/MMS (`sms`) and Voice (`voice`) adapters (channels.md §4).
+"""Twilio SMS/MMS (`sms`) and Voice (`voice`) adapters (docs/providers/twilio.md).
 
 Both share the webhook side: X-Twilio-Signature over the full URL and the sorted form
 parameters (or `bodySHA256` for JSON bodies), and an empty TwiML `<Response/>` as the ack.
@@ -54,9 +54,11 @@ from threadline.channels.twilio.payloads import (
     StoredEvent,
 )
 
-SMS_CHAR_LIMIT = 1600  # Twilio concatenates up to 1,600 characters (channels.md §4.3)
+# Twilio concatenates up to 1,600 characters (docs/providers/twilio.md#inbound-sms)
+SMS_CHAR_LIMIT = 1600
 
-# MessageStatus -> delivery state (channels.md §4.5). Statuses of inbound messages are skipped.
+# MessageStatus -> delivery state (docs/providers/twilio.md#status-callbacks). Statuses of
+# inbound messages are skipped.
 MESSAGE_STATES: dict[str, DeliveryState] = {
     "queued": DeliveryState.PENDING,
     "accepted": DeliveryState.PENDING,

@@ -1,4 +1,5 @@
-"""Voice: call webhooks as timeline call records, and the outbound call request (§4.6).
+"""Voice: call webhooks as timeline call records, and the outbound call request
+(docs/providers/twilio.md#voice).
 
 A call is one record keyed by its CallSid. Every event of an inbound call yields the record as
 an `InboundMessage(kind=CALL)` (the pipeline keeps the first and drops the repeats, so a record

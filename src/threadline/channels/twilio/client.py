@@ -20,7 +20,8 @@ from threadline.channels.twilio.payloads import TwilioErrorBody
 
 API_VERSION = "2010-04-01"
 E164 = re.compile(r"^\+[1-9]\d{1,14}$")
-# Twilio errors that mean "the request was not processed; try again later" (channels.md §4.7).
+# Twilio errors that mean "the request was not processed; try again later"
+# (docs/providers/twilio.md#policy-and-limits).
 RETRYABLE_CODES = frozenset({20429})
 TWILIO_API = ProviderHosts("https://api.twilio.com", frozenset({"api.twilio.com"}))
 

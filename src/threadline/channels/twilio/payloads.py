@@ -1,4 +1,4 @@
-"""Wire shapes of Twilio webhooks (form parameters) and REST answers (channels.md §4).
+"""Wire shapes of Twilio webhooks (form parameters) and REST answers (docs/providers/twilio.md).
 
 Webhook parameters arrive as form fields with Twilio's CamelCase names; the models read them by
 alias and ignore everything else (Twilio adds parameters without notice).
@@ -28,7 +28,8 @@ class StoredEvent(_Model):
 
 
 class SmsParams(_Model):
-    """Inbound SMS/MMS webhook (§4.3) and message status callback (§4.5) parameters."""
+    """Inbound SMS/MMS webhook and message status callback parameters
+    (docs/providers/twilio.md#inbound-sms, docs/providers/twilio.md#status-callbacks)."""
 
     message_sid: str = Field(alias="MessageSid", min_length=2, max_length=64)
     account_sid: str | None = Field(default=None, alias="AccountSid", max_length=64)
@@ -47,7 +48,7 @@ class SmsParams(_Model):
 
 
 class CallParams(_Model):
-    """Voice webhook and call status callback parameters (§4.6)."""
+    """Voice webhook and call status callback parameters (docs/providers/twilio.md#voice)."""
 
     call_sid: str = Field(alias="CallSid", min_length=2, max_length=64)
     account_sid: str | None = Field(default=None, alias="AccountSid", max_length=64)

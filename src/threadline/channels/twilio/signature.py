@@ -1,4 +1,5 @@
-"""X-Twilio-Signature (channels.md §4.2): HMAC-SHA1 over the full URL plus sorted parameters.
+"""X-Twilio-Signature: HMAC-SHA1 over the full URL plus sorted parameters
+(docs/providers/twilio.md#signature).
 
 Form POSTs: base64(HMAC-SHA1(auth_token, url + name1 + value1 + name2 + value2 ...)) with the
 names in byte order and, for a repeated name, one name+value per value with sorted values.

@@ -1,4 +1,5 @@
-"""Reading and authenticating Twilio webhook requests (channels.md §4.1, §4.2)."""
+"""Reading and authenticating Twilio webhook requests
+(docs/providers/twilio.md#webhooks, docs/providers/twilio.md#signature)."""
 
 from __future__ import annotations
 

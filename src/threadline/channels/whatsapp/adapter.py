@@ -1,7 +1,7 @@
 """WhatsApp Cloud API adapter: inbound messages and statuses, text and template sends.
 
 Webhooks arrive with `object: "whatsapp_business_account"`, field `messages`
-(channels.md §3). The customer's identity and private thread are the E.164 phone number
+(docs/providers/whatsapp.md). The customer's identity and private thread are the E.164 phone number
 (`+` and the `wa_id` digits). Free-form sends are allowed only inside the 24-hour
 customer-service window; outside it only templates (`options["template"]`).
 """

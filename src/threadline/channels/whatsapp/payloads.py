@@ -1,4 +1,5 @@
-"""Wire format of the WhatsApp Cloud API `messages` webhook field (channels.md §3.2)."""
+"""Wire format of the WhatsApp Cloud API `messages` webhook field
+(docs/providers/whatsapp.md#inbound)."""
 
 from __future__ import annotations
 

@@ -2,10 +2,11 @@
 
 Inbound: `GET /webhooks/x/{account_id}?crc_token=...` is the CRC handshake; `POST` deliveries
 carry `x-twitter-webhooks-signature: sha256=<base64 HMAC-SHA256 of the raw body>` keyed with the
-app's `consumer_secret` (channels.md §1.2-1.4). Outbound: `POST /2/tweets` (public replies) and
-`POST /2/dm_conversations/with/:participant_id/messages` (DMs), signed with OAuth 1.0a user
-context or a `bearer_token` (OAuth 2.0 user token). Config keys: DESIGN §8 plus `user_id` (the
-account's own X user id) and the options listed in this folder's README.
+app's `consumer_secret` (docs/providers/x.md#crc, docs/providers/x.md#signature). Outbound:
+`POST /2/tweets` (public replies) and `POST /2/dm_conversations/with/:participant_id/messages`
+(DMs), signed with OAuth 1.0a user context or a `bearer_token` (OAuth 2.0 user token). Config
+keys: docs/design.md#channel-account-config plus `user_id` (the account's own X user id) and
+the options listed in this folder's README.
 """
 
 from __future__ import annotations

@@ -46,7 +46,8 @@ from threadline.channels.x.payloads import (
 
 M = TypeVar("M", bound=BaseModel)
 
-# channels.md §1: v2 calls go to api.x.com; the legacy v1.1 DM endpoint to api.twitter.com.
+# docs/providers/x.md#sending: v2 calls go to api.x.com; the legacy v1.1 DM endpoint to
+# api.twitter.com.
 X_API = ProviderHosts("https://api.x.com", frozenset({"api.x.com", "api.twitter.com"}))
 TWEET_LIMIT = 280
 DM_LIMIT = 10_000  # (unverified) X's DM text limit; `dm_char_limit` overrides it

@@ -1,9 +1,9 @@
 """Wire format of X: Account Activity API deliveries (v1.1 object shapes) and v2 answers.
 
 Account Activity deliveries carry v1.1 Tweet objects and v1.1 `message_create` DM events even on
-the v2 webhook product (channels.md §1.1). Only the fields the adapter reads are modelled; every
-model ignores the rest, so new provider fields never break parsing. IDs are strings; numbers
-that X sometimes sends for timestamps or ids are coerced to strings.
+the v2 webhook product (docs/providers/x.md#products). Only the fields the adapter reads are
+modelled; every model ignores the rest, so new provider fields never break parsing. IDs are
+strings; numbers that X sometimes sends for timestamps or ids are coerced to strings.
 """
 
 from __future__ import annotations
@@ -119,14 +119,14 @@ class XDeletedStatus(_Model):
 
 
 class XTweetDelete(_Model):
-    """Shape (unverified) per channels.md §1.4."""
+    """Shape (unverified) per docs/providers/x.md#events."""
 
     status: XDeletedStatus
     timestamp_ms: str | None = Field(default=None, max_length=20)
 
 
 class XDmRead(_Model):
-    """Read receipt; shape (unverified) per channels.md §1.4."""
+    """Read receipt; shape (unverified) per docs/providers/x.md#events."""
 
     created_timestamp: str | None = Field(default=None, max_length=20)
     sender_id: str = _ID

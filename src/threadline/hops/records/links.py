@@ -3,7 +3,7 @@ conversation and customer. Only a hash of the code is stored.
 
 Purposes: `chat`, `callback` and `email` are the public links an agent sends (a form behind
 `/s/{code}`, usable once); `chat_session` is the private continuation handed to the browser of
-whoever took a chat link (never shown publicly); `verify` proves a coordinate (DESIGN §3).
+whoever took a chat link (never shown publicly); `verify` proves a coordinate (docs/design.md).
 """
 
 from __future__ import annotations

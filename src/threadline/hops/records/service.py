@@ -1,4 +1,4 @@
-"""Channel hops (DESIGN §1, §3): offer, take, return to origin; the short links behind the forms;
+"""Channel hops (docs/hops.md): offer, take, return to origin; the short links behind the forms;
 consent and verification of the coordinates a customer gives. Services never commit.
 
 A hop is offered by an agent (a method and a reason), taken by the customer (a form submitted,

@@ -1,7 +1,8 @@
 """Sandbox side of Meta: the Graph API send endpoints and signed Page/Messenger/IG/WA webhooks.
 
 Accounts point `api_base_url` at sandbox base + PREFIX; the Graph version is the first path
-segment (`/v25.0/...`), as on graph.facebook.com. Endpoints (channels.md §2.5-§2.9, §3.3):
+segment (`/v25.0/...`), as on graph.facebook.com. Endpoints (docs/providers/meta.md,
+docs/providers/whatsapp.md#sending):
     POST /{version}/{page_or_ig_or_phone_number_id}/messages   Send API / WhatsApp messages
     POST /{version}/{object_id}/comments                        Page comment (reply)
     POST /{version}/{ig_comment_id}/replies                      Instagram comment reply

@@ -1,4 +1,4 @@
-"""Hardening of the public web chat endpoints (channels.md §7.5).
+"""Hardening of the public web chat endpoints (docs/webchat.md).
 
 - Origin allow-list: the account's `allowed_origins` (a list; "*" allows any). Threadline's
   own origin (the standalone chat page) is always allowed. A request without an Origin
