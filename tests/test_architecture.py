@@ -75,3 +75,17 @@ def test_every_top_level_package_is_under_an_import_contract():
         loose = [p.name for p in (package / split).iterdir()
                  if p.suffix == ".py" and p.name != "__init__.py"]
         assert loose == [], split
+
+
+def test_the_web_layer_writes_no_queries():
+    """Routes translate HTTP and render: every query lives in a service of a domain or a flow
+    (the health check's `SELECT 1` ping is the one statement the web layer sends itself)."""
+    import re
+
+    query = re.compile(r"\bselect\(|session\.(execute|scalars?|query)\(")
+    offenders = []
+    for path in (ROOT / "src/threadline/web").rglob("*.py"):
+        for number, line in enumerate(path.read_text().splitlines(), 1):
+            if query.search(line) and 'text("SELECT 1")' not in line:
+                offenders.append(f"{path.relative_to(ROOT)}:{number}: {line.strip()}")
+    assert offenders == []

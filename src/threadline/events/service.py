@@ -11,7 +11,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Table, select
+from sqlalchemy import Table, func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -131,3 +131,12 @@ def latest_stream_id(session: Session, workspace_id: uuid.UUID) -> int:
     stmt = (select(StreamEvent.id).where(StreamEvent.workspace_id == workspace_id)
             .order_by(StreamEvent.id.desc()).limit(1))
     return int(session.scalar(stmt) or 0)
+
+
+def work_counts(session: Session) -> dict[str, dict[str, int]]:
+    """Inbound events and outbox jobs by status (the metrics' queue gauges)."""
+    out: dict[str, dict[str, int]] = {}
+    for table, label in ((InboundEvent, "inbound"), (OutboxJob, "outbox")):
+        out[label] = {status: count for status, count in session.execute(
+            select(table.status, func.count()).group_by(table.status))}
+    return out

@@ -11,12 +11,12 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, PlainTextResponse
-from sqlalchemy import func, select, text
+from sqlalchemy import text
 from starlette.concurrency import run_in_threadpool
 
 from threadline.config import Settings
 from threadline.errors import Forbidden, ThreadlineError, Unauthorized
-from threadline.events.models import InboundEvent, OutboxJob
+from threadline.events.service import work_counts
 from threadline.jobs.runtime import Runtime
 from threadline.web.deps import get_runtime
 from threadline.web.proxies import client_address
@@ -76,10 +76,10 @@ def metrics(request: Request, runtime: Annotated[Runtime, Depends(get_runtime)],
         return JSONResponse({"error": exc.to_dict()}, status_code=exc.status, headers=headers)
     lines = []
     with runtime.db.session(write=False) as session:
-        for table, label in ((InboundEvent, "inbound"), (OutboxJob, "outbox")):
-            rows = session.execute(select(table.status, func.count()).group_by(table.status))
+        for label, rows in work_counts(session).items():
             name = f"threadline_{label}_items"
             lines.append(f"# TYPE {name} gauge")
-            lines.extend(f'{name}{{status="{status}"}} {count}' for status, count in rows)
+            lines.extend(f'{name}{{status="{status}"}} {count}'
+                         for status, count in rows.items())
     return PlainTextResponse("\n".join(lines) + "\n",
                              media_type="text/plain; version=0.0.4")

@@ -100,6 +100,17 @@ def visible_messages(session: Session, account: ChannelAccount, visitor: Visitor
     return {m.id: m for m in session.scalars(stmt)}
 
 
+def own_thread_ids(session: Session, account: ChannelAccount, visitor: Visitor,
+                   ids: list[uuid.UUID]) -> set[uuid.UUID]:
+    """Which of these message ids are in this visitor's thread (deleted ones included: a
+    deletion is shown to him only for his own thread)."""
+    if not ids:
+        return set()
+    return set(session.scalars(select(Message.id).where(
+        Message.id.in_(ids), Message.channel_account_id == account.id,
+        Message.thread_key == thread_key(visitor.visitor_id))))
+
+
 def own_outbound(session: Session, account: ChannelAccount, visitor: Visitor,
                  message_id: uuid.UUID) -> Message:
     """An agent message shown to this visitor (the target of a read receipt)."""

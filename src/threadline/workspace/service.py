@@ -125,6 +125,17 @@ def update_channel_account(session: Session, account: ChannelAccount, *,
     return account
 
 
+def list_teams(session: Session, workspace_id: uuid.UUID) -> list[Team]:
+    return list(session.scalars(select(Team).where(Team.workspace_id == workspace_id)
+                                .order_by(Team.name)))
+
+
+def channel_kinds(session: Session, workspace_id: uuid.UUID) -> list[str]:
+    """The kinds of channel the workspace has accounts on (the inbox's channel filter)."""
+    return sorted(set(session.scalars(select(ChannelAccount.kind).where(
+        ChannelAccount.workspace_id == workspace_id).distinct())))
+
+
 def list_channel_accounts(session: Session, workspace_id: uuid.UUID) -> list[ChannelAccount]:
     stmt = (select(ChannelAccount).where(ChannelAccount.workspace_id == workspace_id)
             .order_by(ChannelAccount.created_at))

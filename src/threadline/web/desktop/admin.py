@@ -8,7 +8,6 @@ import uuid
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 from starlette.responses import RedirectResponse, Response
 
@@ -34,7 +33,7 @@ from threadline.web.desktop.security import (
 from threadline.workspace import service as ws_service
 from threadline.workspace.accounts import require_totp, reset_password, reset_totp
 from threadline.workspace.auth import access_agent, list_agents, update_agent
-from threadline.workspace.models import Role, Team
+from threadline.workspace.models import Role
 from threadline.workspace.templates import (
     access_template,
     delete_template,
@@ -56,17 +55,12 @@ def supervisor(request: Request, user: Supervisor,
         "counts": counts(session, user.workspace_id, user.agent_id)})
 
 
-def _teams(session: Session, workspace_id: uuid.UUID) -> list[Team]:
-    return list(session.scalars(select(Team).where(Team.workspace_id == workspace_id)
-                                .order_by(Team.name)))
-
-
 def _settings_page(request: Request, session: Session, user: DeskUser, *,
                    new_password: dict[str, str] | None = None, status: int = 200) -> Response:
     workspace = ws_service.access_workspace(session, user.workspace_id)
     return render(request, "settings.html", {
         "accounts": ws_service.list_channel_accounts(session, user.workspace_id),
-        "teams": _teams(session, user.workspace_id),
+        "teams": ws_service.list_teams(session, user.workspace_id),
         "templates": list_templates(session, user.workspace_id),
         "agents": list_agents(session, user.workspace_id), "roles": Role.ALL,
         "kinds": kinds(), "notice": request.query_params.get("notice"),
@@ -134,7 +128,7 @@ async def add_team(request: Request, user: Admin,
     name = form_value(form, "name")
     if not name or len(name) > 255:
         raise ValidationFailed("a team needs a name", code="bad_name")
-    if any(t.name == name for t in _teams(session, user.workspace_id)):
+    if any(t.name == name for t in ws_service.list_teams(session, user.workspace_id)):
         raise ValidationFailed("a team with this name exists", code="team_exists")
     ws_service.create_team(session, user.workspace_id, name)
     return _back("team-added")

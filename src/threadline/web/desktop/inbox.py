@@ -8,7 +8,6 @@ from typing import Annotated, Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Request
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 from starlette.responses import RedirectResponse, Response
 
@@ -22,7 +21,8 @@ from threadline.errors import ValidationFailed
 from threadline.web.desktop.hop_panel import hop_panel
 from threadline.web.desktop.render import is_htmx, render
 from threadline.web.desktop.security import DesktopRoute, DeskUser, ReadSession, current_user
-from threadline.workspace.models import ChannelAccount, Team
+from threadline.workspace.models import ChannelAccount
+from threadline.workspace.service import channel_kinds, list_teams
 from threadline.workspace.templates import list_templates
 
 router = APIRouter(route_class=DesktopRoute, include_in_schema=False)
@@ -70,10 +70,8 @@ def _shell_context(session: Session, user: DeskUser, params: Any) -> dict[str, A
     ctx = _list_context(session, user, params)
     ctx.update(counts=counts(session, user.workspace_id, user.agent_id),
                facets=facets(session, user.workspace_id),
-               teams=list(session.scalars(select(Team).where(
-                   Team.workspace_id == user.workspace_id).order_by(Team.name))),
-               channel_kinds=sorted({a.kind for a in session.scalars(select(
-                   ChannelAccount).where(ChannelAccount.workspace_id == user.workspace_id))}))
+               teams=list_teams(session, user.workspace_id),
+               channel_kinds=channel_kinds(session, user.workspace_id))
     return ctx
 
 

@@ -13,13 +13,10 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from fastapi import Request
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 from sse_starlette.sse import EventSourceResponse
 from starlette.concurrency import run_in_threadpool
 
-from threadline.channels.webchat.adapter import thread_key
-from threadline.conversations.models import Message
 from threadline.errors import BadRequest
 from threadline.events.service import latest_stream_id, stream_after
 from threadline.jobs.runtime import Runtime
@@ -57,9 +54,7 @@ def fetch(runtime: Runtime, account_id: str, visitor: Visitor,
         ids = [mid for _, mid in wanted if mid is not None]
         visible = service.visible_messages(session, account, visitor, ids)
         deleted_ids = [mid for e, mid in wanted if e.name == "message.deleted" and mid]
-        deleted = set(session.scalars(select(Message.id).where(
-            Message.id.in_(deleted_ids), Message.channel_account_id == account.id,
-            Message.thread_key == thread_key(visitor.visitor_id)))) if deleted_ids else set()
+        deleted = service.own_thread_ids(session, account, visitor, deleted_ids)
         items: list[dict[str, Any]] = []
         for event, mid in wanted:
             if mid is None:
