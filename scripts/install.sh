@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# Install everything Threadline needs into .venv (Python packages from PyPI) and, with
-# --test, the system packages the tests use (Debian: Dovecot for the email channel tests,
-# Chromium for the browser tests). Safe to run again.
+# Install everything Threadline needs into .venv: the Python packages at the versions pinned in
+# uv.lock (runtime only; with --test the test tools and the `train` extra too), the desktop's
+# front-end libraries at the versions pinned in package-lock.json, copied into the package by
+# scripts/build_assets.py, and with --test the system packages the tests use (Debian: Dovecot
+# for the email channel tests, Chromium for the browser tests). Safe to run again.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -22,16 +24,16 @@ if [ "$with_test" = 1 ]; then
   fi
 fi
 
+# uv reads the lock; it comes from PyPI at this exact version (docs/decisions/0300).
+UV_VERSION=0.13.8
 python3 -m venv .venv
-.venv/bin/python -m pip install -q --upgrade pip
-if [ "$with_test" = 1 ]; then
-  .venv/bin/pip install -q -e ".[test]"
-else
-  .venv/bin/pip install -q -e .
+if [ "$(.venv/bin/uv --version 2>/dev/null)" != "uv $UV_VERSION" ]; then
+  .venv/bin/python -m pip install -q "uv==$UV_VERSION"
 fi
+# --locked: refuse a lock that no longer matches pyproject.toml (relock with `uv lock`);
+# --inexact: keep pip and uv themselves in the environment.
+extras=()
+[ "$with_test" = 1 ] && extras=(--extra test)
+.venv/bin/uv sync --quiet --locked --inexact --no-dev "${extras[@]}"
 # The desktop's front-end libraries (package.json) from the npm registry; never committed.
-if command -v npm >/dev/null 2>&1; then
-  npm install --no-audit --no-fund --silent
-else
-  echo "npm is missing: install Node.js (Debian: nodejs npm) for the agent desktop" >&2
-fi
+.venv/bin/python scripts/build_assets.py

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Install everything and run the whole test suite: lint, types, import rules, then pytest on
+# Install everything and run the whole test suite: lock checks, lint, types, import rules, the
+# wheel check (scripts/wheel_check.sh: short, so before the long runs), then pytest on
 # SQLite and again on PostgreSQL with the Redis bus. With CI=true an unreachable PostgreSQL
 # or Redis is a failure, never a skip.
 set -euo pipefail
@@ -10,12 +11,18 @@ PG_URL="${THREADLINE_TEST_PG_URL:-postgresql://postgres@127.0.0.1:5432/test}"
 REDIS_URL="${THREADLINE_TEST_REDIS:-redis://127.0.0.1:6379/0}"
 CI="${CI:-false}"
 
+echo "== lock files current"
+.venv/bin/uv lock --check
+.venv/bin/python scripts/build_assets.py --check
 echo "== ruff"
 .venv/bin/ruff check .
 echo "== mypy (strict)"
 .venv/bin/mypy
 echo "== import rules"
 .venv/bin/lint-imports
+
+echo "== wheel (built, installed outside the tree, demo in Chromium)"
+scripts/wheel_check.sh
 
 run_pytest() {
   local label="$1"; shift

@@ -76,3 +76,10 @@ class PolicyViolation(ThreadlineError):
 class RateLimited(ThreadlineError):
     status = 429
     code = "rate_limited"
+
+
+class MissingExtra(ThreadlineError):
+    """An optional feature whose packages are not installed (a `pip install threadline[extra]`)."""
+
+    status = 501
+    code = "missing_extra"

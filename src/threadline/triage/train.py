@@ -6,6 +6,7 @@ import random
 from collections import Counter
 from collections.abc import Iterable, Sequence
 
+from threadline.errors import MissingExtra
 from threadline.triage import rules
 from threadline.triage.budget import classify_window
 from threadline.triage.model import LinearModel, TriageModel, save_model, tokens
@@ -34,9 +35,15 @@ def fit_head(
     Classes are weighted by inverse frequency: agents' corrections are imbalanced (few praise,
     many questions) and the rare classes are the ones worth learning.
     """
-    import numpy as np
-    from scipy.sparse import csr_matrix, hstack
-    from sklearn.linear_model import LogisticRegression
+    try:
+        import numpy as np
+        from scipy.sparse import csr_matrix, hstack
+        from sklearn.linear_model import LogisticRegression
+    except ImportError as exc:  # the `train` extra; a trained model loads without it
+        raise MissingExtra(
+            "training a triage model needs the 'train' extra: pip install 'threadline[train]'",
+            details={"missing": exc.name or ""},
+        ) from None
 
     df: Counter[str] = Counter()
     docs = [set(tokens(low)) for low in lows]

@@ -1,12 +1,12 @@
 """The agent desktop: server-rendered pages (Jinja2), HTMX fragments and live updates (SSE).
 
-Front-end libraries come from the npm registry at install time (`npm install` at the
-repository root) and are served from node_modules under /static/vendor/."""
+Front-end libraries come from the npm registry at build time (scripts/build_assets.py copies
+them into the package's web/static/vendor/, which the wheel carries) and are served from
+there under /static/vendor/."""
 
 from __future__ import annotations
 
 import mimetypes
-import os
 from pathlib import Path
 
 from fastapi import APIRouter
@@ -31,13 +31,9 @@ from threadline.web.desktop.security import DesktopRoute
 
 DesktopRoute.render_error = render_error
 STATIC = HERE / "static"
-# Only the distribution files of the libraries the desktop uses are served.
-VENDOR = {"htmx.org": Path("htmx.org") / "dist"}
-
-
-def node_modules() -> Path:
-    configured = os.environ.get("THREADLINE_NODE_MODULES")
-    return Path(configured) if configured else HERE.parents[3] / "node_modules"
+# The files scripts/build_assets.py copied from the npm packages (the libraries the desktop
+# loads and their licences), inside the installed package.
+VENDOR = HERE.parent / "static" / "vendor"
 
 
 def _inside(base: Path, relative: str) -> Path:
@@ -63,9 +59,7 @@ def static_file(name: str) -> Response:
 
 @router.get("/static/vendor/{package}/{name:path}")
 def vendor_file(package: str, name: str) -> Response:
-    if package not in VENDOR:
-        raise NotFound("no such library")
-    return _file(_inside(node_modules() / VENDOR[package], name))
+    return _file(_inside(VENDOR, f"{package}/{name}"))
 
 
 for module in (login, account, inbox, actions, hops, subjects, customers, admin, brand, stream):
