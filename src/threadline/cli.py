@@ -22,6 +22,7 @@ from threadline.config import get_settings
 from threadline.db.migrate import upgrade
 from threadline.events.runtime import Runtime
 from threadline.events.worker import Worker
+from threadline.logs import configure as configure_logs
 from threadline.pipeline import install as install_pipeline
 
 app = typer.Typer(help="Threadline: social customer care in one desktop.", no_args_is_help=True)
@@ -445,9 +446,7 @@ def _mount_optional() -> None:
 
 
 def main() -> None:
-    logging.basicConfig(level=logging.INFO if get_settings() else logging.WARNING,
-                        format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    logging.getLogger("httpx").setLevel(logging.WARNING)
+    configure_logs(get_settings())
     _mount_optional()
     app()
 
