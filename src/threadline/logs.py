@@ -185,6 +185,7 @@ def configure(settings: Settings, stream: IO[str] | None = None) -> logging.Hand
         old.close()
     handler = make_handler(settings.log_format, stream)
     handler.set_name(HANDLER_NAME)
+    handler.setLevel(settings.log_level)  # also for uvicorn's loggers, which set their own
     root.addHandler(handler)
     root.setLevel(settings.log_level)
     for name in QUIET_LOGGERS:

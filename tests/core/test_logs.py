@@ -214,3 +214,14 @@ class TestFollowingARequest:
                                           OutboxJob.name.like("test.logs.%"))).all()
         assert sorted(rows) == [("test.logs.child", "outer-9", "done"),
                                 ("test.logs.parent", "outer-9", "done")]
+
+
+def test_the_level_holds_for_loggers_that_set_their_own(restore_logging: None) -> None:
+    """uvicorn sets its access logger to INFO; THREADLINE_LOG_LEVEL=WARNING still hides it."""
+    out = io.StringIO()
+    logs.configure(Settings(log_format="json", log_level="WARNING"), stream=out)
+    access = logging.getLogger("threadline.test.own-level")
+    access.setLevel(logging.INFO)
+    access.info("an access line")
+    access.warning("a warning")
+    assert [r["message"] for r in json_lines(out)] == ["a warning"]
