@@ -25,7 +25,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, inspect, text
 from sqlalchemy.engine import make_url
 
-from tests.secrets_scan import checkpoint, scan
+from tests import log_scan
+from tests.secrets_scan import KNOWN_SECRETS, account_secrets, checkpoint, scan
 from threadline.config import Settings
 from threadline.db.crypto import bind_keyring
 from threadline.db.engine import Database, normalize_url
@@ -83,13 +84,35 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 
 @pytest.fixture(scope="session", autouse=True)
-def no_secrets_in_clear(database_url: str, settings: Settings) -> Iterator[None]:
+def no_secrets_in_clear(database_url: str, settings: Settings,
+                        tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
     """After the session: no card number or channel credential in clear in the database
-    (tests/secrets_scan.py); the run fails naming the value and the table."""
-    yield
+    (tests/secrets_scan.py), and none of them, no API token, password or secret key the
+    tests used in the run's log records (tests/log_scan.py); the run fails naming them."""
+    log_file = tmp_path_factory.mktemp("logs") / "run.jsonl"
+    log_scan.remember(settings.resolved_secret_key())
+    with log_scan.recording(log_file):
+        yield
     found = scan_database(database_url, settings)
     if found:
         pytest.fail("stored in clear: " + "; ".join(found), pytrace=False)
+    logged = log_scan.found_in(log_file, {*KNOWN_SECRETS, *log_scan.remembered(),
+                                          *database_secrets(database_url, settings)})
+    if logged:
+        pytest.fail("logged: " + "; ".join(logged), pytrace=False)
+
+
+def database_secrets(url: str, settings: Settings) -> set[str]:
+    """Every channel account's secrets (decrypted), for the log scan."""
+    db = Database(url)
+    bind_keyring(db.engine, settings)
+    try:
+        with db.engine.connect() as conn:
+            if not inspect(conn).has_table("channel_accounts"):
+                return set()
+            return account_secrets(conn)
+    finally:
+        db.dispose()
 
 
 def scan_database(url: str, settings: Settings, extra: tuple[str, ...] = ()) -> list[str]:
@@ -160,6 +183,7 @@ def workspace_id(runtime: Runtime) -> uuid.UUID:
 def make_token(runtime: Runtime, workspace_id: uuid.UUID, role: str = "admin") -> str:
     with runtime.db.session() as session:
         _, plain = workspace_service.create_token(session, workspace_id, role=role)
+    log_scan.remember(plain)
     return plain
 
 
@@ -208,6 +232,29 @@ class LiveServer:
         return self
 
     def stop(self) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=10)
+
+
+class Serving:
+    """A uvicorn server of the given config in a thread for a `with` block (production's
+    options from `web.proxies.server_config`); yields its base URL."""
+
+    def __init__(self, config: uvicorn.Config) -> None:
+        self.config = config
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+
+    def __enter__(self) -> str:
+        self.thread.start()
+        deadline = time.monotonic() + 15
+        while not self.server.started:
+            if time.monotonic() > deadline:
+                raise RuntimeError("server did not start")
+            time.sleep(0.02)
+        return f"http://{self.config.host}:{self.config.port}"
+
+    def __exit__(self, *exc: object) -> None:
         self.server.should_exit = True
         self.thread.join(timeout=10)
 

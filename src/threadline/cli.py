@@ -23,6 +23,7 @@ from threadline.db.migrate import upgrade
 from threadline.handlers import install as install_pipeline
 from threadline.jobs.runtime import Runtime
 from threadline.jobs.worker import Worker
+from threadline.logs import configure as configure_logs
 
 app = typer.Typer(help="Threadline: social customer care in one desktop.", no_args_is_help=True)
 accounts_app = typer.Typer(help="Channel accounts.")
@@ -445,9 +446,7 @@ def _mount_optional() -> None:
 
 
 def main() -> None:
-    logging.basicConfig(level=logging.INFO if get_settings() else logging.WARNING,
-                        format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    logging.getLogger("httpx").setLevel(logging.WARNING)
+    configure_logs(get_settings())
     _mount_optional()
     app()
 

@@ -7,8 +7,9 @@ import secrets
 import stat
 from functools import lru_cache
 from pathlib import Path
+from typing import Annotated, Literal
 
-from pydantic import Field
+from pydantic import BeforeValidator, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -46,6 +47,11 @@ class Settings(BaseSettings):
 
     # Web.
     embedded_workers: int = 1
+
+    # Logs (docs/logging.md): "text" for people, "json" (one object per line) for shippers.
+    log_format: Literal["text", "json"] = "text"
+    log_level: Annotated[Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"],
+                         BeforeValidator(lambda v: v.upper() if isinstance(v, str) else v)] = "INFO"
 
     # Where credentials may go (docs/decisions/0102-provider-hosts.md). Provider base URLs
     # are the providers' official https hosts, the API channel's endpoint and mail servers

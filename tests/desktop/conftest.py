@@ -10,11 +10,13 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
+from tests.log_scan import remember
 from threadline.jobs.runtime import Runtime
 from threadline.workspace.service import create_agent
 
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 PASSWORD = "correct horse battery staple"
+remember(PASSWORD)
 
 
 @dataclass

@@ -45,6 +45,7 @@ class InboundEvent(Base):
     last_error: Mapped[str | None] = mapped_column(RedactedText)
     processed_at: Mapped[datetime | None]
     purged_at: Mapped[datetime | None]  # raw payload emptied after its retention
+    request_id: Mapped[str | None] = mapped_column(String(64))  # the web request that stored it
 
 
 class OutboxJob(Base):
@@ -65,6 +66,7 @@ class OutboxJob(Base):
     last_error: Mapped[str | None] = mapped_column(RedactedText)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     done_at: Mapped[datetime | None]
+    request_id: Mapped[str | None] = mapped_column(String(64))  # the request or job behind it
 
 
 class StreamEvent(Base):

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from threadline.db.base import utcnow
 from threadline.events.models import AuditEvent, InboundEvent, OutboxJob, StreamEvent
+from threadline.logs import current_request_id
 
 WAKE_TOPIC = "threadline:wake"
 
@@ -50,9 +51,11 @@ def store_inbound(session: Session, *, workspace_id: uuid.UUID, channel_account_
     if not events:
         return 0
     now = utcnow()
+    request_id = current_request_id()  # the worker's log lines for them carry it too
     rows = [{"workspace_id": workspace_id, "channel_account_id": channel_account_id,
              "provider_event_id": event_id, "payload": payload, "received_at": now,
-             "status": "pending", "attempts": 0, "next_attempt_at": now}
+             "status": "pending", "attempts": 0, "next_attempt_at": now,
+             "request_id": request_id}
             for event_id, payload in events]
     table: Table = InboundEvent.__table__  # type: ignore[assignment]
     dialect = session.get_bind().dialect.name
@@ -72,10 +75,11 @@ def store_inbound(session: Session, *, workspace_id: uuid.UUID, channel_account_
 def enqueue(session: Session, name: str, payload: dict[str, Any], *,
             workspace_id: uuid.UUID | None = None, due_at: datetime | None = None,
             delay: timedelta | None = None) -> OutboxJob:
-    """Add a side effect or a timer to the outbox, in the caller's transaction."""
+    """Add a side effect or a timer to the outbox, in the caller's transaction. It keeps the
+    id of the request (or of the job's request) that enqueues it, for the logs."""
     when = due_at or (utcnow() + delay if delay else utcnow())
     job = OutboxJob(workspace_id=workspace_id, name=name, payload=payload, due_at=when,
-                    status="pending", attempts=0)
+                    status="pending", attempts=0, request_id=current_request_id())
     session.add(job)
     notify_after_commit(session, WAKE_TOPIC)
     return job

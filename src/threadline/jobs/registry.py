@@ -32,6 +32,7 @@ class Job:
     payload: dict[str, Any]
     attempts: int
     workspace_id: Any
+    request_id: str | None = None  # the web request that caused it (logs)
 
 
 @dataclass(frozen=True)
@@ -44,6 +45,7 @@ class ClaimedEvent:
     provider_event_id: str
     payload: dict[str, Any]
     attempts: int
+    request_id: str | None = None  # the web request that stored it (logs)
 
 
 JobHandler = Callable[["Runtime", Job], None]

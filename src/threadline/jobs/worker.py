@@ -13,17 +13,20 @@ import logging
 import threading
 import traceback
 from collections.abc import Sequence
+from contextlib import AbstractContextManager
 from datetime import timedelta
 
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
+from threadline import logs
 from threadline.db.base import utcnow
 from threadline.events.models import InboundEvent, OutboxJob, WorkStatus
 from threadline.events.service import WAKE_TOPIC
 from threadline.jobs.bus import PersistentWaiter
 from threadline.jobs.registry import (
     ClaimedEvent,
+    InboundProcessor,
     Job,
     PermanentFailure,
     RetryLater,
@@ -38,6 +41,16 @@ log = logging.getLogger("threadline.worker")
 def backoff_seconds(runtime: Runtime, attempts: int) -> float:
     base = runtime.settings.retry_base_seconds
     return float(min(runtime.settings.retry_max_seconds, base * (2 ** max(attempts - 1, 0))))
+
+
+def batch_context(events: Sequence[ClaimedEvent]) -> AbstractContextManager[logs.LogContext]:
+    """The log context of a batch: the request id and workspace its events share, if any (jobs
+    enqueued while processing it inherit that request id)."""
+    requests = {e.request_id for e in events}
+    workspaces = {e.workspace_id for e in events}
+    return logs.context(request_id=requests.pop() if len(requests) == 1 else None,
+                        event_id=events[0].id if len(events) == 1 else None,
+                        workspace_id=workspaces.pop() if len(workspaces) == 1 else None)
 
 
 def describe(exc: BaseException) -> str:
@@ -56,7 +69,7 @@ class Worker:
     def _claim_inbound(self, session: Session, limit: int) -> list[ClaimedEvent]:
         stmt = (select(InboundEvent.id, InboundEvent.workspace_id,
                        InboundEvent.channel_account_id, InboundEvent.provider_event_id,
-                       InboundEvent.payload, InboundEvent.attempts)
+                       InboundEvent.payload, InboundEvent.attempts, InboundEvent.request_id)
                 .where(InboundEvent.status == WorkStatus.PENDING,
                        InboundEvent.next_attempt_at <= utcnow())
                 .order_by(InboundEvent.id).limit(limit))
@@ -74,21 +87,33 @@ class Worker:
             events = self._claim_inbound(session, limit)
             if not events:
                 return 0
-            try:
-                with session.begin_nested():
-                    processor(self.runtime, session, events)
-                self._mark_done(session, events)
-                return len(events)
-            except Exception:
-                log.info("batch of %d failed; processing one by one", len(events))
-            for ev in events:
+            done = self._process_claimed(processor, session, events)
+        for ev in done:  # committed
+            with batch_context([ev]):
+                log.info("inbound event %s processed", ev.id)
+        return len(events)
+
+    def _process_claimed(self, processor: InboundProcessor, session: Session,
+                         events: list[ClaimedEvent]) -> list[ClaimedEvent]:
+        """Process the batch, or its events one by one if it fails; returns those done."""
+        try:
+            with batch_context(events), session.begin_nested():
+                processor(self.runtime, session, events)
+            self._mark_done(session, events)
+            return events
+        except Exception:
+            log.info("batch of %d failed; processing one by one", len(events))
+        done: list[ClaimedEvent] = []
+        for ev in events:
+            with batch_context([ev]):
                 try:
                     with session.begin_nested():
                         processor(self.runtime, session, [ev])
                     self._mark_done(session, [ev])
+                    done.append(ev)
                 except Exception as exc:
                     self._mark_failed(session, ev, exc)
-            return len(events)
+        return done
 
     def _mark_done(self, session: Session, events: Sequence[ClaimedEvent]) -> None:
         now = utcnow()
@@ -132,7 +157,7 @@ class Worker:
                 row.claimed_until = lease
                 row.attempts += 1
             return [Job(id=r.id, name=r.name, payload=dict(r.payload), attempts=r.attempts,
-                        workspace_id=r.workspace_id) for r in rows]
+                        workspace_id=r.workspace_id, request_id=r.request_id) for r in rows]
 
     def process_jobs(self, limit: int = 50) -> int:
         jobs = self._claim_jobs(limit)
@@ -141,6 +166,12 @@ class Worker:
         return len(jobs)
 
     def run_job(self, job: Job) -> None:
+        """Run one claimed job; its log lines (and the jobs it enqueues) carry its request id."""
+        with logs.context(request_id=job.request_id, job_id=job.id,
+                          workspace_id=job.workspace_id):
+            self._run_job(job)
+
+    def _run_job(self, job: Job) -> None:
         fn = get_handler(job.name)
         try:
             if fn is None:
@@ -152,6 +183,7 @@ class Worker:
         with self.runtime.db.session() as session:
             session.execute(update(OutboxJob).where(OutboxJob.id == job.id).values(
                 status=WorkStatus.DONE, done_at=utcnow(), claimed_until=None, last_error=None))
+        log.info("job %s (%s) done", job.id, job.name)
 
     def _job_failed(self, job: Job, exc: BaseException) -> None:
         dead = isinstance(exc, PermanentFailure) or (

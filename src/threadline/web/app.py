@@ -29,6 +29,7 @@ from threadline.web.api import (
 )
 from threadline.web.hops import api as hops_api
 from threadline.web.hops import routes as hop_pages
+from threadline.web.request_id import RequestId
 from threadline.web.security_headers import SecurityHeaders
 from threadline.web.webchat.routes import router as webchat_router
 
@@ -62,6 +63,7 @@ def create_app(runtime: Runtime | None = None, *, workers: int | None = None) ->
                          openapi_url="/api/v1/openapi.json", docs_url=None, redoc_url=None)
     app.state.runtime = runtime
     app.add_middleware(SecurityHeaders)
+    app.add_middleware(RequestId)  # outermost: every line of the request carries its id
 
     @app.exception_handler(ThreadlineError)
     async def threadline_error(_request: Request, exc: ThreadlineError) -> JSONResponse:

@@ -10,6 +10,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
+from threadline import logs
 from threadline.conversations.service import Actor
 from threadline.errors import Forbidden, Unauthorized
 from threadline.jobs.runtime import Runtime
@@ -69,6 +70,7 @@ def principal_from(request: Request, session: Session) -> Principal:
         actor=Actor("token" if token.agent_id is None else "agent", str(token.id),
                     agent_id=token.agent_id))
     request.state.principal = principal
+    logs.bind_workspace(principal.workspace_id)
     return principal
 
 

@@ -15,6 +15,7 @@ import uvicorn
 from fastapi import Request
 
 from threadline.config import Settings
+from threadline.logs import uvicorn_log_config
 
 
 def server_config(app: Any, settings: Settings, *, host: str, port: int,
@@ -22,7 +23,7 @@ def server_config(app: Any, settings: Settings, *, host: str, port: int,
     trusted = settings.trusted_proxy_list()
     return uvicorn.Config(app, host=host, port=port, log_level=log_level,
                           proxy_headers=bool(trusted), forwarded_allow_ips=trusted or [],
-                          server_header=False)
+                          server_header=False, log_config=uvicorn_log_config())
 
 
 def run_server(app: Any, settings: Settings, *, host: str, port: int,

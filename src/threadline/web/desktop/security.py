@@ -17,6 +17,7 @@ from itsdangerous import BadSignature, URLSafeTimedSerializer
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import RedirectResponse
 
+from threadline import logs
 from threadline.conversations.service import Actor
 from threadline.errors import Forbidden, ThreadlineError
 from threadline.jobs.runtime import Runtime
@@ -147,6 +148,8 @@ class DesktopRoute(APIRoute):
             user = await run_in_threadpool(_load_user, runtime, session_id) \
                 if session_id else None
             request.state.desk_user = user
+            if user is not None:
+                logs.bind_workspace(user.workspace_id)
             binding = str(user.session_id) if user else request.cookies.get(PRE_COOKIE)
             request.state.csrf = csrf_token(runtime, binding) if binding else ""
             if request.method not in SAFE_METHODS and not await _csrf_ok(request, runtime,
