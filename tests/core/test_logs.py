@@ -193,8 +193,8 @@ class TestFollowingARequest:
         from sqlalchemy import select
 
         from threadline.events.models import OutboxJob
-        from threadline.jobs.registry import handler
         from threadline.events.service import enqueue
+        from threadline.jobs.registry import handler
 
         @handler("test.logs.parent")
         def parent(rt: Any, job: Any) -> None:

@@ -6,13 +6,15 @@ import json
 
 from typer.testing import CliRunner
 
-from threadline.triage.cli import app, triage_command
+from threadline.cli import app
+from threadline.triage.cli import triage_command
 
 runner = CliRunner()
 
 
 def test_inbound_json() -> None:
-    result = runner.invoke(app, ["@AcmeAir my card 4111 1111 1111 1111 got charged twice"])
+    result = runner.invoke(
+        app, ["triage", "@AcmeAir my card 4111 1111 1111 1111 got charged twice"])
     assert result.exit_code == 0, result.output
     data = json.loads(result.output)
     assert {"relevance", "category", "public_ok", "sentiment", "urgency", "language", "pii"} <= set(
@@ -24,7 +26,7 @@ def test_inbound_json() -> None:
 
 def test_outbound_public_is_blocked() -> None:
     result = runner.invoke(
-        app, ["--outbound", "--visibility", "public", "Reply with your date of birth"]
+        app, ["triage", "--outbound", "--visibility", "public", "Reply with your date of birth"]
     )
     assert result.exit_code == 0, result.output
     data = json.loads(result.output)
@@ -34,13 +36,13 @@ def test_outbound_public_is_blocked() -> None:
 
 def test_outbound_private_is_allowed() -> None:
     result = runner.invoke(
-        app, ["--outbound", "--visibility", "private", "Reply with your date of birth"]
+        app, ["triage", "--outbound", "--visibility", "private", "Reply with your date of birth"]
     )
     assert json.loads(result.output)["blocked"] is False
 
 
 def test_bad_visibility_is_a_usage_error() -> None:
-    result = runner.invoke(app, ["--visibility", "secret", "hello"])
+    result = runner.invoke(app, ["triage", "--visibility", "secret", "hello"])
     assert result.exit_code != 0
 
 

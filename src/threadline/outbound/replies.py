@@ -114,6 +114,9 @@ def post_reply(session: Session, workspace_id: uuid.UUID, conversation_id: uuid.
     account = session.get(ChannelAccount, account_id)
     if account is None or account.workspace_id != workspace_id:
         raise NotFound("channel account not found")
+    if not account.active:
+        raise ValidationFailed("this channel account is disabled: nothing is sent through it",
+                               code="account_disabled")
     visibility = Visibility(reply.visibility)
     options = dict(reply.options)
     in_reply_to = None

@@ -27,6 +27,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import update
+from sqlalchemy.orm import Session
 
 from threadline.adapters.config import account_config
 from threadline.channels.base import (
@@ -87,6 +88,11 @@ def begin_attempt(runtime: Runtime, message_id: uuid.UUID) -> SendPlan | None:
             return None
         meta = dict(message.meta or {})
         previous = dict(meta.get("send") or {})
+        if not account.active:  # disabled after the reply was queued: nothing leaves
+            _record(session, message, state="failed", code="account_disabled",
+                    error="the channel account is disabled; not sent",
+                    unknown=previous.get("state") == "in_flight")
+            return None
         unknown_since = (_parse_time(previous.get("started_at"))
                          if previous.get("state") == "in_flight" else None)
         now = utcnow()
@@ -189,23 +195,32 @@ def _finish(runtime: Runtime, message_id: uuid.UUID, *, state: str,
         message = session.get(Message, message_id)
         if message is None or message.delivery != "pending":
             return
-        meta = dict(message.meta or {})
-        send = dict(meta.get("send") or {})
-        send["state"] = "unknown" if unknown else ("done" if state != "failed" else "failed")
-        if code:
-            send["last_code"] = code
-        if reconciled:
-            send["reconciled"] = True
-        meta["send"] = send
-        values: dict[str, Any] = {"delivery": state, "delivery_error": error, "meta": meta}
-        if provider_id:
-            values["provider_id"] = provider_id
-        session.execute(update(Message).where(Message.id == message_id).values(**values))
-        data: dict[str, Any] = {"error": error, "code": code} if error else {}
-        if reconciled:
-            data["reconciled"] = True
-        audit(session, message.workspace_id, f"message.{state}", "message", message_id,
-              data=data)
-        publish(session, message.workspace_id, "message.delivery",
-                {"conversation_id": str(message.conversation_id),
-                 "message_id": str(message_id), "delivery": state, "error": error})
+        _record(session, message, state=state, provider_id=provider_id, error=error, code=code,
+                reconciled=reconciled, unknown=unknown)
+
+
+def _record(session: Session, message: Message, *, state: str, provider_id: str | None = None,
+            error: str | None = None, code: str | None = None, reconciled: bool = False,
+            unknown: bool = False) -> None:
+    """Write the outcome of a pending message (audited, published to the desktops)."""
+    message_id = message.id
+    meta = dict(message.meta or {})
+    send = dict(meta.get("send") or {})
+    send["state"] = "unknown" if unknown else ("done" if state != "failed" else "failed")
+    if code:
+        send["last_code"] = code
+    if reconciled:
+        send["reconciled"] = True
+    meta["send"] = send
+    values: dict[str, Any] = {"delivery": state, "delivery_error": error, "meta": meta}
+    if provider_id:
+        values["provider_id"] = provider_id
+    session.execute(update(Message).where(Message.id == message_id).values(**values))
+    data: dict[str, Any] = {"error": error, "code": code} if error else {}
+    if reconciled:
+        data["reconciled"] = True
+    audit(session, message.workspace_id, f"message.{state}", "message", message_id,
+          data=data)
+    publish(session, message.workspace_id, "message.delivery",
+            {"conversation_id": str(message.conversation_id),
+             "message_id": str(message_id), "delivery": state, "error": error})

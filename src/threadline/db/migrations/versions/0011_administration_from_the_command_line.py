@@ -1,4 +1,8 @@
-"""channel accounts disable and token listing: placeholder (filled by the change that needs it)
+"""account, agent and token administration: no schema change
+
+`threadline accounts|agents disable/enable` and `threadline tokens revoke` use the columns
+that exist already (`channel_accounts.active`, `agents.active`, `api_tokens.revoked_at`); see
+docs/decisions/0303-command-line-package-and-administration.md.
 
 Revision ID: 0011
 Revises: 0010
