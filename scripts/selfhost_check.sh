@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Proves that the scaled-mode steps of docs/self-hosting.md work, on this machine, without
-# asking anything: a fresh virtual environment with the package installed, a new PostgreSQL
-# role and database, a Redis database index, an environment file with generated keys,
+# asking anything: a fresh virtual environment with the release's wheel installed at the
+# pinned versions, a new PostgreSQL role and database, a Redis database index, an environment file with generated keys,
 # migrations, then one web and two worker processes started through deploy/entrypoint.sh.
 #
 # It checks: /healthz and /readyz; /metrics behind its token; the desktop's front-end files;
@@ -13,14 +13,15 @@
 # the first failure.
 #
 # Settings (environment):
-#   SELFHOST_PACKAGE   what to pip install (default: this repository; a wheel path works too)
+#   SELFHOST_RELEASE   a release folder (threadline-*.whl + constraints.txt, as scripts/release.sh
+#                      makes it; default: made from this checkout with scripts/release.sh)
 #   SELFHOST_PG        PostgreSQL server as a superuser URL (default postgresql://postgres@127.0.0.1:5432)
 #   SELFHOST_REDIS     Redis server (default redis://127.0.0.1:6379) and SELFHOST_REDIS_DB (13)
 #   SELFHOST_KEEP=1    keep the temporary directory (logs, env file) for inspection
 set -euo pipefail
 
 repo=$(cd "$(dirname "$0")/.." && pwd)
-package=${SELFHOST_PACKAGE:-$repo}
+release=${SELFHOST_RELEASE:-}
 pg=${SELFHOST_PG:-postgresql://postgres@127.0.0.1:5432}
 redis_server=${SELFHOST_REDIS:-redis://127.0.0.1:6379}
 redis_db=${SELFHOST_REDIS_DB:-13}
@@ -76,13 +77,18 @@ mkdir -p "$work/logs" "$work/data"
 cd "$work"
 
 # --- install (docs/self-hosting.md, "Install") ---------------------------------------------
-step "fresh virtual environment; installing $(basename "$package")"
+if [[ -z $release ]]; then
+  step "the release from this checkout (scripts/release.sh)"
+  "$repo/scripts/release.sh" "$work/release" >"$work/logs/release.log" 2>&1 || fail "release"
+  release=$work/release
+fi
+wheel=$(ls "$release"/threadline-*.whl)
+entrypoint=$release/deploy/entrypoint.sh
+step "fresh virtual environment; installing $(basename "$wheel") with the pinned versions"
 python3 -m venv "$work/venv"
-"$work/venv/bin/pip" install -q "$package" >"$work/logs/pip.log" 2>&1 || fail "pip install"
+"$work/venv/bin/pip" install -q --constraint "$release/constraints.txt" "$wheel" \
+  >"$work/logs/pip.log" 2>&1 || fail "pip install"
 py=$work/venv/bin/python
-step "front-end files (npm ci)"
-cp "$repo/package.json" "$repo/package-lock.json" "$work/"
-npm ci --omit=dev --no-audit --no-fund --silent >"$work/logs/npm.log" 2>&1 || fail "npm ci"
 
 # --- database and Redis ("PostgreSQL and Redis") ----------------------------------------------
 step "PostgreSQL role and database $name"
@@ -113,7 +119,6 @@ THREADLINE_PUBLIC_URL=$base
 THREADLINE_TRUSTED_PROXIES=
 THREADLINE_METRICS_TOKEN=$metrics_token
 THREADLINE_DATA_DIR=$work/data
-THREADLINE_NODE_MODULES=$work/node_modules
 THREADLINE_BIN=$work/venv/bin/threadline
 THREADLINE_LISTEN_HOST=127.0.0.1
 THREADLINE_LISTEN_PORT=$port

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Install everything and run the whole test suite: lock checks, lint, types, import rules, the
 # wheel check (scripts/wheel_check.sh: short, so before the long runs), then pytest on
-# SQLite and again on PostgreSQL with the Redis bus. With CI=true an unreachable PostgreSQL
+# SQLite and again on PostgreSQL with the Redis bus, then the self-hosting steps on them
+# (scripts/selfhost_check.sh). With CI=true an unreachable PostgreSQL
 # or Redis is a failure, never a skip.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -60,6 +61,8 @@ PY
 if services_up; then
   run_pytest "postgresql + redis" env THREADLINE_TEST_DATABASE_URL="$PG_URL" \
     THREADLINE_TEST_REDIS_URL="$REDIS_URL" .venv/bin/pytest -n 2 -q -p no:cacheprovider
+  echo "== self-hosting (docs/self-hosting.md step by step: web + 2 workers on PostgreSQL + Redis)"
+  SELFHOST_PG="${PG_URL%/*}" SELFHOST_REDIS="${REDIS_URL%/*}" scripts/selfhost_check.sh
 elif [ "$CI" = "true" ]; then
   echo "CI=true: PostgreSQL ($PG_URL) or Redis ($REDIS_URL) is unreachable" >&2
   exit 1

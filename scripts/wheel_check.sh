@@ -28,8 +28,7 @@ echo "-- desktop assets built for the locked versions"
 htmx_version="$(cat src/threadline/web/static/vendor/htmx.org/VERSION)"
 
 echo "-- build the wheel"
-"$UV" build --wheel --quiet --out-dir "$work/dist" "$ROOT"
-wheel="$(ls "$work"/dist/threadline-*.whl)"
+wheel="$(scripts/release.sh "$work/dist")"
 "$PY" - "$wheel" <<'PY'
 import sys, zipfile
 names = set(zipfile.ZipFile(sys.argv[1]).namelist())
@@ -47,11 +46,9 @@ print(f"{len(names)} files, assets and licence included")
 PY
 
 echo "-- install it into a fresh venv with the locked runtime versions"
-"$UV" export --frozen --no-dev --no-emit-project --no-hashes --quiet \
-  --output-file "$work/constraints.txt"
 "$UV" venv --quiet --python "$PY" "$work/venv"
 "$UV" pip install --quiet --python "$work/venv/bin/python" --strict \
-  --constraint "$work/constraints.txt" "$wheel"
+  --constraint "$work/dist/constraints.txt" "$wheel"
 
 mkdir "$work/run"
 cd "$work/run"
