@@ -28,8 +28,9 @@ def _files() -> list[Path]:
     found = [ROOT / "README.md"]
     for top in SCANNED:
         for path in sorted((ROOT / top).rglob("*")):
-            if not path.is_file() or "__pycache__" in path.parts:
-                continue
+            if not path.is_file() or "__pycache__" in path.parts or any(
+                    part.endswith(".egg-info") for part in path.parts):
+                continue  # build output, not the project's text
             if path.suffix.lower() in TEXT_SUFFIXES:
                 found.append(path)
     return found
