@@ -42,3 +42,7 @@ DeadLetterKind = Literal["inbound", "job"]
 # hops.options.KINDS (what the company offers: channels, and also "phone" and "web")
 OfferedKind = Literal["x", "facebook", "messenger", "instagram", "whatsapp", "sms", "phone",
                       "telegram", "email", "webchat", "web"]
+# hops.callbacks: OPEN_STATES, the OUTCOMES (a finished call's state is its outcome), and the
+# worker's expired (window passed), unknown (placing interrupted: never dialled twice)
+CallbackState = Literal["scheduled", "placing", "placed", "completed", "no_answer", "busy",
+                        "failed", "canceled", "expired", "unknown"]

@@ -12,6 +12,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi_offline import FastAPIOffline
+from starlette.exceptions import HTTPException
 
 from threadline.errors import ThreadlineError
 from threadline.events.runtime import Runtime
@@ -27,6 +28,7 @@ from threadline.web.api import (
     stream,
     subjects,
 )
+from threadline.web.contract import document_body_errors, http_error_body
 from threadline.web.hops import api as hops_api
 from threadline.web.hops import routes as hop_pages
 from threadline.web.security_headers import SecurityHeaders
@@ -67,6 +69,11 @@ def create_app(runtime: Runtime | None = None, *, workers: int | None = None) ->
     async def threadline_error(_request: Request, exc: ThreadlineError) -> JSONResponse:
         return JSONResponse({"error": exc.to_dict()}, status_code=exc.status)
 
+    @app.exception_handler(HTTPException)
+    async def http_error(_request: Request, exc: HTTPException) -> JSONResponse:
+        return JSONResponse(http_error_body(exc.status_code, exc.detail),
+                            status_code=exc.status_code, headers=exc.headers)
+
     @app.exception_handler(RequestValidationError)
     async def validation_error(_request: Request, exc: RequestValidationError) -> JSONResponse:
         errors = [{"loc": [str(p) for p in e.get("loc", ())], "msg": e.get("msg", "")}
@@ -85,4 +92,5 @@ def create_app(runtime: Runtime | None = None, *, workers: int | None = None) ->
     app.include_router(health.router)
     app.include_router(api_docs.router)
     app.include_router(desktop.router)
+    document_body_errors(app)
     return app

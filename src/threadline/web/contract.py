@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from fastapi import FastAPI
 from pydantic import BaseModel, ConfigDict, Field
 
 from threadline.errors import (
@@ -56,6 +57,40 @@ _MEANING = {
 }
 
 Responses = dict[int | str, dict[str, Any]]
+
+# Set by routes that read their JSON body themselves (undecodable bytes are a 422 there).
+RAW_BODY = "x-raw-body"
+HTTP_CODES = {400: "bad_request", 404: "not_found", 405: "method_not_allowed"}
+
+
+def http_error_body(status: int, detail: object) -> dict[str, Any]:
+    """The envelope for the framework's own errors (an unknown path, a method not allowed, a
+    body that is not even text), so that every error has the same shape."""
+    message = detail if isinstance(detail, str) else "the request cannot be served"
+    return {"error": {"code": HTTP_CODES.get(status, f"http_{status}"), "message": message}}
+
+
+def document_body_errors(app: FastAPI) -> None:
+    """Routes whose JSON body the framework parses answer 400 (bad_request) for bytes that
+    cannot be decoded at all; malformed JSON is a 422 like any invalid body. Added to the
+    generated document (routes are resolved lazily, so this runs on the finished schema)."""
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            document = generate()
+            for operations in document.get("paths", {}).values():
+                for operation in operations.values():
+                    body = operation.get("requestBody", {}).get("content", {})
+                    if "application/json" in body and not operation.get(RAW_BODY):
+                        operation["responses"].setdefault("400", {
+                            "description": _MEANING[400], "content": {"application/json": {
+                                "schema": {"$ref": "#/components/schemas/ErrorEnvelope"}}}})
+                    operation.pop(RAW_BODY, None)
+            app.openapi_schema = document
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 def errors(*raised: type[ThreadlineError], auth: bool = True,

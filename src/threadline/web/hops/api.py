@@ -19,6 +19,7 @@ from threadline.hops import callbacks, options, service, takers
 from threadline.pipeline import hops as flows
 from threadline.pipeline.callbacks import sync_outcomes
 from threadline.pipeline.hop_contact import send_verification
+from threadline.schema_types import CallbackState
 from threadline.web.api.conversations import message_out
 from threadline.web.contract import errors
 from threadline.web.deps import (
@@ -150,7 +151,7 @@ def request_callback(conversation_id: uuid.UUID, body: CallbackIn, principal: Ag
 @router.get("/callbacks", response_model=list[CallbackOut], tags=["callbacks"],
             responses=errors())
 def list_callbacks(principal: Agent, session: Writer,
-                   state: Annotated[list[str] | None, Query()] = None,
+                   state: Annotated[list[CallbackState] | None, Query()] = None,
                    conversation_id: uuid.UUID | None = None) -> list[CallbackOut]:
     items = callbacks.list_callbacks(session, principal.workspace_id,
                                      states=tuple(state) if state else None,

@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from threadline.conversations.schemas import ConversationDetail, ConversationOut, MessageOut
 from threadline.schema_types import (
     CallbackOutcome,
+    CallbackState,
     ChannelKind,
     ConversationStatus,
     DatetimeIn,
@@ -94,7 +95,7 @@ class CallbackOut(BaseModel):
     phone: str
     window_start: datetime | None
     window_end: datetime | None
-    state: str
+    state: CallbackState
     outcome: str | None
     call_provider_id: str | None
     created_at: datetime

@@ -43,7 +43,7 @@ from threadline.errors import (
 )
 from threadline.events.runtime import Runtime
 from threadline.events.service import audit
-from threadline.web.contract import Responses, errors
+from threadline.web.contract import RAW_BODY, Responses, errors
 from threadline.web.limits import rate_limit, rate_limit_client
 from threadline.web.security_headers import frame_ancestors, page_headers, policy
 from threadline.web.webchat import service, stream, tokens
@@ -184,7 +184,7 @@ def _doc(ok: int, model: type[BaseModel] | None, *raised: type[ThreadlineError],
     responses: Responses = {**errors(Forbidden, NotFound, *raised, auth=False)}
     if model is not None:
         responses[ok] = {"model": model, "description": "OK"}
-    extra: dict[str, Any] = {}
+    extra: dict[str, Any] = {RAW_BODY: True}
     if body is not None:
         extra["requestBody"] = {"required": True, "content": {
             "application/json": {"schema": body.model_json_schema()}}}
