@@ -106,10 +106,11 @@ def report(pytestconfig: pytest.Config) -> Iterator[None]:
     line = (f"API contract: {len(FIGURES.operations)} operations, {FIGURES.cases} cases, "
             f"{len(FIGURES.failed)} failures"
             + (f" ({', '.join(sorted(FIGURES.failed))})" if FIGURES.failed else ""))
-    print(line)
     reporter = pytestconfig.pluginmanager.get_plugin("terminalreporter")
     if reporter is not None:
         reporter.write_line(line)
+    else:
+        print(line)
 
 
 @pytest.fixture(autouse=True)

@@ -8,7 +8,7 @@ import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi_offline import FastAPIOffline
@@ -32,6 +32,7 @@ from threadline.web.contract import document_body_errors, http_error_body
 from threadline.web.hops import api as hops_api
 from threadline.web.hops import routes as hop_pages
 from threadline.web.security_headers import SecurityHeaders
+from threadline.web.storable import refuse_unstorable
 from threadline.web.webchat.routes import router as webchat_router
 
 log = logging.getLogger("threadline.web")
@@ -82,12 +83,13 @@ def create_app(runtime: Runtime | None = None, *, workers: int | None = None) ->
                                        "message": "the request is not valid",
                                        "details": {"errors": errors}}}, status_code=422)
 
+    api_checks = [Depends(refuse_unstorable)]
     for router in (conversations.router, subjects.router, customers.router, operations.router,
                    stream.router, channels.router, brand.router):
-        app.include_router(router, prefix="/api/v1")
+        app.include_router(router, prefix="/api/v1", dependencies=api_checks)
     app.include_router(webhooks.router)
     app.include_router(webchat_router)
-    app.include_router(hops_api.router, prefix="/api/v1")
+    app.include_router(hops_api.router, prefix="/api/v1", dependencies=api_checks)
     app.include_router(hop_pages.router)
     app.include_router(health.router)
     app.include_router(api_docs.router)
