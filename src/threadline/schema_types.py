@@ -1,10 +1,10 @@
-"""Field types shared by the API input models (pydantic only)."""
+"""Field types shared by the API models (pydantic only)."""
 
 from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import Strict
 
@@ -12,3 +12,37 @@ from pydantic import Strict
 # strings: these two parse them.
 UUIDIn = Annotated[uuid.UUID, Strict(False)]
 DatetimeIn = Annotated[datetime, Strict(False)]
+
+# The closed sets the API speaks, as Literal types (they become enums in the OpenAPI document).
+# The sources of truth live in layers these shapes may not import; tests/core/test_api_enums.py
+# checks that each copy matches its source.
+
+# conversations.models.Status.ALL
+ConversationStatus = Literal["open", "pending", "snoozed", "resolved", "closed"]
+# channels.base.Visibility
+VisibilityName = Literal["public", "private"]
+# channels.base.Direction
+DirectionName = Literal["inbound", "outbound"]
+# channels.base.DeliveryState
+DeliveryName = Literal["pending", "sent", "delivered", "read", "failed", "received"]
+# channels.base.MessageKind, plus internal notes
+MessageKindName = Literal["message", "post", "comment", "call", "note"]
+# channels.registry.kinds()
+ChannelKind = Literal["api", "email", "facebook", "instagram", "messenger", "sms", "telegram",
+                      "voice", "webchat", "whatsapp", "x"]
+# workspace.models.Role.ALL
+RoleName = Literal["agent", "supervisor", "admin"]
+# hops.service.METHODS and REASONS (the ways, and why, a conversation leaves a public channel)
+HopMethod = Literal["dm_invite", "private_reply", "chat_link", "callback_form", "email_form"]
+HopReason = Literal["privacy", "practicality", "customer_choice"]
+# hops.callbacks.OUTCOMES
+CallbackOutcome = Literal["completed", "no_answer", "busy", "failed", "canceled"]
+# events.deadletters: inbound events and outbox jobs
+DeadLetterKind = Literal["inbound", "job"]
+# hops.options.KINDS (what the company offers: channels, and also "phone" and "web")
+OfferedKind = Literal["x", "facebook", "messenger", "instagram", "whatsapp", "sms", "phone",
+                      "telegram", "email", "webchat", "web"]
+# hops.callbacks: OPEN_STATES, the OUTCOMES (a finished call's state is its outcome), and the
+# worker's expired (window passed), unknown (placing interrupted: never dialled twice)
+CallbackState = Literal["scheduled", "placing", "placed", "completed", "no_answer", "busy",
+                        "failed", "canceled", "expired", "unknown"]

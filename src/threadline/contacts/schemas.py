@@ -71,7 +71,8 @@ class CustomerPatch(BaseModel):
     timezone: str | None = Field(default=None, max_length=64)
     preferred_channel: str | None = Field(default=None, max_length=32)
     notes: str | None = Field(default=None, max_length=20_000)
-    custom_fields: dict[str, Any] | None = None
+    # absent: unchanged; an object replaces them (null is refused: send {} to clear)
+    custom_fields: dict[str, Any] = Field(default_factory=dict)
 
 
 class IdentityIn(BaseModel):

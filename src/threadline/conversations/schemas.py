@@ -8,7 +8,16 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from threadline.schema_types import DatetimeIn, UUIDIn
+from threadline.schema_types import (
+    ChannelKind,
+    ConversationStatus,
+    DatetimeIn,
+    DeliveryName,
+    DirectionName,
+    MessageKindName,
+    UUIDIn,
+    VisibilityName,
+)
 
 
 class StrictInput(BaseModel):
@@ -20,17 +29,17 @@ class MessageOut(BaseModel):
 
     id: uuid.UUID
     conversation_id: uuid.UUID
-    channel: str
+    channel: ChannelKind | Literal["note"]  # an internal note has no channel
     channel_account_id: uuid.UUID | None
-    visibility: str
-    direction: str
-    kind: str
+    visibility: VisibilityName
+    direction: DirectionName
+    kind: MessageKindName
     text: str
     subject: str | None
     provider_id: str | None
     reply_to_provider_id: str | None
     created_at: datetime
-    delivery: str
+    delivery: DeliveryName
     delivery_error: str | None
     author_type: str
     author_agent_id: uuid.UUID | None
@@ -51,9 +60,9 @@ class ConversationOut(BaseModel):
 
     id: uuid.UUID
     customer_id: uuid.UUID | None
-    status: str
-    origin_channel: str | None
-    origin_visibility: str | None
+    status: ConversationStatus
+    origin_channel: ChannelKind | None
+    origin_visibility: VisibilityName | None
     subject: str | None
     category: str | None
     priority: int
@@ -92,14 +101,14 @@ class ConversationPage(BaseModel):
 
 class MessageIn(StrictInput):
     text: str = Field(min_length=1, max_length=20_000)
-    visibility: Literal["public", "private"] = "public"
+    visibility: VisibilityName = "public"
     channel_account_id: UUIDIn | None = None
     kind: Literal["message", "note"] = "message"
     options: dict[str, Any] = Field(default_factory=dict)
 
 
 class ConversationPatch(StrictInput):
-    status: Literal["open", "pending", "snoozed", "resolved", "closed"] | None = None
+    status: ConversationStatus | None = None
     snooze_until: DatetimeIn | None = None
     assignee_id: UUIDIn | None = None
     unassign: bool = False

@@ -17,6 +17,7 @@ from threadline.conversations.models import Conversation, Message, Status
 from threadline.db.base import new_id, utcnow
 from threadline.errors import NotFound, ValidationFailed
 from threadline.events.service import audit, publish
+from threadline.workspace.models import Agent, Team
 
 
 @dataclass(frozen=True)
@@ -103,6 +104,13 @@ def set_status(session: Session, conv: Conversation, status: str, actor: Actor, 
 
 def assign(session: Session, conv: Conversation, agent_id: uuid.UUID | None,
            actor: Actor, *, team_id: uuid.UUID | None = None) -> Conversation:
+    """Agent and team must be of the conversation's workspace (404 otherwise)."""
+    agent = session.get(Agent, agent_id) if agent_id is not None else None
+    if agent_id is not None and (agent is None or agent.workspace_id != conv.workspace_id):
+        raise NotFound("agent not found", code="agent_not_found")
+    team = session.get(Team, team_id) if team_id is not None else None
+    if team_id is not None and (team is None or team.workspace_id != conv.workspace_id):
+        raise NotFound("team not found", code="team_not_found")
     conv.assignee_id = agent_id
     if team_id is not None:
         conv.team_id = team_id

@@ -8,10 +8,11 @@ import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi_offline import FastAPIOffline
+from starlette.exceptions import HTTPException
 
 from threadline.errors import ThreadlineError
 from threadline.handlers import install as install_pipeline
@@ -27,10 +28,12 @@ from threadline.web.api import (
     stream,
     subjects,
 )
+from threadline.web.contract import document_body_errors, http_error_body
 from threadline.web.hops import api as hops_api
 from threadline.web.hops import routes as hop_pages
 from threadline.web.request_id import RequestId
 from threadline.web.security_headers import SecurityHeaders
+from threadline.web.storable import refuse_unstorable
 from threadline.web.webchat.routes import router as webchat_router
 
 log = logging.getLogger("threadline.web")
@@ -69,6 +72,11 @@ def create_app(runtime: Runtime | None = None, *, workers: int | None = None) ->
     async def threadline_error(_request: Request, exc: ThreadlineError) -> JSONResponse:
         return JSONResponse({"error": exc.to_dict()}, status_code=exc.status)
 
+    @app.exception_handler(HTTPException)
+    async def http_error(_request: Request, exc: HTTPException) -> JSONResponse:
+        return JSONResponse(http_error_body(exc.status_code, exc.detail),
+                            status_code=exc.status_code, headers=exc.headers)
+
     @app.exception_handler(RequestValidationError)
     async def validation_error(_request: Request, exc: RequestValidationError) -> JSONResponse:
         errors = [{"loc": [str(p) for p in e.get("loc", ())], "msg": e.get("msg", "")}
@@ -77,14 +85,16 @@ def create_app(runtime: Runtime | None = None, *, workers: int | None = None) ->
                                        "message": "the request is not valid",
                                        "details": {"errors": errors}}}, status_code=422)
 
+    api_checks = [Depends(refuse_unstorable)]
     for router in (conversations.router, subjects.router, customers.router, operations.router,
                    stream.router, channels.router, brand.router):
-        app.include_router(router, prefix="/api/v1")
+        app.include_router(router, prefix="/api/v1", dependencies=api_checks)
     app.include_router(webhooks.router)
     app.include_router(webchat_router)
-    app.include_router(hops_api.router, prefix="/api/v1")
+    app.include_router(hops_api.router, prefix="/api/v1", dependencies=api_checks)
     app.include_router(hop_pages.router)
     app.include_router(health.router)
     app.include_router(api_docs.router)
     app.include_router(desktop.router)
+    document_body_errors(app)
     return app

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
 from threadline import logs
@@ -51,20 +52,27 @@ class Principal:
             raise Forbidden(f"this needs the {role} role", code="insufficient_role")
 
 
-def _bearer(request: Request) -> str:
-    header = request.headers.get("authorization", "")
-    scheme, _, token = header.partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
+# Declares `bearerAuth` in the OpenAPI document; auto_error=False so that a missing or
+# malformed header gets our typed 401 (missing_token), not FastAPI's 403.
+bearer_auth = HTTPBearer(auto_error=False, scheme_name="bearerAuth",
+                         description="An API token: `Authorization: Bearer <token>`.")
+BearerCredentials = Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_auth)]
+
+
+def _bearer(credentials: HTTPAuthorizationCredentials | None) -> str:
+    token = credentials.credentials.strip() if credentials is not None else ""
+    if not token:
         raise Unauthorized("send an API token as 'Authorization: Bearer <token>'",
                            code="missing_token")
-    return token.strip()
+    return token
 
 
-def principal_from(request: Request, session: Session) -> Principal:
+def principal_from(request: Request, session: Session,
+                   credentials: HTTPAuthorizationCredentials | None) -> Principal:
     cached: Principal | None = getattr(request.state, "principal", None)
     if cached is not None:
         return cached
-    token = authenticate_token(session, _bearer(request))
+    token = authenticate_token(session, _bearer(credentials))
     principal = Principal(
         workspace_id=token.workspace_id, role=token.role,
         actor=Actor("token" if token.agent_id is None else "agent", str(token.id),
@@ -74,8 +82,9 @@ def principal_from(request: Request, session: Session) -> Principal:
     return principal
 
 
-def current_principal(request: Request, session: ReadSession) -> Principal:
-    return principal_from(request, session)
+def current_principal(request: Request, session: ReadSession,
+                      credentials: BearerCredentials) -> Principal:
+    return principal_from(request, session, credentials)
 
 
 def supervisor(principal: Principal = Depends(current_principal)) -> Principal:

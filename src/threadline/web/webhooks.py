@@ -9,9 +9,16 @@ from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
 from threadline.channels.base import WebhookRequest
-from threadline.errors import PayloadTooLarge, UnsupportedMediaType
+from threadline.errors import (
+    BadRequest,
+    NotFound,
+    PayloadTooLarge,
+    Unauthorized,
+    UnsupportedMediaType,
+)
 from threadline.ingest import service as ingest
 from threadline.jobs.runtime import Runtime
+from threadline.web.contract import Responses, errors
 from threadline.web.deps import get_runtime
 
 router = APIRouter(prefix="/webhooks", tags=["webhooks"])
@@ -38,7 +45,20 @@ async def _read(request: Request, limit: int) -> WebhookRequest:
                           query=dict(request.query_params), body=bytes(body))
 
 
-@router.get("/{kind}/{account_id}")
+# What the provider is answered is the channel's own business (a challenge echoed as text, an
+# empty 200, a JSON ack): any content type. Errors: unknown account (404), bad signature (401),
+# a body the channel cannot read (400).
+ACK = {"description": "The channel's acknowledgement", "content": {"*/*": {}}}
+
+
+def _responses(*raised: type[Exception]) -> Responses:
+    out = errors(BadRequest, NotFound, Unauthorized, PayloadTooLarge, auth=False)
+    if UnsupportedMediaType in raised:
+        out.update(errors(UnsupportedMediaType, auth=False))
+    return out
+
+
+@router.get("/{kind}/{account_id}", responses={200: ACK, **_responses()})
 async def webhook_handshake(kind: str, account_id: str, request: Request,
                             runtime: Annotated[Runtime, Depends(get_runtime)]) -> Response:
     req = await _read(request, runtime.settings.max_webhook_body_bytes)
@@ -51,7 +71,7 @@ async def webhook_handshake(kind: str, account_id: str, request: Request,
     return await run_in_threadpool(run)
 
 
-@router.post("/{kind}/{account_id}")
+@router.post("/{kind}/{account_id}", responses={200: ACK, **_responses(UnsupportedMediaType)})
 async def webhook_event(kind: str, account_id: str, request: Request,
                         runtime: Annotated[Runtime, Depends(get_runtime)]) -> Response:
     ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()

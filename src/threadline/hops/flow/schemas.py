@@ -4,12 +4,23 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from threadline.conversations.schemas import ConversationDetail, ConversationOut, MessageOut
-from threadline.schema_types import DatetimeIn, UUIDIn
+from threadline.schema_types import (
+    CallbackOutcome,
+    CallbackState,
+    ChannelKind,
+    ConversationStatus,
+    DatetimeIn,
+    HopMethod,
+    HopReason,
+    OfferedKind,
+    UUIDIn,
+    VisibilityName,
+)
 
 
 class StrictInput(BaseModel):
@@ -17,8 +28,8 @@ class StrictInput(BaseModel):
 
 
 class HopIn(StrictInput):
-    method: Literal["dm_invite", "private_reply", "chat_link", "callback_form", "email_form"]
-    reason: Literal["privacy", "practicality", "customer_choice"] = "privacy"
+    method: HopMethod
+    reason: HopReason = "privacy"
     text: str | None = Field(default=None, min_length=1, max_length=2000)
     channel_account_id: UUIDIn | None = None
 
@@ -28,12 +39,12 @@ class HopOut(BaseModel):
 
     id: uuid.UUID
     conversation_id: uuid.UUID
-    method: str
-    reason: str
-    from_channel: str
-    from_visibility: str
-    to_channel: str | None
-    to_visibility: str
+    method: HopMethod
+    reason: HopReason
+    from_channel: ChannelKind | Literal["unknown"]  # "unknown": the conversation had no origin
+    from_visibility: VisibilityName
+    to_channel: ChannelKind | None
+    to_visibility: VisibilityName
     to_account_id: uuid.UUID | None
     short_link_id: uuid.UUID | None
     consent_id: uuid.UUID | None
@@ -42,10 +53,11 @@ class HopOut(BaseModel):
     taken_at: datetime | None
     returned_at: datetime | None
     meta: dict[str, Any] = Field(default_factory=dict)
-    conversation_status: str | None = None
+    conversation_status: ConversationStatus | None = None
 
     def with_status(self, status: str) -> HopOut:
-        self.conversation_status = status
+        # a column value; the response model checks it against the enum when it is sent
+        self.conversation_status = cast(ConversationStatus, status)
         return self
 
 
@@ -83,7 +95,7 @@ class CallbackOut(BaseModel):
     phone: str
     window_start: datetime | None
     window_end: datetime | None
-    state: str
+    state: CallbackState
     outcome: str | None
     call_provider_id: str | None
     created_at: datetime
@@ -91,7 +103,7 @@ class CallbackOut(BaseModel):
 
 
 class OutcomeIn(StrictInput):
-    outcome: Literal["completed", "no_answer", "busy", "failed", "canceled"]
+    outcome: CallbackOutcome
     note: str | None = Field(default=None, max_length=2000)
 
 
@@ -101,6 +113,15 @@ class ConsentIn(StrictInput):
     purpose: str = Field(min_length=1, max_length=64)
     method: Literal["verbal", "dm", "email", "form"]
     wording: str = Field(min_length=1, max_length=2000)
+
+
+class ConsentCreated(BaseModel):
+    id: uuid.UUID
+
+
+class ConsentRevoked(BaseModel):
+    id: uuid.UUID
+    revoked_at: str  # the time it was revoked, as "YYYY-MM-DD HH:MM:SS.ffffff+00:00"
 
 
 class VerificationIn(StrictInput):
@@ -113,7 +134,7 @@ class VerificationOut(BaseModel):
 
 
 class OfferedChannel(StrictInput):
-    kind: str = Field(min_length=1, max_length=32)
+    kind: OfferedKind
     label: str = Field(min_length=1, max_length=120)
     address: str = Field(default="", max_length=300)
 
@@ -123,7 +144,7 @@ class OfferedChannelsIn(StrictInput):
 
 
 class OfferedChannelsOut(BaseModel):
-    channels: list[dict[str, str]]
+    channels: list[OfferedChannel]
     text: str
 
 

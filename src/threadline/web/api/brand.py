@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends
 from pydantic import BaseModel, ConfigDict, Field
 
 from threadline.contacts.brand import MAX_CONTACTS, MAX_LENGTH, brand_contacts, set_brand_contacts
+from threadline.web.contract import errors
 from threadline.web.deps import Principal, ReadSession, WriteSession, admin, current_principal
 
 router = APIRouter(tags=["settings"])
@@ -25,13 +26,14 @@ class BrandContactsOut(BaseModel):
     contacts: list[str]
 
 
-@router.get("/settings/brand-contacts", response_model=BrandContactsOut)
+@router.get("/settings/brand-contacts", response_model=BrandContactsOut, responses=errors())
 def get_brand_contacts(principal: Annotated[Principal, Depends(current_principal)],
                        session: ReadSession) -> BrandContactsOut:
     return BrandContactsOut(contacts=brand_contacts(session, principal.workspace_id))
 
 
-@router.put("/settings/brand-contacts", response_model=BrandContactsOut)
+@router.put("/settings/brand-contacts", response_model=BrandContactsOut,
+            responses=errors(role=True))
 def put_brand_contacts(body: BrandContactsIn, principal: Annotated[Principal, Depends(admin)],
                        session: WriteSession) -> BrandContactsOut:
     contacts = set_brand_contacts(session, principal.workspace_id, list(body.contacts),

@@ -22,11 +22,13 @@ from threadline.conversations.schemas import (
     MessageOut,
     SplitIn,
 )
-from threadline.errors import NotFound
+from threadline.errors import BadRequest, NotFound, PolicyViolation
 from threadline.events.service import audit
 from threadline.hops.flow.marks import mark_messages, with_takers
 from threadline.hops.flow.schemas import ConversationWithTakers
 from threadline.outbound.replies import Reply, post_reply
+from threadline.schema_types import ChannelKind, ConversationStatus, VisibilityName
+from threadline.web.contract import errors
 from threadline.web.deps import (
     Principal,
     ReadSession,
@@ -37,13 +39,13 @@ from threadline.web.deps import (
 router = APIRouter(prefix="/conversations", tags=["conversations"])
 
 
-@router.get("", response_model=ConversationPage)
+@router.get("", response_model=ConversationPage, responses=errors(BadRequest))
 def list_conversations(
     principal: Annotated[Principal, Depends(current_principal)],
     session: ReadSession,
-    status: Annotated[list[str] | None, Query()] = None,
-    channel: str | None = None,
-    visibility: str | None = None,
+    status: Annotated[list[ConversationStatus] | None, Query()] = None,
+    channel: ChannelKind | None = None,
+    visibility: VisibilityName | None = None,
     customer_id: uuid.UUID | None = None,
     assignee_id: uuid.UUID | None = None,
     team_id: uuid.UUID | None = None,
@@ -62,7 +64,8 @@ def list_conversations(
     return ConversationPage(items=[ConversationOut.model_validate(r) for r in rows], next=nxt)
 
 
-@router.get("/{conversation_id}", response_model=ConversationWithTakers)
+@router.get("/{conversation_id}", response_model=ConversationWithTakers,
+            responses=errors(NotFound))
 def get_conversation(conversation_id: uuid.UUID,
                      principal: Annotated[Principal, Depends(current_principal)],
                      session: ReadSession) -> ConversationWithTakers:
@@ -83,7 +86,8 @@ def message_out(message: Message) -> MessageOut:
     return out
 
 
-@router.post("/{conversation_id}/messages/{message_id}/reveal", response_model=MessageOut)
+@router.post("/{conversation_id}/messages/{message_id}/reveal", response_model=MessageOut,
+             responses=errors(NotFound))
 def reveal(conversation_id: uuid.UUID, message_id: uuid.UUID,
            principal: Annotated[Principal, Depends(current_principal)],
            session: WriteSession) -> MessageOut:
@@ -97,7 +101,8 @@ def reveal(conversation_id: uuid.UUID, message_id: uuid.UUID,
     return MessageOut.model_validate(message)
 
 
-@router.post("/{conversation_id}/messages", response_model=MessageOut, status_code=201)
+@router.post("/{conversation_id}/messages", response_model=MessageOut, status_code=201,
+             responses=errors(NotFound, PolicyViolation))
 def create_message(conversation_id: uuid.UUID, body: MessageIn,
                    principal: Annotated[Principal, Depends(current_principal)],
                    session: WriteSession) -> MessageOut:
@@ -110,7 +115,8 @@ def create_message(conversation_id: uuid.UUID, body: MessageIn,
     return out
 
 
-@router.patch("/{conversation_id}", response_model=ConversationOut)
+@router.patch("/{conversation_id}", response_model=ConversationOut,
+              responses=errors(NotFound))
 def patch_conversation(conversation_id: uuid.UUID, body: ConversationPatch,
                        principal: Annotated[Principal, Depends(current_principal)],
                        session: WriteSession) -> ConversationOut:
@@ -130,7 +136,8 @@ def patch_conversation(conversation_id: uuid.UUID, body: ConversationPatch,
     return ConversationOut.model_validate(conv)
 
 
-@router.post("/{conversation_id}/split", response_model=ConversationOut, status_code=201)
+@router.post("/{conversation_id}/split", response_model=ConversationOut, status_code=201,
+             responses=errors(NotFound))
 def split(conversation_id: uuid.UUID, body: SplitIn,
           principal: Annotated[Principal, Depends(current_principal)],
           session: WriteSession) -> ConversationOut:
@@ -139,7 +146,8 @@ def split(conversation_id: uuid.UUID, body: SplitIn,
     return ConversationOut.model_validate(new)
 
 
-@router.post("/{conversation_id}/merge", response_model=ConversationOut)
+@router.post("/{conversation_id}/merge", response_model=ConversationOut,
+             responses=errors(NotFound))
 def merge(conversation_id: uuid.UUID, body: MergeIn,
           principal: Annotated[Principal, Depends(current_principal)],
           session: WriteSession) -> ConversationOut:

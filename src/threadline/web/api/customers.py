@@ -23,8 +23,10 @@ from threadline.conversations.customer_merge import merge_customers, undo_merge
 from threadline.conversations.inbox import InboxFilter
 from threadline.conversations.schemas import ConversationOut
 from threadline.conversations.service import list_conversations
+from threadline.errors import Conflict, NotFound
 from threadline.hops.flow.marks import customer_takers
 from threadline.hops.flow.schemas import TakerOut
+from threadline.web.contract import errors
 from threadline.web.deps import (
     Principal,
     ReadSession,
@@ -60,14 +62,14 @@ def _detail(session: Session, workspace_id: uuid.UUID, customer_id: uuid.UUID) -
     return data
 
 
-@router.get("/{customer_id}", response_model=CustomerDetail)
+@router.get("/{customer_id}", response_model=CustomerDetail, responses=errors(NotFound))
 def get_customer(customer_id: uuid.UUID,
                  principal: Annotated[Principal, Depends(current_principal)],
                  session: ReadSession) -> CustomerDetail:
     return CustomerDetail.model_validate(_detail(session, principal.workspace_id, customer_id))
 
 
-@router.patch("/{customer_id}", response_model=CustomerOut)
+@router.patch("/{customer_id}", response_model=CustomerOut, responses=errors(NotFound))
 def patch_customer(customer_id: uuid.UUID, body: CustomerPatch,
                    principal: Annotated[Principal, Depends(current_principal)],
                    session: WriteSession) -> CustomerOut:
@@ -78,7 +80,8 @@ def patch_customer(customer_id: uuid.UUID, body: CustomerPatch,
     return CustomerOut.model_validate(customer)
 
 
-@router.post("/{customer_id}/identities", response_model=IdentityOut, status_code=201)
+@router.post("/{customer_id}/identities", response_model=IdentityOut, status_code=201,
+             responses=errors(NotFound, Conflict))
 def add_identity(customer_id: uuid.UUID, body: IdentityIn,
                  principal: Annotated[Principal, Depends(current_principal)],
                  session: WriteSession) -> IdentityOut:
@@ -90,7 +93,8 @@ def add_identity(customer_id: uuid.UUID, body: IdentityIn,
     return IdentityOut.model_validate(identity)
 
 
-@router.post("/{customer_id}/merge", response_model=MergeOut, status_code=201)
+@router.post("/{customer_id}/merge", response_model=MergeOut, status_code=201,
+             responses=errors(NotFound))
 def merge(customer_id: uuid.UUID, body: CustomerMergeIn,
           principal: Annotated[Principal, Depends(current_principal)],
           session: WriteSession) -> MergeOut:
@@ -100,7 +104,8 @@ def merge(customer_id: uuid.UUID, body: CustomerMergeIn,
     return MergeOut.model_validate(record)
 
 
-@router.post("/merges/{merge_id}/undo", response_model=CustomerOut)
+@router.post("/merges/{merge_id}/undo", response_model=CustomerOut,
+             responses=errors(NotFound))
 def undo(merge_id: uuid.UUID, principal: Annotated[Principal, Depends(current_principal)],
          session: WriteSession) -> CustomerOut:
     return CustomerOut.model_validate(undo_merge(session, principal.workspace_id, merge_id,

@@ -13,7 +13,7 @@ from threadline.contacts.models import Consent, Identity
 from threadline.contacts.service import access_customer, record_consent, revoke_consent
 from threadline.conversations.schemas import ConversationOut, MessageOut
 from threadline.conversations.service import access_conversation
-from threadline.errors import NotFound
+from threadline.errors import NotFound, PolicyViolation
 from threadline.hops.flow import offers as flows
 from threadline.hops.flow.callbacks import sync_outcomes
 from threadline.hops.flow.contact import send_verification
@@ -21,7 +21,9 @@ from threadline.hops.flow.marks import taker_out
 from threadline.hops.flow.schemas import (
     CallbackIn,
     CallbackOut,
+    ConsentCreated,
     ConsentIn,
+    ConsentRevoked,
     FollowUpIn,
     FollowUpOut,
     HopIn,
@@ -37,7 +39,9 @@ from threadline.hops.flow.schemas import (
 )
 from threadline.hops.records import callbacks, options, service, takers
 from threadline.jobs.runtime import Runtime
+from threadline.schema_types import CallbackState
 from threadline.web.api.conversations import message_out
+from threadline.web.contract import errors
 from threadline.web.deps import (
     Principal,
     WriteSession,
@@ -47,7 +51,7 @@ from threadline.web.deps import (
     supervisor,
 )
 
-router = APIRouter(tags=["hops"])
+router = APIRouter()  # tags per route: hops, callbacks, customers, settings, conversations
 Agent = Annotated[Principal, Depends(current_principal)]
 Writer = WriteSession
 
@@ -58,7 +62,7 @@ def link_base(request: Request, runtime: Runtime) -> str:
 
 
 @router.post("/conversations/{conversation_id}/hops", response_model=HopOfferOut,
-             status_code=201)
+             status_code=201, tags=["hops"], responses=errors(NotFound, PolicyViolation))
 def offer_hop(conversation_id: uuid.UUID, body: HopIn, request: Request, principal: Agent,
               session: Writer, runtime: Annotated[Runtime, Depends(get_runtime)],
               ) -> HopOfferOut:
@@ -70,7 +74,8 @@ def offer_hop(conversation_id: uuid.UUID, body: HopIn, request: Request, princip
                        message=message_out(result.message) if result.message else None)
 
 
-@router.get("/conversations/{conversation_id}/hops", response_model=list[HopOut])
+@router.get("/conversations/{conversation_id}/hops", response_model=list[HopOut],
+            tags=["hops"], responses=errors(NotFound))
 def list_hops(conversation_id: uuid.UUID, principal: Agent, session: Writer) -> list[HopOut]:
     conv = access_conversation(session, principal.workspace_id, conversation_id)
     hops = service.hops_of(session, conv.id)
@@ -78,7 +83,7 @@ def list_hops(conversation_id: uuid.UUID, principal: Agent, session: Writer) -> 
     return [HopOut.model_validate(h) for h in hops]
 
 
-@router.get("/hops", response_model=list[HopOut])
+@router.get("/hops", response_model=list[HopOut], tags=["hops"], responses=errors(role=True))
 def workspace_hops(principal: Annotated[Principal, Depends(supervisor)], session: Writer,
                    open_public_closeout: bool = True, resolved_only: bool = False,
                    limit: Annotated[int, Query(ge=1, le=500)] = 200) -> list[HopOut]:
@@ -91,7 +96,8 @@ def workspace_hops(principal: Annotated[Principal, Depends(supervisor)], session
     return [HopOut.model_validate(hop).with_status(conv.status) for hop, conv in rows]
 
 
-@router.post("/conversations/{conversation_id}/resolve", response_model=ResolveOut)
+@router.post("/conversations/{conversation_id}/resolve", response_model=ResolveOut,
+             tags=["conversations"], responses=errors(NotFound))
 def resolve(conversation_id: uuid.UUID, principal: Agent, session: Writer) -> ResolveOut:
     """Resolve; a hopped conversation gets its public follow-up drafted."""
     conv, draft = flows.resolve(session, principal.workspace_id, conversation_id,
@@ -99,7 +105,8 @@ def resolve(conversation_id: uuid.UUID, principal: Agent, session: Writer) -> Re
     return ResolveOut(conversation=ConversationOut.model_validate(conv), follow_up_draft=draft)
 
 
-@router.get("/conversations/{conversation_id}/follow-up", response_model=FollowUpOut)
+@router.get("/conversations/{conversation_id}/follow-up", response_model=FollowUpOut,
+            tags=["hops"], responses=errors(NotFound))
 def get_follow_up(conversation_id: uuid.UUID, principal: Agent,
                   session: Writer) -> FollowUpOut:
     draft = flows.draft_follow_up(session, principal.workspace_id, conversation_id)
@@ -107,7 +114,7 @@ def get_follow_up(conversation_id: uuid.UUID, principal: Agent,
 
 
 @router.post("/conversations/{conversation_id}/follow-up", response_model=MessageOut,
-             status_code=201)
+             status_code=201, tags=["hops"], responses=errors(NotFound, PolicyViolation))
 def send_follow_up(conversation_id: uuid.UUID, body: FollowUpIn, principal: Agent,
                    session: Writer) -> MessageOut:
     message = flows.send_follow_up(session, principal.workspace_id, conversation_id,
@@ -115,7 +122,8 @@ def send_follow_up(conversation_id: uuid.UUID, body: FollowUpIn, principal: Agen
     return message_out(message)
 
 
-@router.post("/takers/{taker_id}/confirm", response_model=TakerOut)
+@router.post("/takers/{taker_id}/confirm", response_model=TakerOut, tags=["hops"],
+             responses=errors(NotFound))
 def confirm_taker(taker_id: uuid.UUID, principal: Agent, session: Writer) -> TakerOut:
     """An agent confirms that whoever took a public link is the public author: his customer is
     merged into the author's (audited, undoable like any merge)."""
@@ -128,7 +136,7 @@ def confirm_taker(taker_id: uuid.UUID, principal: Agent, session: Writer) -> Tak
 
 
 @router.post("/conversations/{conversation_id}/callbacks", response_model=CallbackOut,
-             status_code=201)
+             status_code=201, tags=["callbacks"], responses=errors(NotFound, PolicyViolation))
 def request_callback(conversation_id: uuid.UUID, body: CallbackIn, principal: Agent,
                      session: Writer) -> CallbackOut:
     """An agent schedules a call; the number needs the customer's consent for callbacks."""
@@ -140,9 +148,10 @@ def request_callback(conversation_id: uuid.UUID, body: CallbackIn, principal: Ag
     return CallbackOut.model_validate(callback)
 
 
-@router.get("/callbacks", response_model=list[CallbackOut])
+@router.get("/callbacks", response_model=list[CallbackOut], tags=["callbacks"],
+            responses=errors())
 def list_callbacks(principal: Agent, session: Writer,
-                   state: Annotated[list[str] | None, Query()] = None,
+                   state: Annotated[list[CallbackState] | None, Query()] = None,
                    conversation_id: uuid.UUID | None = None) -> list[CallbackOut]:
     items = callbacks.list_callbacks(session, principal.workspace_id,
                                      states=tuple(state) if state else None,
@@ -151,7 +160,8 @@ def list_callbacks(principal: Agent, session: Writer,
     return [CallbackOut.model_validate(c) for c in items]
 
 
-@router.post("/callbacks/{callback_id}/place", response_model=CallbackOut)
+@router.post("/callbacks/{callback_id}/place", response_model=CallbackOut, tags=["callbacks"],
+             responses=errors(NotFound))
 def place_now(callback_id: uuid.UUID, principal: Agent, session: Writer) -> CallbackOut:
     callback = callbacks.access_callback(session, principal.workspace_id, callback_id)
     callbacks.place_now(session, callback, actor_type=principal.actor.type,
@@ -159,7 +169,8 @@ def place_now(callback_id: uuid.UUID, principal: Agent, session: Writer) -> Call
     return CallbackOut.model_validate(callback)
 
 
-@router.post("/callbacks/{callback_id}/outcome", response_model=CallbackOut)
+@router.post("/callbacks/{callback_id}/outcome", response_model=CallbackOut,
+             tags=["callbacks"], responses=errors(NotFound))
 def outcome(callback_id: uuid.UUID, body: OutcomeIn, principal: Agent,
             session: Writer) -> CallbackOut:
     callback = callbacks.access_callback(session, principal.workspace_id, callback_id)
@@ -171,32 +182,35 @@ def outcome(callback_id: uuid.UUID, body: OutcomeIn, principal: Agent,
 # --- consent and verification ------------------------------------------------------------------
 
 
-@router.post("/customers/{customer_id}/consents", status_code=201)
+@router.post("/customers/{customer_id}/consents", status_code=201, response_model=ConsentCreated,
+             tags=["customers"], responses=errors(NotFound))
 def add_consent(customer_id: uuid.UUID, body: ConsentIn, principal: Agent,
-                session: Writer) -> dict[str, str]:
+                session: Writer) -> ConsentCreated:
     """Consent the customer gave outside a form (verbally on a call, in a DM)."""
     customer = access_customer(session, principal.workspace_id, customer_id)
     consent = record_consent(session, principal.workspace_id, customer.id, kind=body.kind,
                              address=body.address, purpose=body.purpose, method=body.method,
                              wording=body.wording,
                              source=f"{principal.actor.type}:{principal.actor.id}")
-    return {"id": str(consent.id)}
+    return ConsentCreated(id=consent.id)
 
 
-@router.post("/customers/{customer_id}/consents/{consent_id}/revoke")
+@router.post("/customers/{customer_id}/consents/{consent_id}/revoke",
+             response_model=ConsentRevoked, tags=["customers"], responses=errors(NotFound))
 def revoke(customer_id: uuid.UUID, consent_id: uuid.UUID, principal: Agent,
-           session: Writer) -> dict[str, str]:
+           session: Writer) -> ConsentRevoked:
     customer = access_customer(session, principal.workspace_id, customer_id)
     consent = session.get(Consent, consent_id)
     if consent is None or consent.customer_id != customer.id:
         raise NotFound("consent not found", code="consent_not_found")
     if consent.revoked_at is None:
         revoke_consent(session, consent)
-    return {"id": str(consent.id), "revoked_at": str(consent.revoked_at)}
+    return ConsentRevoked(id=consent.id, revoked_at=str(consent.revoked_at))
 
 
 @router.post("/customers/{customer_id}/identities/{identity_id}/verification",
-             response_model=VerificationOut, status_code=201)
+             response_model=VerificationOut, status_code=201, tags=["customers"],
+             responses=errors(NotFound, PolicyViolation))
 def verify_identity(customer_id: uuid.UUID, identity_id: uuid.UUID, body: VerificationIn,
                     request: Request, principal: Agent, session: Writer,
                     runtime: Annotated[Runtime, Depends(get_runtime)]) -> VerificationOut:
@@ -214,13 +228,15 @@ def verify_identity(customer_id: uuid.UUID, identity_id: uuid.UUID, body: Verifi
 # --- transparency of options -------------------------------------------------------------------
 
 
-@router.get("/settings/offered-channels", response_model=OfferedChannelsOut)
+@router.get("/settings/offered-channels", response_model=OfferedChannelsOut, tags=["settings"],
+            responses=errors(NotFound))
 def get_offered(principal: Agent, session: Writer) -> OfferedChannelsOut:
     channels = options.offered_channels(session, principal.workspace_id)
     return OfferedChannelsOut(channels=channels, text=options.as_text(channels))
 
 
-@router.put("/settings/offered-channels", response_model=OfferedChannelsOut)
+@router.put("/settings/offered-channels", response_model=OfferedChannelsOut, tags=["settings"],
+            responses=errors(NotFound, role=True))
 def set_offered(body: OfferedChannelsIn, principal: Annotated[Principal, Depends(admin)],
                 session: Writer) -> OfferedChannelsOut:
     channels = options.set_offered_channels(

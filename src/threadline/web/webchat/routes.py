@@ -30,9 +30,20 @@ from threadline.channels.webchat.payloads import (
     WebchatVisitor,
 )
 from threadline.db.base import utcnow
-from threadline.errors import NotFound, ThreadlineError, Unauthorized, ValidationFailed
+from threadline.errors import (
+    BadRequest,
+    Forbidden,
+    NotFound,
+    PayloadTooLarge,
+    RateLimited,
+    ThreadlineError,
+    Unauthorized,
+    UnsupportedMediaType,
+    ValidationFailed,
+)
 from threadline.events.service import audit
 from threadline.jobs.runtime import Runtime
+from threadline.web.contract import RAW_BODY, Responses, errors
 from threadline.web.limits import rate_limit, rate_limit_client
 from threadline.web.security_headers import frame_ancestors, page_headers, policy
 from threadline.web.webchat import stream
@@ -42,7 +53,15 @@ from threadline.web.webchat.guard import (
     preflight_headers,
     read_json_body,
 )
-from threadline.web.webchat.schemas import MessageIn, ReadIn, SessionIn
+from threadline.web.webchat.schemas import (
+    HistoryOut,
+    MessageAccepted,
+    MessageIn,
+    ReadAccepted,
+    ReadIn,
+    SessionIn,
+    SessionOut,
+)
 from threadline.webchat import service, tokens
 from threadline.webchat.tokens import Visitor
 
@@ -159,7 +178,25 @@ async def preflight(account_id: str, rest: str, request: Request) -> Response:
 # --- visitor API ------------------------------------------------------------------------------
 
 
-@router.post("/{account_id}/session", status_code=201)
+def _doc(ok: int, model: type[BaseModel] | None, *raised: type[ThreadlineError],
+         body: type[BaseModel] | None = None) -> dict[str, Any]:
+    """OpenAPI for a visitor route: the answer, the errors and, for the bodies the route
+    reads itself (size and type checked before parsing), the request body."""
+    responses: Responses = {**errors(Forbidden, NotFound, *raised, auth=False)}
+    if model is not None:
+        responses[ok] = {"model": model, "description": "OK"}
+    extra: dict[str, Any] = {RAW_BODY: True}
+    if body is not None:
+        extra["requestBody"] = {"required": True, "content": {
+            "application/json": {"schema": body.model_json_schema()}}}
+    return {"responses": responses, "openapi_extra": extra}
+
+
+BODY = (PayloadTooLarge, UnsupportedMediaType, RateLimited)
+
+
+@router.post("/{account_id}/session", status_code=201,
+             **_doc(201, SessionOut, Unauthorized, *BODY, body=SessionIn))
 async def start_session(account_id: str, request: Request) -> JSONResponse:
     """A visitor token; optionally the entry form (name, email, question), the host site's
     identity verification (identifier + identifier_hash) and a short-link code."""
@@ -221,7 +258,8 @@ async def start_session(account_id: str, request: Request) -> JSONResponse:
                          "expires_in": int(_ttl_seconds(config))}, status_code=201)
 
 
-@router.post("/{account_id}/messages", status_code=202)
+@router.post("/{account_id}/messages", status_code=202,
+             **_doc(202, MessageAccepted, Unauthorized, *BODY, body=MessageIn))
 async def post_message(account_id: str, request: Request) -> JSONResponse:
     config = await _open(request, account_id)
     visitor = _visitor(request, account_id, config)
@@ -249,7 +287,8 @@ async def post_message(account_id: str, request: Request) -> JSONResponse:
                          "duplicate": stored == 0}, status_code=202)
 
 
-@router.post("/{account_id}/read", status_code=202)
+@router.post("/{account_id}/read", status_code=202,
+             **_doc(202, ReadAccepted, Unauthorized, *BODY, body=ReadIn))
 async def mark_read(account_id: str, request: Request) -> JSONResponse:
     config = await _open(request, account_id)
     visitor = _visitor(request, account_id, config)
@@ -274,7 +313,7 @@ async def mark_read(account_id: str, request: Request) -> JSONResponse:
     return JSONResponse({"message_id": body.message_id, "accepted": True}, status_code=202)
 
 
-@router.get("/{account_id}/history")
+@router.get("/{account_id}/history", **_doc(200, HistoryOut, Unauthorized))
 async def get_history(account_id: str, request: Request) -> JSONResponse:
     config = await _open(request, account_id)
     visitor = _visitor(request, account_id, config)
@@ -294,7 +333,9 @@ async def get_history(account_id: str, request: Request) -> JSONResponse:
     return JSONResponse(await run_in_threadpool(run))
 
 
-@router.get("/{account_id}/stream")
+@router.get("/{account_id}/stream", response_class=EventSourceResponse, responses={
+    200: {"content": {"text/event-stream": {}}, "description": "Server-sent events"},
+    **errors(Forbidden, NotFound, Unauthorized, RateLimited, BadRequest, auth=False)})
 async def get_stream(account_id: str, request: Request) -> EventSourceResponse:
     config = await _open(request, account_id)
     visitor = _visitor(request, account_id, config)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from email_validator import EmailNotValidError, validate_email
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -84,3 +85,37 @@ class MessageIn(_Input):
 
 class ReadIn(_Input):
     message_id: str = Field(min_length=1, max_length=64)
+
+
+# --- what the visitor API answers (documented in the OpenAPI; the routes send JSONResponse) --
+
+
+class SessionOut(BaseModel):
+    token: str  # send it back as X-Visitor-Token
+    visitor_id: str
+    verified: bool
+    question_stored: bool
+    expires_in: int  # seconds
+
+
+class MessageAccepted(BaseModel):
+    echo_id: str
+    accepted: bool
+    duplicate: bool  # the same echo_id was stored before: nothing new
+
+
+class ReadAccepted(BaseModel):
+    message_id: str
+    accepted: bool
+
+
+class HistoryVisitor(BaseModel):
+    id: str
+    name: str | None
+    verified: bool
+
+
+class HistoryOut(BaseModel):
+    items: list[dict[str, Any]]  # messages the visitor may see, and the link's context first
+    cursor: str  # where GET .../stream starts
+    visitor: HistoryVisitor
