@@ -330,16 +330,19 @@ def _none(**kept: str) -> dict[str, str]:
 ENUM = "a fixed vocabulary value"
 ID = "an id, code or hash of Threadline's own"
 AGENTS = "about agents and the brand, not customers"
+REQUEST_ID = ("the id of the web request that caused it: a random id, or the caller's own "
+              "X-Request-ID token (a provider, an integrator; letters, digits, . _ -)")
 
 ERASERS: tuple[Eraser, ...] = (
     Eraser("triage_models", erase_triage_models, deletes_rows=True,
            kept=_none(data="models trained before his first label never saw his texts",
                       report="scores and counts")),
     Eraser("inbound_events", erase_inbound_events,
-           scrubbed=("payload", "last_error", "provider_event_id"), kept=_none(status=ENUM)),
+           scrubbed=("payload", "last_error", "provider_event_id"),
+           kept=_none(status=ENUM, request_id=REQUEST_ID)),
     Eraser("outbox", erase_outbox, deletes_rows=True,
            kept=_none(name=ENUM, status=ENUM, payload="other jobs are about other people",
-                      last_error="other jobs' errors")),
+                      last_error="other jobs' errors", request_id=REQUEST_ID)),
     Eraser("stream_events", erase_stream_events, deletes_rows=True,
            kept=_none(name=ENUM, payload="other events are about other people")),
     Eraser("audit_events", erase_audit_events, deletes_rows=True, scrubbed=("data",),

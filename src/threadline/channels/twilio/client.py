@@ -32,13 +32,13 @@ def resource_url(account: AccountConfig, resource: str) -> str:
     return f"{base}/{API_VERSION}/Accounts/{sid}/{resource}.json"
 
 
-def auth(account: AccountConfig) -> httpx.BasicAuth:
-    """Basic auth: an API key pair when configured, else AccountSid:AuthToken."""
+def auth(account: AccountConfig) -> tuple[str, str]:
+    """Basic auth: an API key pair when configured, else AccountSid:AuthToken (a pair, which
+    every httpx-compatible client takes as basic auth)."""
     key_sid, key_secret = account.get("api_key_sid"), account.get("api_key_secret")
     if key_sid and key_secret:
-        return httpx.BasicAuth(str(key_sid), str(key_secret))
-    return httpx.BasicAuth(str(_require(account, "account_sid")),
-                           str(_require(account, "auth_token")))
+        return str(key_sid), str(key_secret)
+    return str(_require(account, "account_sid")), str(_require(account, "auth_token"))
 
 
 def post_form(http: httpx.Client, account: AccountConfig, resource: str,
