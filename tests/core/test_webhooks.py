@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 from tests.factories import api_account, body, message_event, post_events, signed_headers
 from threadline.conversations.models import Message
 from threadline.events.models import InboundEvent
+from threadline.ingest.service import storable
 
 
 def _stored(runtime, account) -> int:
@@ -29,6 +30,32 @@ class TestIngest:
         with runtime.db.session(write=False) as s:
             msg = s.scalar(select(Message).where(Message.channel_account_id == account.id))
         assert msg is not None and msg.text == "my order is late"
+
+    def test_text_the_database_cannot_store_is_kept_readable(self, runtime, workspace_id,
+                                                             client, worker):
+        """A signed delivery is never refused for its content: a NUL character, an unpaired
+        surrogate (PostgreSQL refuses both) and an integer beyond 64 bits are stored as
+        U+FFFD and as text, and the message reaches its conversation."""
+        account = api_account(runtime, workspace_id)
+        event = message_event("nul-1", text="refund\u0000 please now")
+        event["message"]["author"]["followers"] = 2**70
+        raw = body([event])
+        assert b"\\u0000" in raw
+        resp = client.post(f"/webhooks/api/{account.id}", content=raw,
+                           headers=signed_headers(account, raw))
+        assert resp.status_code == 200, resp.text
+        assert worker.drain() >= 1
+        with runtime.db.session(write=False) as s:
+            msg = s.scalar(select(Message).where(Message.channel_account_id == account.id))
+            stored = s.scalar(select(InboundEvent).where(
+                InboundEvent.channel_account_id == account.id))
+        assert msg is not None and msg.text == "refund\ufffd please now"
+        assert stored is not None and stored.status == "done"
+
+    def test_storable_replaces_what_postgresql_refuses(self):
+        value = {"a\x00": ["x\ud800y", 2**64, -(2**63), True, None, 1.5, {"n": "\x00"}]}
+        assert storable(value) == {"a\ufffd": ["x\ufffdy", str(2**64), -(2**63), True, None,
+                                                  1.5, {"n": "\ufffd"}]}
 
     def test_redelivery_stores_once(self, runtime, workspace_id, client, worker):
         account = api_account(runtime, workspace_id)

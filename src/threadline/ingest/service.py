@@ -15,6 +15,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -72,7 +73,35 @@ def store(session: Session, account: ChannelAccount,
     """Store provider events of one account; returns how many were new (a redelivery: 0)."""
     return store_inbound(session, workspace_id=account.workspace_id,
                          channel_account_id=account.id,
-                         events=[(e.provider_event_id, e.payload) for e in events])
+                         events=[(storable(e.provider_event_id), storable(e.payload))
+                                 for e in events])
+
+
+MAX_INT = 2**63 - 1
+
+
+def storable(value: Any) -> Any:
+    """A provider's JSON as both databases can store it. A signed delivery is the provider's
+    word and is never refused for its content (a refusal would be retried for days): a NUL
+    character or an unpaired surrogate (PostgreSQL refuses both) becomes U+FFFD, an integer
+    beyond 64 bits becomes its decimal text."""
+    if isinstance(value, str):
+        if "\x00" in value:
+            value = value.replace("\x00", "\ufffd")
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            value = "".join("\ufffd" if 0xD800 <= ord(c) <= 0xDFFF else c for c in value)
+        return value
+    if isinstance(value, bool) or value is None or isinstance(value, float):
+        return value
+    if isinstance(value, int):
+        return value if -MAX_INT - 1 <= value <= MAX_INT else str(value)
+    if isinstance(value, dict):
+        return {storable(k): storable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [storable(v) for v in value]
+    return value
 
 
 def accept(session: Session, account: ChannelAccount, request: WebhookRequest) -> int:
