@@ -178,7 +178,7 @@ case $role in
     if scaled; then
       wait_ready 1
       say "web on $host:$port (workers run as separate processes)"
-      exec "$BIN_PATH" serve --web --host "$host" --port "$port"
+      exec "$BIN_PATH" serve --web --no-migrate --host "$host" --port "$port"
     fi
     wait_ready 0  # embedded mode: the single process migrates its SQLite file itself
     say "web and workers in one process on $host:$port (embedded mode)"

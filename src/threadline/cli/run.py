@@ -32,13 +32,18 @@ def migrate() -> None:
 def serve(host: Host = "127.0.0.1", port: Port = 8000,
           web: Annotated[bool, typer.Option("--web", help="Web only: no workers.")] = False,
           workers: Annotated[int, typer.Option(
-              metavar="N", help="In-process worker threads.")] = 1) -> None:
+              metavar="N", help="In-process worker threads.")] = 1,
+          migrate_first: Annotated[bool, typer.Option(
+              "--migrate/--no-migrate",
+              help="Upgrade the schema before serving (scaled mode: run `threadline migrate` "
+                   "once per upgrade and start every web process with --no-migrate).")] = True,
+          ) -> None:
     """Web, API and (unless --web) workers in one process."""
     from threadline.web.app import create_app
     from threadline.web.proxies import run_server
 
     require_shared_secret()
-    rt = runtime()
+    rt = runtime(migrate=migrate_first)
     ensure_pollers(rt)
     application = create_app(rt, workers=0 if web else workers)
     run_server(application, rt.settings, host=host, port=port, log_level="info")
