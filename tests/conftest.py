@@ -309,3 +309,19 @@ def chromium() -> Iterator[Any]:
                                      headless=True)
         yield browser
         browser.close()
+
+
+WORKER_FIGURES: list[str] = []
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node: Any, error: Any) -> None:
+    """Figures a test computed in an xdist worker (the API contract run), shown at the end."""
+    line = getattr(node, "workeroutput", {}).get("api_contract")
+    if line:
+        WORKER_FIGURES.append(line)
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    for line in WORKER_FIGURES:
+        terminalreporter.write_line(line)

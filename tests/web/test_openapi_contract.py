@@ -106,6 +106,10 @@ def report(pytestconfig: pytest.Config) -> Iterator[None]:
     line = (f"API contract: {len(FIGURES.operations)} operations, {FIGURES.cases} cases, "
             f"{len(FIGURES.failed)} failures"
             + (f" ({', '.join(sorted(FIGURES.failed))})" if FIGURES.failed else ""))
+    workeroutput = getattr(pytestconfig, "workeroutput", None)
+    if workeroutput is not None:  # an xdist worker: the controller prints it (tests/conftest.py)
+        workeroutput["api_contract"] = line
+        return
     reporter = pytestconfig.pluginmanager.get_plugin("terminalreporter")
     if reporter is not None:
         reporter.write_line(line)
