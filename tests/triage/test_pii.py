@@ -108,14 +108,13 @@ def test_findings_do_not_overlap() -> None:
 def test_short_link_codes_are_not_ibans() -> None:
     """Public offers carry random URL-safe codes; one shaped like an IBAN (two letters, two
     digits) passed the mod-97 check about once in a thousand links and the offer was refused.
-    IBANs are written in one case: a mixed-case token is no IBAN."""
-    import secrets
+    IBANs are written in one case and start with a country of the IBAN registry; and a short
+    link code never holds an IBAN-like start at all (hops.records.links.new_code)."""
+    from threadline.hops.records.links import new_code
 
-    shaped = [c for c in (secrets.token_urlsafe(18) for _ in range(200_000))
-              if c[:2].isalpha() and c[2:4].isdigit()]
-    assert len(shaped) > 1000
-    found = [c for c in shaped if any(
-        f.type == "IBAN" for f in detect_pii(f"chat with us: https://acme.example/s/{c}"))]
-    assert found == []
+    # the code a CI run met: "NT" is no IBAN country
+    assert detect_pii("https://acme.example/s/NT67XUINZKC47BG3QN-UhOSf") == []
+    codes = [new_code() for _ in range(20_000)]
+    assert [c for c in codes if detect_pii(f"chat with us: https://acme.example/s/{c}")] == []
     assert [f.type for f in detect_pii("my IBAN is GB82 WEST 1234 5698 7654 32")] == ["IBAN"]
     assert [f.type for f in detect_pii("iban gb82west12345698765432 please")] == ["IBAN"]
