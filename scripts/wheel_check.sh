@@ -49,6 +49,24 @@ echo "-- install it into a fresh venv with the locked runtime versions"
 "$UV" venv --quiet --python "$PY" "$work/venv"
 "$UV" pip install --quiet --python "$work/venv/bin/python" --strict \
   --constraint "$work/dist/constraints.txt" "$wheel"
+echo "-- every installed package at the version uv.lock pins"
+"$UV" pip freeze --python "$work/venv/bin/python" >"$work/freeze.txt"
+"$PY" - "$work/dist/constraints.txt" "$work/freeze.txt" <<'PY'
+import re, sys
+def pins(path):
+    out = {}
+    for line in open(path):
+        m = re.match(r"^([A-Za-z0-9_.\-]+)(?:\[[^]]*\])?==([^\s;]+)", line.strip())
+        if m:
+            out[re.sub(r"[-_.]+", "-", m.group(1)).lower()] = m.group(2)
+    return out
+locked, installed = pins(sys.argv[1]), pins(sys.argv[2])
+installed.pop("threadline", None)
+wrong = {n: (v, locked.get(n)) for n, v in installed.items() if locked.get(n) != v}
+if wrong or not installed:
+    sys.exit(f"installed versions differ from uv.lock: {wrong}")
+print(f"{len(installed)} packages, each at its locked version")
+PY
 
 mkdir "$work/run"
 cd "$work/run"
