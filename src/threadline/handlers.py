@@ -14,7 +14,7 @@ def install() -> None:
     from threadline.hops.flow import callbacks, offers  # noqa: F401
     from threadline.inbound import process
     from threadline.ingest import polling  # noqa: F401
-    from threadline.jobs import retention  # noqa: F401
+    from threadline.jobs import hooks, retention  # noqa: F401
     from threadline.outbound import actions, replies  # noqa: F401
 
     process.install()

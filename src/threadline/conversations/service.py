@@ -16,7 +16,7 @@ from threadline.conversations.inbox import InboxFilter
 from threadline.conversations.models import Conversation, Message, Status
 from threadline.db.base import new_id, utcnow
 from threadline.errors import NotFound, ValidationFailed
-from threadline.events.service import audit, publish
+from threadline.events.service import ConversationEvent, audit, conversation_event, publish
 from threadline.workspace.models import Agent, Team
 
 
@@ -99,6 +99,8 @@ def set_status(session: Session, conv: Conversation, status: str, actor: Actor, 
     conv.snoozed_until = snooze_until if status == Status.SNOOZED else None
     _changed(session, conv, f"conversation.{status}", actor,
              {"from": previous, "to": status})
+    conversation_event(session, conv.workspace_id, conv.id, ConversationEvent.STATUS_CHANGED,
+                       **{"from": previous, "to": status})
     return conv
 
 
@@ -116,6 +118,9 @@ def assign(session: Session, conv: Conversation, agent_id: uuid.UUID | None,
         conv.team_id = team_id
     _changed(session, conv, "conversation.assigned", actor,
              {"assignee_id": str(agent_id) if agent_id else None})
+    conversation_event(session, conv.workspace_id, conv.id, ConversationEvent.ASSIGNED,
+                       assignee_id=str(agent_id) if agent_id else None,
+                       team_id=str(conv.team_id) if conv.team_id else None, by=actor.type)
     return conv
 
 
@@ -124,6 +129,8 @@ def set_labels(session: Session, conv: Conversation, labels: list[str],
     clean = sorted({label.strip() for label in labels if label.strip()})
     conv.labels = clean
     _changed(session, conv, "conversation.labelled", actor, {"labels": clean})
+    conversation_event(session, conv.workspace_id, conv.id, ConversationEvent.UPDATED,
+                       fields=["labels"])
     return conv
 
 
@@ -136,6 +143,8 @@ def set_triage_fields(session: Session, conv: Conversation, changes: dict[str, A
     for key, value in changes.items():
         setattr(conv, key, value)
     _changed(session, conv, "conversation.classified", actor, dict(changes))
+    conversation_event(session, conv.workspace_id, conv.id, ConversationEvent.UPDATED,
+                       fields=sorted(changes))
     return conv
 
 

@@ -9,10 +9,11 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 
-def workspace_lock(session: Session, workspace_id: uuid.UUID) -> None:
+def workspace_lock(session: Session, workspace_id: uuid.UUID, scope: str = "") -> None:
     """Hold the workspace's lock until the transaction ends (PostgreSQL advisory lock);
-    SQLite has one writer at a time already."""
+    SQLite has one writer at a time already. `scope` names an independent lock of the same
+    workspace ("" for threading and erasure, "operations" for routing and service levels)."""
     if session.get_bind().dialect.name == "postgresql":
-        key = int.from_bytes(hashlib.sha256(workspace_id.bytes).digest()[:8], "big",
-                             signed=True)
+        seed = workspace_id.bytes + scope.encode()
+        key = int.from_bytes(hashlib.sha256(seed).digest()[:8], "big", signed=True)
         session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": key})

@@ -7,7 +7,8 @@ and its side effects durable together (the outbox pattern).
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -83,6 +84,71 @@ def enqueue(session: Session, name: str, payload: dict[str, Any], *,
     session.add(job)
     notify_after_commit(session, WAKE_TOPIC)
     return job
+
+
+# --- conversation events: what the operations layer reacts to ----------------------------
+
+
+class ConversationEvent:
+    """What happened to a conversation, for the operations layer (automation, routing,
+    service levels: `jobs/hooks.py` runs them). Each change enqueues one durable job
+    `conversation.event` in the transaction that made it."""
+
+    CREATED = "conversation.created"
+    MESSAGE_RECEIVED = "message.received"  # data: message_id
+    REOPENED = "conversation.reopened"
+    STATUS_CHANGED = "conversation.status_changed"  # data: from, to
+    ASSIGNED = "conversation.assigned"  # data: assignee_id, team_id
+    REPLIED = "message.replied"  # an agent's or automation's message; data: message_id
+    UPDATED = "conversation.updated"  # priority, category, language, labels; data: fields
+    SLA_WARNING = "sla.warning"  # data: clock
+    SLA_BREACH = "sla.breach"  # data: clock
+    ALL = (CREATED, MESSAGE_RECEIVED, REOPENED, STATUS_CHANGED, ASSIGNED, REPLIED, UPDATED,
+           SLA_WARNING, SLA_BREACH)
+
+
+CONVERSATION_EVENT_JOB = "conversation.event"
+CHAIN_KEY = "automation_chain"
+
+
+@contextmanager
+def acting_for_rules(session: Session, chain: Sequence[str]) -> Iterator[None]:
+    """Changes made inside carry `chain` (automation rule ids) on the events they cause."""
+    previous = session.info.get(CHAIN_KEY, ())
+    session.info[CHAIN_KEY] = tuple(dict.fromkeys([*previous, *chain]))
+    try:
+        yield
+    finally:
+        session.info[CHAIN_KEY] = previous
+
+
+def conversation_events(session: Session, workspace_id: uuid.UUID,
+                        batch: dict[uuid.UUID, list[dict[str, Any]]], *,
+                        chain: Sequence[str] = ()) -> None:
+    """Enqueue one `conversation.event` job per conversation with its events in order
+    (`{"event": ConversationEvent.X, ...data}`). `chain` lists the automation rules whose
+    actions caused them (a rule never fires again in its own chain); by default the chain
+    the session is acting for (`acting_for_rules`)."""
+    if not batch:
+        return
+    chain = list(dict.fromkeys([*session.info.get(CHAIN_KEY, ()), *chain]))
+    now = utcnow()
+    request_id = current_request_id()
+    rows = [{"workspace_id": workspace_id, "name": CONVERSATION_EVENT_JOB,
+             "payload": {"conversation_id": str(conv_id), "events": events,
+                         "chain": chain},
+             "due_at": now, "status": "pending", "attempts": 0, "request_id": request_id}
+            for conv_id, events in batch.items() if events]
+    if rows:
+        session.execute(_table(OutboxJob).insert(), rows)
+        notify_after_commit(session, WAKE_TOPIC)
+
+
+def conversation_event(session: Session, workspace_id: uuid.UUID, conversation_id: uuid.UUID,
+                       event: str, *, chain: Sequence[str] = (), **data: Any) -> None:
+    """One event of one conversation (see `conversation_events`)."""
+    conversation_events(session, workspace_id, {conversation_id: [{"event": event, **data}]},
+                        chain=chain)
 
 
 def publish(session: Session, workspace_id: uuid.UUID, name: str,

@@ -40,7 +40,13 @@ from threadline.contacts.service import find_identity, link_identity, suggest_me
 from threadline.conversations.models import Conversation, Message, Status
 from threadline.db.base import new_id, utcnow
 from threadline.errors import ValidationFailed
-from threadline.events.service import audit_many, enqueue, publish_many
+from threadline.events.service import (
+    ConversationEvent,
+    audit_many,
+    conversation_events,
+    enqueue,
+    publish_many,
+)
 from threadline.hops.records.links import resolve_link_token
 from threadline.hops.records.takers import recognise_proofs
 from threadline.inbound.enrich import enrich
@@ -127,6 +133,8 @@ class BatchContext:
     thread_latest: dict[tuple[uuid.UUID, str], uuid.UUID] = field(default_factory=dict)
     customer_active: dict[uuid.UUID, list[uuid.UUID]] = field(default_factory=dict)
     new_customers: list[dict[str, Any]] = field(default_factory=list)
+    # what the operations layer is told, per conversation (jobs/hooks.py)
+    ops: dict[uuid.UUID, list[dict[str, Any]]] = field(default_factory=dict)
     new_identities: list[dict[str, Any]] = field(default_factory=list)
     new_messages: list[dict[str, Any]] = field(default_factory=list)
     message_updates: list[dict[str, Any]] = field(default_factory=list)
@@ -373,6 +381,7 @@ class BatchContext:
         self._track_active(state)
         self.audits.append(self._audit("conversation.created", "conversation", state.id,
                                        {"channel": account.kind}))
+        self.ops.setdefault(state.id, []).append({"event": ConversationEvent.CREATED})
         return state
 
     # --- items -----------------------------------------------------------------------------
@@ -405,6 +414,7 @@ class BatchContext:
             row["reopen_count"] += 1
             self.audits.append(self._audit("conversation.reopened", "conversation", state.id,
                                            {"by": "customer"}))
+            self.ops.setdefault(state.id, []).append({"event": ConversationEvent.REOPENED})
         if customer_id is not None:
             self.coordinates.extend((customer_id, c.kind, c.address)
                                     for c in item.author.coordinates)
@@ -448,6 +458,9 @@ class BatchContext:
         self.audits.append(self._audit("message.received" if inbound else "message.echoed",
                                        "message", message_id,
                                        {"conversation_id": str(state.id)}))
+        if inbound:
+            self.ops.setdefault(state.id, []).append(
+                {"event": ConversationEvent.MESSAGE_RECEIVED, "message_id": str(message_id)})
         self.stream.append((self.workspace_id, "message.created",
                             {"conversation_id": str(state.id), "message_id": str(message_id),
                              "direction": direction.value}))
@@ -550,6 +563,10 @@ class BatchContext:
                 Message.delivery.in_(lower)).values(delivery=state))
         audit_many(s, self.audits)
         publish_many(s, self.stream)
+        ops: dict[uuid.UUID, list[dict[str, Any]]] = {}
+        for conv_id, events in self.ops.items():
+            ops.setdefault(self.resolve(conv_id), []).extend(events)
+        conversation_events(s, self.workspace_id, ops)
         for message_id in self.hide:
             enqueue(s, "channel.act", {"message_id": str(message_id), "action": "hide"},
                     workspace_id=self.workspace_id)

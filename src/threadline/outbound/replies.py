@@ -32,7 +32,13 @@ from threadline.conversations.models import Conversation, Message, Status
 from threadline.conversations.service import Actor, access_conversation
 from threadline.db.base import new_id, utcnow
 from threadline.errors import NotFound, PolicyViolation, ValidationFailed
-from threadline.events.service import audit, enqueue, publish
+from threadline.events.service import (
+    ConversationEvent,
+    audit,
+    conversation_event,
+    enqueue,
+    publish,
+)
 from threadline.outbound.policy import check_outbound_text
 from threadline.outbound.sender import SEND_JOB
 from threadline.workspace.models import ChannelAccount
@@ -256,4 +262,8 @@ def _add(session: Session, conv: Conversation, actor: Actor, now: datetime, *, c
     publish(session, conv.workspace_id, "message.created",
             {"conversation_id": str(conv.id), "message_id": str(message.id),
              "direction": "outbound"})
+    if kind != "note":
+        conversation_event(session, conv.workspace_id, conv.id, ConversationEvent.REPLIED,
+                           message_id=str(message.id), visibility=visibility,
+                           by=actor.type)
     return message

@@ -1,0 +1,21 @@
+"""business hours, service-level policies and conversation clocks (sla/)
+
+Revision ID: 0014
+Revises: 0013
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+revision: str = "0014"
+down_revision: str | tuple[str, ...] | None = "0013"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    pass
+
+
+def downgrade() -> None:
+    pass
