@@ -11,6 +11,7 @@ from __future__ import annotations
 def install() -> None:
     """Register the inbound processor and the outbox handlers."""
     import threadline.subjects.storage  # noqa: F401  (the compaction job after an erasure)
+    from threadline.automation import engine  # noqa: F401  (the AUTOMATION conversation hook)
     from threadline.hops.flow import callbacks, offers  # noqa: F401
     from threadline.inbound import process
     from threadline.ingest import polling  # noqa: F401

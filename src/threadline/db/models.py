@@ -12,6 +12,7 @@ MODEL_MODULES = (
     "threadline.contacts.models",
     "threadline.conversations.models",
     "threadline.hops.records.models",
+    "threadline.automation.models",
 )
 
 

@@ -397,6 +397,13 @@ ERASERS: tuple[Eraser, ...] = (
                                          channels=ENUM, visibilities=ENUM, approval=ENUM)),
     Eraser("agent_sessions", None, kept=_none(stage=ENUM)),
     Eraser("login_attempts", None, kept=_none(key="a hash of an agent's email or address")),
+    Eraser("automation_rules", None,
+           kept=_none(name=AGENTS, trigger=ENUM, conditions="the brand's rules (channels, "
+                      "keywords, categories), written by admins", actions=AGENTS)),
+    Eraser("automation_runs", None,
+           kept=_none(event=ENUM, status=ENUM, result="action types, ids of Threadline's own "
+                      "and codes", error="an action type and a typed error's code and "
+                      "message, never personal data")),
     Eraser("alembic_version", None, kept=_none(version_num=ID)),
 )
 

@@ -20,6 +20,7 @@ from threadline.jobs.runtime import Runtime
 from threadline.jobs.worker import Worker
 from threadline.web import api_docs, desktop, health, webhooks
 from threadline.web.api import (
+    automation,
     brand,
     channels,
     conversations,
@@ -87,7 +88,7 @@ def create_app(runtime: Runtime | None = None, *, workers: int | None = None) ->
 
     api_checks = [Depends(refuse_unstorable)]
     for router in (conversations.router, subjects.router, customers.router, operations.router,
-                   stream.router, channels.router, brand.router):
+                   stream.router, channels.router, brand.router, automation.router):
         app.include_router(router, prefix="/api/v1", dependencies=api_checks)
     app.include_router(webhooks.router)
     app.include_router(webchat_router)
