@@ -3,7 +3,9 @@ enable, reorder, delete, and the recent firings of a rule. Services never commit
 
 from __future__ import annotations
 
+import json
 import uuid
+from dataclasses import dataclass
 from typing import Any
 
 from pydantic import ValidationError
@@ -181,3 +183,55 @@ def recent_runs(session: Session, workspace_id: uuid.UUID, rule_id: uuid.UUID,
         select(AutomationRun).where(AutomationRun.rule_id == rule_id,
                                     AutomationRun.workspace_id == workspace_id)
         .order_by(AutomationRun.created_at.desc(), AutomationRun.id.desc()).limit(limit)))
+
+
+# --- the settings page ---------------------------------------------------------------------
+
+MAX_FORM_FIELD = 50_000  # characters of one JSON field of the settings form
+
+
+@dataclass(frozen=True)
+class SettingsView:
+    """What the settings page shows: the rules in order, and the teams, agents and
+    templates an action may name (with their ids)."""
+
+    rules: list[AutomationRule]
+    teams: list[Team]
+    agents: list[Agent]
+    templates: list[Template]
+
+
+def settings_view(session: Session, workspace_id: uuid.UUID) -> SettingsView:
+    return SettingsView(
+        rules=list_rules(session, workspace_id),
+        teams=list(session.scalars(select(Team).where(Team.workspace_id == workspace_id)
+                                   .order_by(Team.name))),
+        agents=list(session.scalars(select(Agent).where(Agent.workspace_id == workspace_id)
+                                    .order_by(Agent.name))),
+        templates=list(session.scalars(select(Template).where(
+            Template.workspace_id == workspace_id).order_by(Template.name))))
+
+
+def _json_field(fields: dict[str, str], name: str) -> Any:
+    raw = fields.get(name, "").strip() or "[]"
+    if len(raw) > MAX_FORM_FIELD:
+        raise ValidationFailed(f"{name}: at most {MAX_FORM_FIELD} characters",
+                               code="invalid_rule", details={"field": name})
+    try:
+        return json.loads(raw)
+    except ValueError as exc:
+        raise ValidationFailed(f"{name}: not valid JSON ({exc.args[0][:80]})",
+                               code="invalid_rule", details={"field": name}) from None
+
+
+def save_rule_form(session: Session, workspace_id: uuid.UUID, fields: dict[str, str],
+                   actor: Actor, rule_id: uuid.UUID | None = None) -> AutomationRule:
+    """A rule from the settings form (name, trigger, active, and conditions and actions as
+    JSON): created, or `rule_id` replaced. Same checks as the API."""
+    data = parse_rule({"name": fields.get("name", ""), "trigger": fields.get("trigger", ""),
+                       "active": fields.get("active") in ("on", "true", "1"),
+                       "conditions": _json_field(fields, "conditions"),
+                       "actions": _json_field(fields, "actions")})
+    if rule_id is None:
+        return create_rule(session, workspace_id, data, actor)
+    return update_rule(session, workspace_id, rule_id, data, actor)

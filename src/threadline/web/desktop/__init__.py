@@ -18,6 +18,7 @@ from threadline.web.desktop import (
     account,
     actions,
     admin,
+    automation,
     brand,
     customers,
     hops,
@@ -62,5 +63,6 @@ def vendor_file(package: str, name: str) -> Response:
     return _file(_inside(VENDOR, f"{package}/{name}"))
 
 
-for module in (login, account, inbox, actions, hops, subjects, customers, admin, brand, stream):
+for module in (login, account, inbox, actions, hops, subjects, customers, admin, brand,
+               automation, stream):
     router.include_router(module.router)
