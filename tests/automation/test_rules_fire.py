@@ -171,3 +171,21 @@ class TestStatusActions:
                                clock="first_response")
         worker.drain()
         assert len(runs_of(runtime, rule_id)) == 1
+
+
+class TestAssignment:
+    def test_assign_agent_and_a_name_that_is_html_stays_text(self, runtime, workspace_id,
+                                                             client, worker, admin_desk):
+        rule_id = rule(client, "conversation_created", name="<script>alert(1)</script>",
+                       actions=[{"type": "assign_agent",
+                                 "agent_id": str(admin_desk.agent.id)}])
+        deliver(client, worker, api_account(runtime, workspace_id),
+                message_event("a-1", text="Can someone call me back?"))
+        conv = conversation_of(runtime, "a-1")
+        assert conv.assignee_id == admin_desk.agent.id
+        [run] = runs_of(runtime, rule_id)
+        assert run.status == "fired"
+        page = admin_desk.get("/settings/automation").text
+        assert "<script>alert(1)" not in page and "&lt;script&gt;alert(1)" in page
+        runs = client.get(f"/api/v1/automation/rules/{rule_id}/runs").json()["runs"]
+        assert runs[0]["result"] == [{"type": "assign_agent"}]

@@ -92,12 +92,15 @@ def run_rules(_runtime: Runtime, session: Session, batch: ConversationEvents) ->
             select(AutomationRun.rule_id, AutomationRun.event_index)
             .where(AutomationRun.job_id == batch.job_id))}
     for index, (event, trigger) in enumerate(zip(batch.events, triggers, strict=True)):
+        facts = None  # read once per event, again after a rule has changed the conversation
         for rule in by_trigger.get(trigger or "", ()):
             if (rule.id, index) in done or conv.merged_into_id is not None:
                 continue
-            facts = facts_for(session, conv, _message_id(event))
+            if facts is None:
+                facts = facts_for(session, conv, _message_id(event))
             if matches(parse_conditions(rule.conditions), facts):
                 _fire(session, conv, rule, batch, index, str(event.get("event")))
+                facts = None
 
 
 def _fire(session: Session, conv: Conversation, rule: AutomationRule,
