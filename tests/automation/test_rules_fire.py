@@ -119,6 +119,25 @@ class TestTemplateReplies:
         assert [a.data["status"] for a in audits] == ["failed", "fired"]
         assert "pii_public" in audits[0].data["reason"]
 
+    def test_a_draft_template_or_one_for_private_replies_is_not_sent_in_public(
+            self, runtime, workspace_id, client, worker):
+        with runtime.db.session() as session:
+            draft = create_template(session, workspace_id, name="draft", body="Hello there",
+                                    approval="draft")
+            private = create_template(session, workspace_id, name="dm only",
+                                      body="Hello in private", visibilities=["private"])
+        first = rule(client, "conversation_created",
+                     [{"type": "send_template", "template_id": str(draft.id)}])
+        second = rule(client, "conversation_created",
+                      [{"type": "send_template", "template_id": str(private.id)}])
+        deliver(client, worker, api_account(runtime, workspace_id),
+                message_event("t-1", text="Do you ship to Norway?"))
+        assert runs_of(runtime, first)[0].result[-1]["error"] == "template_not_approved"
+        assert runs_of(runtime, second)[0].result[-1]["error"] == "template_visibility"
+        conv = conversation_of(runtime, "t-1")
+        detail = client.get(f"/api/v1/conversations/{conv.id}").json()
+        assert [m for m in detail["messages"] if m["direction"] == "outbound"] == []
+
 
 class TestStatusActions:
     def test_snooze(self, runtime, workspace_id, client, worker):
