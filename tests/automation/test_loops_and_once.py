@@ -125,3 +125,22 @@ class TestExactlyOnce:
         assert conversation_of(runtime, "o-2").labels == []
         assert runs_of(runtime, off) == [] and runs_of(runtime, gone) == []
         assert uuid.UUID(off)
+
+    def test_a_stored_rule_that_no_longer_validates_fails_alone(self, runtime, workspace_id,
+                                                              client, worker):
+        """A rule stored before a check it now fails is recorded as failed; it never blocks
+        the job (routing and service levels run in the same job) nor the other rules."""
+        from threadline.automation.models import AutomationRule
+
+        broken = rule(client, "message_received", [{"type": "add_label", "label": "x"}])
+        fine = rule(client, "message_received", [{"type": "add_label", "label": "ok"}])
+        with runtime.db.session() as session:
+            row = session.get(AutomationRule, uuid.UUID(broken))
+            assert row is not None
+            row.actions = [{"type": "set_priority", "priority": 9}]
+        deliver(client, worker, api_account(runtime, workspace_id),
+                message_event("o-3", text="hello"))
+        [run] = runs_of(runtime, broken)
+        assert run.status == "failed" and (run.error or "").startswith("invalid_rule")
+        assert conversation_of(runtime, "o-3").labels == ["ok"]
+        assert runs_of(runtime, fine)[0].status == "fired"

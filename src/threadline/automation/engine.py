@@ -21,6 +21,7 @@ import uuid
 from collections import defaultdict
 from typing import TYPE_CHECKING, Any
 
+from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -98,26 +99,40 @@ def run_rules(_runtime: Runtime, session: Session, batch: ConversationEvents) ->
                 continue
             if facts is None:
                 facts = facts_for(session, conv, _message_id(event))
-            if matches(parse_conditions(rule.conditions), facts):
-                _fire(session, conv, rule, batch, index, str(event.get("event")))
+            name = str(event.get("event"))
+            try:
+                conditions, actions = parse_conditions(rule.conditions), _actions(rule)
+            except ValidationError:  # stored before a check it fails: it must not block
+                _record(session, conv, rule, batch, index, name, [],  # routing and SLAs
+                        "invalid_rule: the stored rule is no longer valid; edit it")
+                continue
+            if matches(conditions, facts):
+                _fire(session, conv, rule, actions, batch, index, name)
                 facts = None
 
 
-def _fire(session: Session, conv: Conversation, rule: AutomationRule,
+def _fire(session: Session, conv: Conversation, rule: AutomationRule, actions: list[Action],
           batch: ConversationEvents, index: int, event: str) -> None:
     actor = automation_actor(rule.id)
     results: list[dict[str, Any]] = []
     error: str | None = None
     try:
         with session.begin_nested(), acting_for_rules(session, [*batch.chain, str(rule.id)]):
-            for action in _actions(rule):
+            for action in actions:
                 results.append(perform(session, conv, action, actor))
     except ThreadlineError as exc:
-        failed = _actions(rule)[len(results)].type
+        failed = actions[len(results)].type
         error = f"{failed}: {exc.code}: {exc.message}"[:MAX_ERROR]
         results = [*({**r, "undone": True} for r in results),
                    {"type": failed, "error": exc.code}]
         session.refresh(conv)  # the savepoint's rollback expired what the actions changed
+    _record(session, conv, rule, batch, index, event, results, error)
+
+
+def _record(session: Session, conv: Conversation, rule: AutomationRule,
+            batch: ConversationEvents, index: int, event: str,
+            results: list[dict[str, Any]], error: str | None) -> None:
+    """The run (unique per rule, job and event), its audit record and the live event."""
     status = "failed" if error else "fired"
     session.add(AutomationRun(workspace_id=conv.workspace_id, rule_id=rule.id,
                               conversation_id=conv.id, job_id=batch.job_id,
