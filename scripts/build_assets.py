@@ -29,6 +29,9 @@ VENDOR = ROOT / "src" / "threadline" / "web" / "static" / "vendor"
 # library -> {file in the package folder: file in node_modules/<library>/}
 FILES: dict[str, dict[str, str]] = {
     "htmx.org": {"htmx.min.js": "dist/htmx.min.js", "LICENSE": "LICENSE"},
+    # the dashboards' charts (the full build: the journeys need the Sankey series)
+    "echarts": {"echarts.min.js": "dist/echarts.min.js", "LICENSE": "LICENSE",
+                "NOTICE": "NOTICE"},
 }
 
 

@@ -1,5 +1,6 @@
 """Save screenshots of the agent desktop to docs/screenshots/: the inbox, a cross-channel
-conversation, the customer panel and the supervisor view.
+conversation, the customer panel and the supervisor view (and the operations pages, the KPI
+dashboards' tabs and a customer's journey).
 
 Runs everything locally: a fresh SQLite database, the provider sandbox, Threadline with one
 worker, the demo's customers (signed webhooks over HTTP), a few agent actions, and Debian's
@@ -15,6 +16,7 @@ import tempfile
 import threading
 import time
 import uuid
+from collections.abc import Sequence
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -30,6 +32,9 @@ from threadline.conversations.service import Actor, assign, set_labels, set_stat
 from threadline.db.base import utcnow
 from threadline.db.migrate import upgrade
 from threadline.demo.run import ensure_accounts
+from threadline.demo.seed_approval import seed_approval
+from threadline.demo.seed_queue import seed_queue
+from threadline.demo.seed_routing import seed_routing
 from threadline.demo.traffic import Traffic
 from threadline.events.models import InboundEvent, OutboxJob
 from threadline.jobs.runtime import Runtime
@@ -108,7 +113,7 @@ def agent_work(runtime: Runtime, workspace_id: uuid.UUID) -> dict[str, Any]:
             ids.setdefault(who, conv.id)
             conv.sla_due_at = utcnow() + timedelta(minutes=[-12, 25, 50, 140, 300, 600][n % 6])
             conv.team_id = (social if conv.origin_visibility == "public" else billing).id
-            conv.priority = [2, 1, 0, 3, 0, 1][n % 6]
+            conv.priority = [2, 3, 4, 1, 4, 3][n % 6]  # P1 (most urgent) .. P4
         actor = Actor("agent", str(dana.id), agent_id=dana.id)
         maya = ids.get("maya")
         if maya:
@@ -168,8 +173,129 @@ def shoot(base_url: str, ids: dict[str, Any]) -> list[Path]:
             path = OUT / f"{name}.png"
             page.screenshot(path=str(path))
             shots.append(path)
+        shots += queue_shots(page)
         browser.close()
     return shots
+
+
+def shoot_pages(base_url: str, pages: Sequence[tuple[str, str]], *,
+                email: str = "dana@acme.example", tallest: int = 3200,
+                settle_ms: int = 800) -> list[Path]:
+    """Full-page shots of `(name, url)` pages, signed in as `email` (the demo's admin by
+    default): the operations settings, the supervisor's boards, the dashboards."""
+    from playwright.sync_api import sync_playwright
+
+    shots = []
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
+        page = browser.new_context(base_url=base_url,
+                                   viewport={"width": 1440, "height": 1000}).new_page()
+        page.goto("/login")
+        page.fill("input[name=email]", email)
+        page.fill("input[name=password]", PASSWORD)
+        page.click("button[type=submit]")
+        page.wait_for_url("**/inbox")
+        for name, url in pages:
+            page.set_viewport_size({"width": 1440, "height": 1000})
+            page.goto(url)
+            page.wait_for_load_state("networkidle")
+            page.wait_for_timeout(settle_ms)
+            # the desktop scrolls inside its main pane: grow the window to the page's height
+            height = page.evaluate("Math.max(...[...document.querySelectorAll('main, .page,"
+                                   " body')].map(e => e.scrollHeight))")
+            page.set_viewport_size({"width": 1440,
+                                    "height": max(1000, min(int(height), tallest))})
+            page.wait_for_timeout(300)
+            path = OUT / f"{name}.png"
+            page.screenshot(path=str(path), full_page=True)
+            shots.append(path)
+        browser.close()
+    return shots
+
+
+ROUTING_PAGES = (("routing-teams", "/settings/teams"),
+                 ("routing-rules", "/settings/routing?edit=first"),
+                 ("routing-supervisor", "/supervisor"))
+APPROVAL_PAGES = (("approval-settings", "/settings/approval"), ("approval-queue", "/approvals"),
+                  ("automation-rules", "/settings/automation"))
+FEEDBACK_PAGES = (("csat-settings", "/settings/csat"), ("quality-settings", "/settings/quality"),
+                  ("quality-queue", "/quality"))
+SLA_PAGES = (("sla-business-hours", "/settings/business-hours"),
+             ("sla-service-levels", "/settings/service-levels"),
+             ("sla-supervisor", "/supervisor"))
+
+
+def prepare_feedback(runtime: Runtime, workspace_id: uuid.UUID) -> None:
+    """Satisfaction surveys on (as in the demo) and the quality sampler's pick of the resolved
+    conversations (docs/screenshots/csat-settings.png, quality-*.png)."""
+    from threadline.conversations.service import SYSTEM
+    from threadline.csat.settings import CsatSettings, set_csat_settings
+    from threadline.quality.sampling import run_sample
+
+    with runtime.db.session() as s:
+        set_csat_settings(s, workspace_id, CsatSettings(enabled=True, delay_minutes=1), SYSTEM)
+    run_sample(runtime)
+
+
+def prepare_service_levels(runtime: Runtime, workspace_id: uuid.UUID) -> None:
+    """The demo's business hours and policies, then the scanner three days ahead so the
+    supervisor's breaches and warnings have rows (docs/screenshots/sla-*.png)."""
+    from threadline.demo.seed_sla import seed_service_levels
+    from threadline.sla.engine import scan
+
+    with runtime.db.session() as s:
+        seed_service_levels(s, workspace_id)
+    settle(runtime)  # the recomputation gives every open conversation its clocks
+    scan(runtime, now=utcnow() + timedelta(days=3))
+    settle(runtime)
+
+
+def queue_shots(page: Any) -> list[Path]:
+    """The agents' queue with its P-chips, and the Mentions view (docs/queues.md)."""
+    shots = []
+    for name, url in (("queue-inbox", "/inbox"), ("queue-mentions", "/inbox?view=mentions")):
+        page.goto(url)
+        page.wait_for_load_state("networkidle")
+        page.wait_for_timeout(600)
+        path = OUT / f"{name}.png"
+        page.screenshot(path=str(path))
+        shots.append(path)
+    return shots
+
+
+DASHBOARD_TABS = ("quantity", "quality", "feedback", "outcome", "economics", "journeys")
+
+
+def prepare_dashboards(runtime: Runtime) -> dict[str, Any]:
+    """A second workspace with 60 days of history (the KPI benchmark's generator: 6,000
+    conversations, 60,000 messages) and its admin, for docs/screenshots/dashboards-*.png."""
+    from threadline.bench.kpis import fill
+    from threadline.workspace.service import create_workspace
+
+    with runtime.db.session() as s:
+        workspace_id = create_workspace(s, "Acme analytics", "acme-analytics").id
+        create_agent(s, workspace_id, email="lee@acme.example", role="admin",
+                     name="Lee Analyst", password=PASSWORD)
+    data = fill(runtime, workspace_id, conversations=6000, messages=60_000,
+                end=utcnow().date(), days=60)
+    with runtime.db.session(write=False) as s:
+        from threadline.kpis.models import ConversationFacts
+
+        regular = s.execute(
+            select(ConversationFacts.customer_id, func.count()).where(
+                ConversationFacts.workspace_id == workspace_id)
+            .group_by(ConversationFacts.customer_id).order_by(func.count().desc()).limit(1)
+        ).first()
+    return {"workspace_id": workspace_id, "customer": regular[0] if regular else None,
+            **{k: data[k] for k in ("conversations", "messages")}}
+
+
+def shoot_dashboards(base_url: str, customer: Any) -> list[Path]:
+    """Every dashboard tab, a drill-down and a customer's journey, as the analytics admin."""
+    pages = [(f"dashboards-{tab}", f"/dashboards/{tab}") for tab in DASHBOARD_TABS]
+    pages += [("dashboards-drilldown", "/dashboards/conversations?flag=public_to_private"),
+              ("customer-journey", f"/customers/{customer}/journey")]
+    return shoot_pages(base_url, pages, email="lee@acme.example", tallest=3600, settle_ms=900)
 
 
 def main() -> int:
@@ -185,10 +311,25 @@ def main() -> int:
         with runtime.db.session() as s:
             workspace_id = get_or_create_default_workspace(s).id
         accounts = ensure_accounts(runtime, workspace_id, sandbox_url)
+        seed_queue(runtime, workspace_id, accounts)
         server, base_url = serve(create_app(runtime, workers=1))
         play_customers(runtime, base_url, accounts)
         ids = agent_work(runtime, workspace_id)
-        for path in shoot(base_url, ids):
+        seed_routing(runtime, workspace_id)  # teams, rules, agents online; waiting work routed
+        settle(runtime)
+        for path in shoot(base_url, ids) + shoot_pages(base_url, ROUTING_PAGES):
+            print(path.relative_to(ROOT))
+        seed_approval(runtime, workspace_id, wait_seconds=10)
+        for path in shoot_pages(base_url, APPROVAL_PAGES):
+            print(path.relative_to(ROOT))
+        prepare_service_levels(runtime, workspace_id)
+        for path in shoot_pages(base_url, SLA_PAGES):
+            print(path.relative_to(ROOT))
+        prepare_feedback(runtime, workspace_id)
+        for path in shoot_pages(base_url, FEEDBACK_PAGES):
+            print(path.relative_to(ROOT))
+        analytics = prepare_dashboards(runtime)
+        for path in shoot_dashboards(base_url, analytics["customer"]):
             print(path.relative_to(ROOT))
         server.should_exit = True
         return 0

@@ -32,10 +32,18 @@ class Settings(BaseSettings):
     sla_public_minutes: float = 60.0
     sla_private_minutes: float = 240.0
     sla_email_minutes: float = 1440.0
-    sla_urgent_factor: float = 0.5  # priority 2 and above get half the time
+    sla_urgent_factor: float = 0.5  # P1 and P2 (priority 1 and 2) get half the time
+    # Service-level policies (docs/service-levels.md): how often the scanner looks for
+    # warnings and breaches; the SMTP server that emails supervisors on a breach (unset: none).
+    sla_scan_seconds: float = Field(default=15.0, gt=0)
+    notify_smtp_host: str | None = None
+    notify_smtp_port: int = 25
+    notify_smtp_from: str = "threadline@localhost"
 
     # Workers.
     worker_batch_size: int = 200
+    # payload bytes in one inbound batch (one transaction): huge events go a few at a time
+    worker_batch_bytes: int = Field(default=128 * 1024, gt=0)
     worker_poll_seconds: float = 1.0
     worker_lease_seconds: float = 60.0
     max_attempts: int = 8
@@ -93,6 +101,28 @@ class Settings(BaseSettings):
     # provider payloads are emptied this many days after they arrive.
     encryption_keys: str | None = None
     raw_payload_retention_days: float = Field(default=30.0, ge=0)
+
+    # Routing (docs/routing.md): an agent whose desktop has not been seen for this long is
+    # set offline (his real-time conversations go back to the queue); a conversation the
+    # router gave to an agent who has not answered it after this long goes to another one
+    # (0: never); how often the `routing.tick` job looks.
+    presence_offline_after_seconds: float = Field(default=300.0, ge=10)
+    routing_reroute_after_seconds: float = Field(default=900.0, ge=0)
+    routing_tick_seconds: float = Field(default=30.0, ge=1)
+
+    # Quality reviews (docs/quality.md): how often the sampler picks resolved conversations
+    # into the review queue.
+    quality_sample_seconds: float = Field(default=600.0, ge=1)
+    # KPIs (docs/kpis.md): a message after this many hours without one starts a new episode;
+    # a resolution the customer does not come back on within this many days (reopening it or
+    # opening another conversation, on any channel) is a first-contact resolution; how often
+    # the job that settles those looks; the most seconds one activity report of the desktop
+    # may claim. Changing the first two applies to new messages: `threadline kpis rebuild`
+    # applies them to the past.
+    kpi_silence_hours: float = Field(default=24.0, gt=0, le=24 * 365)
+    kpi_fcr_days: float = Field(default=7.0, ge=0, le=365)
+    kpi_settle_seconds: float = Field(default=3600.0, ge=10)
+    kpi_activity_max_seconds: float = Field(default=60.0, ge=5, le=600)
 
     def resolved_secret_key(self) -> str:
         """The configured secret, or one generated on first use and kept in data_dir."""

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ValidationError
+
+M = TypeVar("M", bound=BaseModel)
 
 
 class ThreadlineError(Exception):
@@ -64,6 +69,27 @@ class UnsupportedMediaType(ThreadlineError):
 class ValidationFailed(ThreadlineError):
     status = 422
     code = "validation_failed"
+
+
+def invalid_input(exc: Any, code: str, *, what: str = "input",
+                  field_of: Callable[[tuple[Any, ...]], str] | None = None) -> ValidationFailed:
+    """A pydantic `ValidationError` as the typed 422 naming its first bad field (`details`:
+    that field and every error); `field_of` names a field from its location."""
+    name = field_of or (lambda loc: ".".join(str(p) for p in loc))
+    errors = [{"field": name(tuple(e["loc"])), "msg": str(e["msg"]).removeprefix("Value error, ")}
+              for e in exc.errors()]
+    first = errors[0] if errors else {"field": "", "msg": "not valid"}
+    return ValidationFailed(f"{first['field'] or what}: {first['msg']}", code=code,
+                            details={"field": first["field"], "errors": errors})
+
+
+def validated(model: type[M], raw: Any, code: str, *, what: str = "input",
+              field_of: Callable[[tuple[Any, ...]], str] | None = None) -> M:
+    """Untrusted input as `model`, or the typed 422 of `invalid_input`."""
+    try:
+        return model.model_validate(raw)
+    except ValidationError as exc:
+        raise invalid_input(exc, code, what=what, field_of=field_of) from None
 
 
 class PolicyViolation(ThreadlineError):

@@ -12,10 +12,16 @@ def install() -> None:
     """Register the inbound processor and the outbox handlers."""
     import threadline.subjects.storage  # noqa: F401  (the compaction job after an erasure)
     from threadline.automation import engine  # noqa: F401  (the AUTOMATION conversation hook)
+    from threadline.csat import answers, sending  # noqa: F401  (the CSAT hook, interceptor, jobs)
     from threadline.hops.flow import callbacks, offers  # noqa: F401
     from threadline.inbound import process
     from threadline.ingest import polling  # noqa: F401
     from threadline.jobs import hooks, retention  # noqa: F401
+    from threadline.kpis import engine as kpis_engine  # noqa: F401  (KPIS hook, settle, rebuild)
+    from threadline.kpis.dashboards import origins  # noqa: F401  (a web chat link's campaign)
     from threadline.outbound import actions, replies  # noqa: F401
+    from threadline.quality import sampling  # noqa: F401  (the review queue's sampler)
+    from threadline.routing import presence, service  # noqa: F401  (ROUTING hook, tick)
+    from threadline.sla import engine as sla_engine  # noqa: F401  (SERVICE_LEVELS hook, scan)
 
     process.install()

@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import Strict
+from pydantic import Field, Strict
 
 # Input models are strict (no "5" accepted for a number), but JSON carries ids and times as
 # strings: these two parse them.
@@ -17,14 +17,28 @@ DatetimeIn = Annotated[datetime, Strict(False)]
 # The sources of truth live in layers these shapes may not import; tests/core/test_api_enums.py
 # checks that each copy matches its source.
 
+# conversations.queue.PRIORITIES: the support teams' scale
+Priority = Annotated[int, Field(ge=1, le=4, title="Priority", description=(
+    "1 = P1 (most urgent), 2 = P2, 3 = P3, 4 = P4 (the default); agents read it as P1..P4."))]
+# conversations.queue.Relevance.ALL: triage's relevance of the most relevant customer message
+RelevanceName = Literal["direct", "mention", "competitor", "chatter"]
+# conversations.inbox.RELEVANCE_FILTERS: the queue's relevances, every one, or one
+RelevanceFilter = Literal["queue", "all", "direct", "mention", "competitor", "chatter"]
+# conversations.inbox.VIEWS
+InboxView = Literal["active", "open", "pending", "snoozed", "resolved", "all", "mentions",
+                    "competitors", "chatter"]
+# conversations.queue.SORTS
+InboxSort = Literal["queue", "recent"]
 # conversations.models.Status.ALL
 ConversationStatus = Literal["open", "pending", "snoozed", "resolved", "closed"]
 # channels.base.Visibility
 VisibilityName = Literal["public", "private"]
 # channels.base.Direction
 DirectionName = Literal["inbound", "outbound"]
-# channels.base.DeliveryState
-DeliveryName = Literal["pending", "sent", "delivered", "read", "failed", "received"]
+# channels.base.DeliveryState, plus a public reply held for approval and one rejected
+# (outbound.approval_rules.HOLD_DELIVERIES: never sent, so never a provider's state)
+DeliveryName = Literal["pending", "sent", "delivered", "read", "failed", "received", "held",
+                       "rejected"]
 # channels.base.MessageKind, plus internal notes
 MessageKindName = Literal["message", "post", "comment", "call", "note"]
 # channels.registry.kinds()

@@ -29,11 +29,13 @@ def deliver(client: Any, worker: Any, account: Any, *events: dict[str, Any]) -> 
     worker.drain()
 
 
-def conversation_of(runtime: Runtime, provider_id: str) -> Conversation:
+def conversation_of(runtime: Runtime, workspace_id: uuid.UUID, provider_id: str) -> Conversation:
+    """The conversation of this workspace holding the message (other tests of the process use
+    the same provider ids in their own workspaces)."""
     with runtime.db.session(write=False) as session:
         conv = session.scalar(select(Conversation).join(
             Message, Message.conversation_id == Conversation.id)
-            .where(Message.provider_id == provider_id))
+            .where(Message.workspace_id == workspace_id, Message.provider_id == provider_id))
         assert conv is not None
         return conv
 

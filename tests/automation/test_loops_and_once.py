@@ -39,11 +39,11 @@ class TestLoopsAreImpossible:
         rule_id = rule(client, "conversation_resolved", SNOOZE_THEN_RESOLVE, name="self")
         deliver(client, worker, api_account(runtime, workspace_id),
                 message_event("l-1", text="you won a prize"))
-        conv = conversation_of(runtime, "l-1")
+        conv = conversation_of(runtime, workspace_id, "l-1")
         resolve(client, conv.id)
         worker.drain()
         assert len(runs_of(runtime, rule_id)) == 1
-        conv = conversation_of(runtime, "l-1")
+        conv = conversation_of(runtime, workspace_id, "l-1")
         assert conv.status == "resolved" and conv.labels == ["spam"]
         chains = [job.payload["chain"] for job in events_jobs(runtime, conv.id)
                   if any(e.get("to") == "resolved" for e in job.payload["events"])]
@@ -61,12 +61,12 @@ class TestLoopsAreImpossible:
         a = rule(client, "conversation_resolved", SNOOZE_THEN_RESOLVE, name="A")
         deliver(client, worker, api_account(runtime, workspace_id),
                 message_event("l-2", text="cheap followers here"))
-        conv = conversation_of(runtime, "l-2")
+        conv = conversation_of(runtime, workspace_id, "l-2")
         resolve(client, conv.id)
         worker.drain()
         assert len(runs_of(runtime, a)) == 1 and len(runs_of(runtime, b)) == 1
         assert [f.data["chain"] for f in fired_audits(runtime, conv.id)] == [[a], [a, b]]
-        conv = conversation_of(runtime, "l-2")
+        conv = conversation_of(runtime, workspace_id, "l-2")
         assert conv.status == "resolved" and sorted(conv.labels) == ["b", "spam"]
 
     def test_unconditional_mutual_rules_stop_after_each_chain(self, runtime, workspace_id,
@@ -77,7 +77,7 @@ class TestLoopsAreImpossible:
         b = rule(client, "conversation_resolved", SNOOZE_THEN_RESOLVE, name="B")
         deliver(client, worker, api_account(runtime, workspace_id),
                 message_event("l-3", text="follow me for more"))
-        conv = conversation_of(runtime, "l-3")
+        conv = conversation_of(runtime, workspace_id, "l-3")
         resolve(client, conv.id)
         worker.drain()
         assert len(runs_of(runtime, a)) == 2 and len(runs_of(runtime, b)) == 2
@@ -94,7 +94,7 @@ class TestExactlyOnce:
         rule_id = rule(client, "message_received", [{"type": "add_label", "label": "seen"}])
         deliver(client, worker, api_account(runtime, workspace_id),
                 message_event("o-1", text="hello there"))
-        conv = conversation_of(runtime, "o-1")
+        conv = conversation_of(runtime, workspace_id, "o-1")
         [job] = [j for j in events_jobs(runtime, conv.id)
                  if any(e.get("event") == "message.received" for e in j.payload["events"])]
         assert len(runs_of(runtime, rule_id)) == 1
@@ -122,7 +122,7 @@ class TestExactlyOnce:
         assert client.delete(f"/api/v1/automation/rules/{gone}").status_code == 204
         deliver(client, worker, api_account(runtime, workspace_id),
                 message_event("o-2", text="hello again"))
-        assert conversation_of(runtime, "o-2").labels == []
+        assert conversation_of(runtime, workspace_id, "o-2").labels == []
         assert runs_of(runtime, off) == [] and runs_of(runtime, gone) == []
         assert uuid.UUID(off)
 
@@ -142,5 +142,5 @@ class TestExactlyOnce:
                 message_event("o-3", text="hello"))
         [run] = runs_of(runtime, broken)
         assert run.status == "failed" and (run.error or "").startswith("invalid_rule")
-        assert conversation_of(runtime, "o-3").labels == ["ok"]
+        assert conversation_of(runtime, workspace_id, "o-3").labels == ["ok"]
         assert runs_of(runtime, fine)[0].status == "fired"

@@ -69,7 +69,8 @@ class TestCrud:
         deliver(client, worker, account, message_event("r-2", author="b", text="two"))
         runs = client.get(f"/api/v1/automation/rules/{rule_id}/runs").json()["runs"]
         assert [r["conversation_id"] for r in runs] == [
-            str(conversation_of(runtime, "r-2").id), str(conversation_of(runtime, "r-1").id)]
+            str(conversation_of(runtime, workspace_id, "r-2").id),
+            str(conversation_of(runtime, workspace_id, "r-1").id)]
         assert all(r["status"] == "fired" and r["error"] is None for r in runs)
 
 

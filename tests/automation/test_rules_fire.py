@@ -36,7 +36,7 @@ class TestMessageReceived:
         account = api_account(runtime, workspace_id)
         deliver(client, worker, account, message_event("es-1", author="ana",
                                                        text=SPANISH_INVOICE))
-        conv = conversation_of(runtime, "es-1")
+        conv = conversation_of(runtime, workspace_id, "es-1")
         assert conv.language == "es"
         detail = client.get(f"/api/v1/conversations/{conv.id}").json()
         assert "billing" in detail["labels"] and "x" not in detail["labels"]
@@ -61,7 +61,7 @@ class TestMessageReceived:
         deliver(client, worker, api_account(runtime, workspace_id),
                 message_event("en-1", text="Where is my invoice? I need it for my taxes."))
         assert runs_of(runtime, rule_id) == []
-        assert conversation_of(runtime, "en-1").labels == []
+        assert conversation_of(runtime, workspace_id, "en-1").labels == []
 
 
 class TestTemplateReplies:
@@ -79,7 +79,7 @@ class TestTemplateReplies:
         account = api_account(runtime, workspace_id,
                               outbound_url=f"{sandbox.url}/api/outbound")
         deliver(client, worker, account, message_event("c-1", author="bob", text=COMPLAINT))
-        conv = conversation_of(runtime, "c-1")
+        conv = conversation_of(runtime, workspace_id, "c-1")
         assert conv.category == "complaint"
         [run] = runs_of(runtime, rule_id)
         assert run.status == "fired", run.error
@@ -105,7 +105,7 @@ class TestTemplateReplies:
                      actions=[{"type": "add_label", "label": "seen"}])
         deliver(client, worker, api_account(runtime, workspace_id),
                 message_event("g-1", text="My parcel never arrived, can you check?"))
-        conv = conversation_of(runtime, "g-1")
+        conv = conversation_of(runtime, workspace_id, "g-1")
         [run] = runs_of(runtime, blocked)
         assert run.status == "failed" and "pii_public" in (run.error or "")
         assert run.result[-1] == {"type": "send_template", "error": "pii_public"}
@@ -134,7 +134,7 @@ class TestTemplateReplies:
                 message_event("t-1", text="Do you ship to Norway?"))
         assert runs_of(runtime, first)[0].result[-1]["error"] == "template_not_approved"
         assert runs_of(runtime, second)[0].result[-1]["error"] == "template_visibility"
-        conv = conversation_of(runtime, "t-1")
+        conv = conversation_of(runtime, workspace_id, "t-1")
         detail = client.get(f"/api/v1/conversations/{conv.id}").json()
         assert [m for m in detail["messages"] if m["direction"] == "outbound"] == []
 
@@ -144,7 +144,7 @@ class TestStatusActions:
         rule(client, "conversation_created", actions=[{"type": "snooze", "minutes": 90}])
         deliver(client, worker, api_account(runtime, workspace_id),
                 message_event("s-1", text="thanks, talk later"))
-        conv = conversation_of(runtime, "s-1")
+        conv = conversation_of(runtime, workspace_id, "s-1")
         assert conv.status == "snoozed" and conv.snoozed_until is not None
         assert abs(conv.snoozed_until - (utcnow() + timedelta(minutes=90))) \
             < timedelta(minutes=2)
@@ -155,7 +155,7 @@ class TestStatusActions:
             actions=[{"type": "resolve_as_spam"}])
         deliver(client, worker, api_account(runtime, workspace_id),
                 message_event("sp-1", text="Free CRYPTO giveaway, click now"))
-        conv = conversation_of(runtime, "sp-1")
+        conv = conversation_of(runtime, workspace_id, "sp-1")
         assert conv.status == "resolved" and conv.labels == ["spam"]
 
     def test_sla_breach_raises_priority_and_assigns_the_team(self, runtime, workspace_id,
@@ -173,7 +173,7 @@ class TestStatusActions:
                      {"type": "assign_team", "team_id": str(team_id)}])
         deliver(client, worker, api_account(runtime, workspace_id),
                 message_event("b-1", text="Hello? Anyone there?"))
-        conv = conversation_of(runtime, "b-1")
+        conv = conversation_of(runtime, workspace_id, "b-1")
         with runtime.db.session() as session:
             row = session.get(Conversation, conv.id)
             assert row is not None
@@ -181,7 +181,7 @@ class TestStatusActions:
             conversation_event(session, workspace_id, conv.id, ConversationEvent.SLA_BREACH,
                                clock="first_response")
         worker.drain()
-        conv = conversation_of(runtime, "b-1")
+        conv = conversation_of(runtime, workspace_id, "b-1")
         assert conv.priority == 1 and conv.team_id == team_id
         [run] = runs_of(runtime, rule_id)
         assert run.event == ConversationEvent.SLA_BREACH
@@ -200,7 +200,7 @@ class TestAssignment:
                                  "agent_id": str(admin_desk.agent.id)}])
         deliver(client, worker, api_account(runtime, workspace_id),
                 message_event("a-1", text="Can someone call me back?"))
-        conv = conversation_of(runtime, "a-1")
+        conv = conversation_of(runtime, workspace_id, "a-1")
         assert conv.assignee_id == admin_desk.agent.id
         [run] = runs_of(runtime, rule_id)
         assert run.status == "fired"

@@ -10,6 +10,7 @@ from threadline.channels.registry import kinds
 from threadline.conversations.models import Status
 from threadline.hops.records import callbacks, options
 from threadline.hops.records import service as hops
+from threadline.outbound.approval_rules import HOLD_DELIVERIES
 from threadline.schema_types import (
     CallbackOutcome,
     CallbackState,
@@ -35,7 +36,7 @@ def test_enums_match_their_sources() -> None:
     assert values(ConversationStatus) == set(Status.ALL)
     assert values(VisibilityName) == {v.value for v in Visibility}
     assert values(DirectionName) == {d.value for d in Direction}
-    assert values(DeliveryName) == {d.value for d in DeliveryState}
+    assert values(DeliveryName) == {d.value for d in DeliveryState} | set(HOLD_DELIVERIES)
     assert values(MessageKindName) == {k.value for k in MessageKind} | {"note"}
     assert values(ChannelKind) == set(kinds())
     assert values(RoleName) == set(Role.ALL)

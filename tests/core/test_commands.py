@@ -59,7 +59,7 @@ class TestCommands:
         try:
             items = httpx.get(f"{server.url}/api/v1/conversations",
                               headers={"Authorization": f"Bearer {token}"},
-                              params={"limit": 200}).json()["items"]
+                              params={"limit": 200, "relevance": "all"}).json()["items"]
             assert sum(i["message_count"] for i in items) == result["rows"]
         finally:
             server.stop()

@@ -182,7 +182,7 @@ class TestServiceLevels:
         assert conv.sla_due_at is not None
         minutes = (conv.sla_due_at - msg_at).total_seconds() / 60
         assert minutes == runtime.settings.sla_public_minutes * (
-            runtime.settings.sla_urgent_factor if conv.priority >= 2 else 1)
+            runtime.settings.sla_urgent_factor if conv.priority <= 2 else 1)  # P1, P2
         assert client.post(f"/api/v1/conversations/{conv_id}/messages",
                            json={"text": "Checking now.", "visibility": "public"}
                            ).status_code == 201

@@ -114,6 +114,13 @@ def test_short_link_codes_are_not_ibans() -> None:
 
     # the code a CI run met: "NT" is no IBAN country
     assert detect_pii("https://acme.example/s/NT67XUINZKC47BG3QN-UhOSf") == []
+    # and more: a keyword inside a longer word ("..0PNr..", "..7NHs..", "..mCiD..") is none
+    assert detect_pii("https://acme.example/s/VlH7ruln76ktG0PNrLVI6M8O") == []
+    assert detect_pii("https://acme.example/s/Ka5yOag8ClSu7NHsFGW9FODU") == []
+    assert detect_pii("https://acme.example/s/Fw_K3r3vW81B9a4C_mCiD290") == []  # "..mCiD290"
+    assert [f.type for f in detect_pii("the CID 290 on the back")] == ["CARD_SECURITY"]
+    assert [f.type for f in detect_pii("PNR LVI6M8O please")] == ["BOOKING_REFERENCE"]
+    assert [f.type for f in detect_pii("my NHS FGW9FODU")] == ["MEDICAL"]
     codes = [new_code() for _ in range(20_000)]
     assert [c for c in codes if detect_pii(f"chat with us: https://acme.example/s/{c}")] == []
     assert [f.type for f in detect_pii("my IBAN is GB82 WEST 1234 5698 7654 32")] == ["IBAN"]

@@ -33,18 +33,6 @@ class QueueCell:
 
 
 @dataclass
-class AgentLoad:
-    agent: Agent
-    active: int
-    open: int
-
-    @property
-    def percent(self) -> int:
-        return min(100, round(100 * self.active / self.agent.capacity)) \
-            if self.agent.capacity else 0
-
-
-@dataclass
 class SlaRow:
     conversation: Conversation
     customer_name: str | None
@@ -76,32 +64,23 @@ def queues(session: Session, workspace_id: uuid.UUID) -> list[QueueCell]:
     return sorted(cells.values(), key=lambda c: (-c.total, c.team, c.channel))
 
 
-def agent_load(session: Session, workspace_id: uuid.UUID) -> list[AgentLoad]:
-    agents = list(session.scalars(select(Agent).where(Agent.workspace_id == workspace_id,
-                                                      Agent.active.is_(True))))
-    rows = session.execute(
-        select(Conversation.assignee_id, Conversation.status, func.count())
-        .where(*_active(workspace_id), Conversation.assignee_id.is_not(None))
-        .group_by(Conversation.assignee_id, Conversation.status)).all()
-    load: dict[uuid.UUID, dict[str, int]] = {}
-    for agent_id, status, count in rows:
-        if agent_id is not None:
-            load.setdefault(agent_id, {})[status] = int(count)
-    out = [AgentLoad(agent=a, active=sum(load.get(a.id, {}).values()),
-                     open=load.get(a.id, {}).get(Status.OPEN, 0)) for a in agents]
-    return sorted(out, key=lambda x: (-x.active, x.agent.name))
-
-
 def nearest_sla(session: Session, workspace_id: uuid.UUID, *, limit: int = 20,
                 now: datetime | None = None) -> list[SlaRow]:
     now = now or utcnow()
     agents = {a.id: a.name for a in session.scalars(select(Agent).where(
         Agent.workspace_id == workspace_id))}
-    rows = session.execute(
+    # The first `limit` of each active status, read in order from the agents' queue index
+    # (workspace, status, due time), then merged: no sort of every open conversation.
+    ids = sorted((due, conv_id) for status in ACTIVE for conv_id, due in session.execute(
+        select(Conversation.id, Conversation.sla_due_at)
+        .where(Conversation.workspace_id == workspace_id, Conversation.status == status,
+               Conversation.sla_due_at.is_not(None), Conversation.merged_into_id.is_(None))
+        .order_by(Conversation.sla_due_at).limit(limit)))[:limit]
+    found = {c.id: (c, name) for c, name in session.execute(
         select(Conversation, Customer.name)
         .outerjoin(Customer, Customer.id == Conversation.customer_id)
-        .where(*_active(workspace_id), Conversation.sla_due_at.is_not(None))
-        .order_by(Conversation.sla_due_at).limit(limit)).all()
+        .where(Conversation.id.in_([conv_id for _, conv_id in ids])))}
+    rows = [found[conv_id] for _, conv_id in ids if conv_id in found]
     return [SlaRow(conversation=c, customer_name=name,
                    assignee=agents.get(c.assignee_id) if c.assignee_id else None,
                    due_in_minutes=round((c.sla_due_at - now).total_seconds() / 60)

@@ -121,7 +121,8 @@ def customer_file(session: Session, workspace_id: uuid.UUID,
     consents = list(session.scalars(select(Consent).where(
         Consent.customer_id == customer.id).order_by(Consent.granted_at)))
     rows, _ = list_inbox(session, workspace_id,
-                         InboxFilter(view="all", customer_id=customer.id), limit=100)
+                         InboxFilter(view="all", customer_id=customer.id, relevance="all",
+                                      sort="recent"), limit=100)
     suggestions_raw = list(session.scalars(select(MergeSuggestion).where(
         MergeSuggestion.workspace_id == workspace_id, MergeSuggestion.status == "open",
         or_(MergeSuggestion.customer_a_id == customer.id,

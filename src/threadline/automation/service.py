@@ -8,7 +8,6 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from pydantic import ValidationError
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -16,8 +15,9 @@ from threadline.automation.models import AutomationRule, AutomationRun
 from threadline.automation.schemas import ACTION_TYPES, MAX_RULES, RuleIn
 from threadline.conversations.service import Actor
 from threadline.db.base import new_id, utcnow
-from threadline.errors import NotFound, ValidationFailed
+from threadline.errors import NotFound, ValidationFailed, validated
 from threadline.events.service import audit, publish
+from threadline.routing import ordering
 from threadline.workspace.models import Agent, Team, Template
 
 RUNS_SHOWN = 50
@@ -35,14 +35,7 @@ def field_of(loc: tuple[int | str, ...]) -> str:
 
 def parse_rule(raw: Any) -> RuleIn:
     """A rule from untrusted JSON (the settings form); a typed 422 naming the field."""
-    try:
-        return RuleIn.model_validate(raw)
-    except ValidationError as exc:
-        errors = [{"field": field_of(tuple(e["loc"])), "msg": e["msg"]} for e in exc.errors()]
-        first = errors[0] if errors else {"field": "", "msg": "not valid"}
-        raise ValidationFailed(f"{first['field'] or 'rule'}: {first['msg']}",
-                               code="invalid_rule",
-                               details={"field": first["field"], "errors": errors}) from None
+    return validated(RuleIn, raw, "invalid_rule", what="rule", field_of=field_of)
 
 
 def _check_references(session: Session, workspace_id: uuid.UUID, rule: RuleIn) -> None:
@@ -64,16 +57,13 @@ def _check_references(session: Session, workspace_id: uuid.UUID, rule: RuleIn) -
 
 
 def list_rules(session: Session, workspace_id: uuid.UUID) -> list[AutomationRule]:
-    return list(session.scalars(
-        select(AutomationRule).where(AutomationRule.workspace_id == workspace_id)
-        .order_by(AutomationRule.position, AutomationRule.created_at)))
+    return ordering.in_order(session, AutomationRule, workspace_id)
 
 
 def access_rule(session: Session, workspace_id: uuid.UUID, rule_id: uuid.UUID) -> AutomationRule:
-    rule = session.scalar(select(AutomationRule).where(AutomationRule.id == rule_id,
-                                                       AutomationRule.workspace_id == workspace_id))
-    if rule is None:
-        raise NotFound("automation rule not found", code="rule_not_found")
+    rule: AutomationRule = ordering.access(session, AutomationRule, workspace_id, rule_id,
+                                           message="automation rule not found",
+                                           code="rule_not_found")
     return rule
 
 
@@ -148,32 +138,18 @@ def delete_rule(session: Session, workspace_id: uuid.UUID, rule_id: uuid.UUID,
 def reorder(session: Session, workspace_id: uuid.UUID, rule_ids: list[uuid.UUID],
             actor: Actor) -> list[AutomationRule]:
     """Put the rules in the order given: every rule of the workspace, each once."""
-    rules = list_rules(session, workspace_id)
-    by_id = {rule.id: rule for rule in rules}
-    if len(rule_ids) != len(set(rule_ids)) or set(rule_ids) != set(by_id):
-        raise ValidationFailed("rule_ids must list every automation rule of the workspace "
-                               "exactly once", code="invalid_order",
-                               details={"field": "rule_ids"})
-    for position, rule_id in enumerate(rule_ids):
-        by_id[rule_id].position = position
-    session.flush()
-    audit(session, workspace_id, "automation.rules_reordered", "workspace", workspace_id,
-          actor_type=actor.type, actor_id=actor.id,
-          data={"order": [by_id[i].name for i in rule_ids]})
-    publish(session, workspace_id, "automation.rules_changed", {"action": "reordered"})
-    return [by_id[i] for i in rule_ids]
+    return ordering.reorder(session, workspace_id, list_rules(session, workspace_id), rule_ids,
+                            actor, field="rule_ids", what="automation rule",
+                            action="automation.rules_reordered",
+                            topic="automation.rules_changed")
 
 
 def move(session: Session, workspace_id: uuid.UUID, rule_id: uuid.UUID, step: int,
          actor: Actor) -> list[AutomationRule]:
     """Move a rule one place up (step -1) or down (+1); at an end it stays."""
-    ids = [rule.id for rule in list_rules(session, workspace_id)]
     access_rule(session, workspace_id, rule_id)
-    index = ids.index(rule_id)
-    other = index + (1 if step > 0 else -1)
-    if 0 <= other < len(ids):
-        ids[index], ids[other] = ids[other], ids[index]
-    return reorder(session, workspace_id, ids, actor)
+    ids = [rule.id for rule in list_rules(session, workspace_id)]
+    return reorder(session, workspace_id, ordering.moved(ids, rule_id, step), actor)
 
 
 def recent_runs(session: Session, workspace_id: uuid.UUID, rule_id: uuid.UUID,

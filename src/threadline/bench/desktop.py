@@ -51,6 +51,7 @@ FOLLOWUPS = ["still waiting...", "ok thanks", "sent you a DM", "that worked, tha
              "no it still doesn't work", "any news?", "great, appreciate it"]
 STATUSES = ["open"] * 18 + ["pending"] * 7 + ["snoozed"] * 3 + ["resolved"] * 62 + \
     ["closed"] * 10
+RELEVANCES = ["direct"] * 5 + ["mention"] * 3 + ["competitor", "chatter"]  # public ones
 CATEGORIES = [None, "complaint", "feedback", "technical_query", "general_question", "praise"]
 
 
@@ -145,7 +146,8 @@ def fill(runtime: Runtime, workspace_id: uuid.UUID, *, conversations: int = CONV
                    "customer_id": customer_ids[p["customer"]], "status": status,
                    "origin_channel": p["kind"], "origin_visibility": p["vis"],
                    "origin_account_id": accounts[p["kind"]], "subject": None,
-                   "category": rnd.choice(CATEGORIES), "priority": rnd.choice([0, 0, 0, 1, 2, 3]),
+                   "category": rnd.choice(CATEGORIES), "priority": rnd.choice([4, 4, 4, 3, 2, 1]),
+                   "relevance": "direct" if p["vis"] == "private" else rnd.choice(RELEVANCES),
                    "sentiment": None, "language": "en",
                    "assignee_id": rnd.choice(agents) if rnd.random() < 0.7 else None,
                    "team_id": rnd.choice(team_ids), "labels": [] if rnd.random() < .8
@@ -234,6 +236,8 @@ def measure(runtime: Runtime, ids: dict[str, Any], requests: int = REQUESTS,
             "conversation_200_messages": f"/conversations/{ids['conversation_id']}",
             "customer_page": f"/customers/{ids['customer_id']}",
             "inbox_filtered_whatsapp_mine": "/inbox/list?channel=whatsapp&assignee=me",
+            "inbox_recent_order": "/inbox/list?sort=recent",
+            "inbox_mentions_view": "/inbox/list?view=mentions",
         }
         deep = client.get("/inbox/list?view=all")
         for _ in range(40):  # walk 2,000 rows down for a deep keyset page

@@ -308,7 +308,8 @@ class OutboundMessage:
     `recipient` is the customer's identity address on this channel (PSID, phone, email, user id).
     `in_reply_to` is the provider id being answered (tweet, comment, email Message-ID).
     `options` carries channel specifics: {"template": {...}}, {"tag": "HUMAN_AGENT"},
-    {"private_reply_to": comment_id}, {"subject": ...}, {"references": [...]} ...
+    {"private_reply_to": comment_id}, {"subject": ...}, {"references": [...]},
+    {"choices": [{"id", "title"}, ...]} (answers offered as taps: see `choices_of`) ...
     """
 
     message_id: str
@@ -320,6 +321,58 @@ class OutboundMessage:
     root_provider_id: str | None = None
     attachments: tuple[Attachment, ...] = ()
     options: JSON = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Choice:
+    """One answer a message offers as a tap: a quick reply (Messenger, Instagram), a reply
+    button or list row (WhatsApp), an inline keyboard button (Telegram). `id` comes back with
+    the tap (quick-reply payload, button id, callback data); `title` is what the person sees.
+    Adapters without such buttons ignore choices: the sender writes them into the text."""
+
+    id: str
+    title: str
+
+
+# The smallest id any provider takes back (Telegram's callback_data: 1-64 bytes).
+MAX_CHOICE_ID_BYTES = 64
+MAX_CHOICES = 13  # Messenger's quick replies; the channels with fewer check their own
+
+
+def choices_of(options: Mapping[str, Any]) -> tuple[Choice, ...]:
+    """`options["choices"]` read strictly: a malformed list is a SendPolicyError (the options
+    of a stored message come back as JSON)."""
+    raw = options.get("choices")
+    if raw is None:
+        return ()
+    if not isinstance(raw, list | tuple) or not 1 <= len(raw) <= MAX_CHOICES:
+        raise SendPolicyError(f"choices are a list of 1 to {MAX_CHOICES} answers",
+                              code="bad_choices")
+    found: list[Choice] = []
+    for item in raw:
+        ident = item.get("id") if isinstance(item, Mapping) else None
+        title = item.get("title") if isinstance(item, Mapping) else None
+        if not (isinstance(ident, str) and isinstance(title, str) and ident and title.strip()
+                and len(ident.encode()) <= MAX_CHOICE_ID_BYTES):
+            raise SendPolicyError("each choice needs an id (at most 64 bytes) and a title",
+                                  code="bad_choices")
+        found.append(Choice(id=ident, title=title.strip()))
+    if len({c.id for c in found}) != len(found):
+        raise SendPolicyError("choice ids must differ", code="bad_choices")
+    return tuple(found)
+
+
+def check_choice_titles(choices: tuple[Choice, ...], *, most: int, title_chars: int,
+                        channel: str) -> None:
+    """A channel's own limits on choices (how many, how long a title)."""
+    if len(choices) > most:
+        raise SendPolicyError(f"{channel} offers at most {most} choices in one message",
+                              code="too_many_choices", allowed=[f"at most {most} choices"])
+    long = [c.title for c in choices if len(c.title) > title_chars]
+    if long:
+        raise SendPolicyError(f"a {channel} choice title has at most {title_chars} characters",
+                              code="choice_title_too_long",
+                              allowed=[f"titles of at most {title_chars} characters"])
 
 
 @dataclass(frozen=True)

@@ -45,7 +45,9 @@ from threadline.channels.base import (
     Visibility,
     WebhookRequest,
     WebhookResponse,
+    check_choice_titles,
     check_common_policy,
+    choices_of,
 )
 
 # The Graph API hosts (docs/providers/meta.md#graph-api): Facebook Login tokens call
@@ -60,6 +62,8 @@ LEGACY_SIGNATURE_HEADER = "x-hub-signature"
 METADATA_PREFIX = "threadline:"  # Send API `message.metadata`, echoed back on `is_echo` events
 WINDOW = timedelta(hours=24)
 HUMAN_AGENT_WINDOW = timedelta(days=7)
+QUICK_REPLIES = 13  # at most, with titles of at most 20 characters (Send API)
+QUICK_REPLY_TITLE = 20
 PRIVATE_REPLY_WINDOW = timedelta(days=7)
 MESSAGE_TAGS = ("HUMAN_AGENT", "CONFIRMED_EVENT_UPDATE", "POST_PURCHASE_UPDATE", "ACCOUNT_UPDATE")
 # Graph error codes that mean "try again later": generic transient errors, app/page/business
@@ -465,6 +469,8 @@ def check_messaging_send(traits: ChannelTraits, message: OutboundMessage,
     if message.attachments and message.text:
         raise SendPolicyError("a message carries text or one attachment, not both",
                               code="attachment_with_text", allowed=["text", "attachment"])
+    check_choice_titles(choices_of(options), most=QUICK_REPLIES, title_chars=QUICK_REPLY_TITLE,
+                        channel="Messenger")
     if options.get("private_reply_to"):
         created = context.replied_item_created_at
         if context.private_reply_used:
@@ -502,6 +508,10 @@ def messaging_body(message: OutboundMessage, *, thread_prefix: str, metadata: bo
                                   "payload": {"url": first.url, "is_reusable": True}}}
     else:
         content = {"text": message.text}
+        choices = choices_of(options)
+        if choices:  # docs/providers/meta.md#quick-replies
+            content["quick_replies"] = [{"content_type": "text", "title": c.title,
+                                         "payload": c.id} for c in choices]
     if metadata:
         content["metadata"] = METADATA_PREFIX + message.message_id
     private_reply = options.get("private_reply_to")

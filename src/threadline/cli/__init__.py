@@ -12,7 +12,18 @@ from typing import Annotated, Any
 import typer
 from typer.core import TyperGroup
 
-from threadline.cli import accounts, agents, bench, customers, keys, replay, run, tokens, triage
+from threadline.cli import (
+    accounts,
+    agents,
+    bench,
+    customers,
+    keys,
+    kpis,
+    replay,
+    run,
+    tokens,
+    triage,
+)
 from threadline.cli.common import PlainCommand
 from threadline.config import get_settings
 from threadline.errors import ThreadlineError
@@ -57,6 +68,7 @@ app.add_typer(agents.app, name="agents")
 app.add_typer(tokens.app, name="tokens")
 app.add_typer(keys.app, name="keys")
 app.add_typer(customers.app, name="customers")
+app.add_typer(kpis.app, name="kpis")
 
 
 def main() -> None:

@@ -22,6 +22,9 @@ class BenchName(StrEnum):
     desktop = "desktop"
     hostile = "hostile"
     guard = "guard"
+    routing = "routing"
+    sla = "sla"
+    kpis = "kpis"
 
 
 BENCHES: dict[BenchName, str] = {
@@ -31,6 +34,9 @@ BENCHES: dict[BenchName, str] = {
     BenchName.desktop: "threadline.bench.desktop",
     BenchName.hostile: "threadline.bench.hostile",
     BenchName.guard: "threadline.bench.guard",
+    BenchName.routing: "threadline.bench.routing",
+    BenchName.sla: "threadline.bench.sla",
+    BenchName.kpis: "threadline.bench.kpis",
 }
 
 

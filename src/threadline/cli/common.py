@@ -88,10 +88,18 @@ def ensure_pollers(rt: Runtime) -> None:
     the purge of raw payloads past their retention."""
     from threadline.ingest.polling import ensure_pollers as schedule_pollers
     from threadline.jobs.retention import schedule_purge
+    from threadline.kpis.engine import schedule_settle
+    from threadline.quality.sampling import schedule_sample
+    from threadline.routing.presence import schedule_tick
+    from threadline.sla.engine import schedule_scan
 
     with rt.db.session() as session:
         schedule_pollers(session)
         schedule_purge(session)
+        schedule_tick(session)
+        schedule_scan(session)  # service levels: warnings and breaches
+        schedule_sample(session)  # quality reviews: the review queue
+        schedule_settle(session)  # KPIs: first-contact resolutions whose window has passed
 
 
 def workspace_id(rt: Runtime, slug: str | None) -> uuid.UUID:

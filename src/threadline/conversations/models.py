@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, String, UniqueConstraint, func
 from sqlalchemy.orm import Mapped, mapped_column
 
 from threadline.db.base import Base, IdMixin, utcnow
@@ -28,6 +28,9 @@ class Conversation(IdMixin, Base):
     __table_args__ = (
         Index("ix_conversations_inbox", "workspace_id", "last_message_at", "id"),
         Index("ix_conversations_customer", "customer_id", "status"),
+        # routing: an agent's load per kind of work (one grouped count), a team's queue
+        Index("ix_conversations_load", "assignee_id", "work_kind", "status"),
+        Index("ix_conversations_team_queue", "team_id", "assignee_id", "status", "queued_at"),
     )
 
     workspace_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("workspaces.id"))
@@ -39,7 +42,10 @@ class Conversation(IdMixin, Base):
     origin_account_id: Mapped[uuid.UUID | None]
     subject: Mapped[str | None] = mapped_column(RedactedText)
     category: Mapped[str | None] = mapped_column(String(32))
-    priority: Mapped[int] = mapped_column(default=0)
+    priority: Mapped[int] = mapped_column(default=4)  # 1 = P1 (most urgent) .. 4 = P4
+    # triage's relevance of its most relevant customer message: direct | mention | competitor
+    # | chatter; None when no customer message was triaged (conversations/queue.py)
+    relevance: Mapped[str | None] = mapped_column(String(16))
     sentiment: Mapped[str | None] = mapped_column(String(16))
     language: Mapped[str | None] = mapped_column(String(16))
     assignee_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("agents.id"))
@@ -54,6 +60,15 @@ class Conversation(IdMixin, Base):
     last_message_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_inbound_at: Mapped[datetime | None]
     merged_into_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("conversations.id"))
+    # Routing (routing/, migration 0013): the kind of work (realtime | delayed), the skills
+    # an agent needs for it, who made the assignment (router | manual | system) and why, when
+    # it entered its team's queue and when the router decided.
+    work_kind: Mapped[str | None] = mapped_column(String(16))
+    required_skills: Mapped[list[Any]] = mapped_column(default=list)
+    routed_by: Mapped[str | None] = mapped_column(String(16))
+    routed_reason: Mapped[str | None] = mapped_column(String(400))
+    routed_at: Mapped[datetime | None]
+    queued_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 
@@ -99,3 +114,11 @@ class Message(IdMixin, Base):
     meta: Mapped[dict[str, Any]] = mapped_column(RedactedJSON, default=dict)
     edited_at: Mapped[datetime | None]
     deleted_at: Mapped[datetime | None]
+
+
+# The agents' queue (migration 0017, conversations/queue.py::candidates): read in order per
+# status, due time first; relevance and merged_into_id ride along to filter in the index.
+Index("ix_conversations_queue", Conversation.workspace_id, Conversation.status,
+      Conversation.sla_due_at, Conversation.priority,
+      func.coalesce(Conversation.last_inbound_at, Conversation.created_at), Conversation.id,
+      Conversation.relevance, Conversation.merged_into_id)

@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, computed_field
 
 from threadline.schema_types import (
     ChannelKind,
@@ -15,6 +15,8 @@ from threadline.schema_types import (
     DeliveryName,
     DirectionName,
     MessageKindName,
+    Priority,
+    RelevanceName,
     UUIDIn,
     VisibilityName,
 )
@@ -65,7 +67,12 @@ class ConversationOut(BaseModel):
     origin_visibility: VisibilityName | None
     subject: str | None
     category: str | None
-    priority: int
+    priority: Priority
+    relevance: RelevanceName | None = Field(description=(
+        "triage's relevance of the most relevant customer message: a direct question (or a "
+        "private message), an awareness mention of the brand, a competitor mention, chatter; "
+        "null when no customer message was triaged. Only direct ones (and null) are in the "
+        "agents' queue; the others have their views (docs/queues.md)."))
     sentiment: str | None
     language: str | None
     assignee_id: uuid.UUID | None
@@ -80,6 +87,12 @@ class ConversationOut(BaseModel):
     last_inbound_at: datetime | None
     merged_into_id: uuid.UUID | None
     created_at: datetime
+
+    @computed_field(  # type: ignore[prop-decorator]
+        description='The priority as agents read it: "P1" (most urgent) .. "P4".')
+    @property
+    def priority_label(self) -> str:
+        return f"P{self.priority}"
 
 
 class CustomerBrief(BaseModel):
@@ -116,7 +129,7 @@ class ConversationPatch(StrictInput):
     labels: list[str] | None = None
     category: str | None = None
     sentiment: str | None = None
-    priority: int | None = None
+    priority: Priority | None = None
 
 
 class SplitIn(StrictInput):

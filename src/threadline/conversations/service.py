@@ -14,6 +14,7 @@ from threadline.contacts.models import Customer
 from threadline.conversations import inbox
 from threadline.conversations.inbox import InboxFilter
 from threadline.conversations.models import Conversation, Message, Status
+from threadline.conversations.queue import check_priority, most_relevant
 from threadline.db.base import new_id, utcnow
 from threadline.errors import NotFound, ValidationFailed
 from threadline.events.service import ConversationEvent, audit, conversation_event, publish
@@ -116,6 +117,8 @@ def assign(session: Session, conv: Conversation, agent_id: uuid.UUID | None,
     conv.assignee_id = agent_id
     if team_id is not None:
         conv.team_id = team_id
+    # A person's assignment is never undone by the router (routing sets "router" itself).
+    conv.routed_by = "manual" if actor.type in ("agent", "token") else actor.type
     _changed(session, conv, "conversation.assigned", actor,
              {"assignee_id": str(agent_id) if agent_id else None})
     conversation_event(session, conv.workspace_id, conv.id, ConversationEvent.ASSIGNED,
@@ -140,6 +143,8 @@ def set_triage_fields(session: Session, conv: Conversation, changes: dict[str, A
     unknown = set(changes) - allowed
     if unknown:
         raise ValidationFailed(f"unknown fields: {', '.join(sorted(unknown))}")
+    if "priority" in changes:
+        changes = {**changes, "priority": check_priority(changes["priority"])}
     for key, value in changes.items():
         setattr(conv, key, value)
     _changed(session, conv, "conversation.classified", actor, dict(changes))
@@ -176,13 +181,25 @@ def merge_conversations(session: Session, source: Conversation, target: Conversa
     source.status = Status.CLOSED
     source.message_count = 0
     refresh_counters(session, target)
+    target.priority = min(target.priority, source.priority)  # the most urgent (P1 first)
+    target.relevance = most_relevant(target.relevance, source.relevance)
     if source.created_at < target.created_at:
         target.created_at = source.created_at
     _changed(session, source, "conversation.merged", actor,
              {"into": str(target.id), "messages": moved})
     _changed(session, target, "conversation.merged_in", actor,
              {"from": str(source.id), "messages": moved})
+    conversation_event(session, target.workspace_id, target.id, ConversationEvent.MERGED,
+                       other_id=str(source.id))
     return target
+
+
+def _relevance_of(messages: list[Message]) -> str | None:
+    found: str | None = None
+    for message in messages:
+        if message.direction == "inbound" and message.kind != "note":
+            found = most_relevant(found, (message.triage or {}).get("relevance"))
+    return found
 
 
 def split_conversation(session: Session, conv: Conversation, message_ids: list[uuid.UUID],
@@ -204,7 +221,8 @@ def split_conversation(session: Session, conv: Conversation, message_ids: list[u
                        origin_visibility=first.visibility,
                        origin_account_id=first.channel_account_id, labels=[],
                        created_at=first.created_at, last_message_at=first.created_at,
-                       updated_at=utcnow(), message_count=0)
+                       updated_at=utcnow(), message_count=0, priority=conv.priority,
+                       relevance=_relevance_of(messages))
     session.add(new)
     session.flush()
     session.execute(update(Message).where(Message.id.in_([m.id for m in messages]))
@@ -214,4 +232,6 @@ def split_conversation(session: Session, conv: Conversation, message_ids: list[u
     _changed(session, conv, "conversation.split", actor,
              {"new_conversation_id": str(new.id), "messages": len(messages)})
     _changed(session, new, "conversation.split_from", actor, {"from": str(conv.id)})
+    conversation_event(session, conv.workspace_id, conv.id, ConversationEvent.SPLIT,
+                       other_id=str(new.id))
     return new

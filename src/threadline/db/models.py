@@ -11,8 +11,15 @@ MODEL_MODULES = (
     "threadline.workspace.models",
     "threadline.contacts.models",
     "threadline.conversations.models",
+    "threadline.conversations.approvals",
     "threadline.hops.records.models",
     "threadline.automation.models",
+    "threadline.routing.models",
+    "threadline.sla.models",
+    "threadline.quality.models",
+    "threadline.csat.models",
+    "threadline.kpis.models",
+    "threadline.kpis.dashboards.indexes",
 )
 
 

@@ -14,7 +14,13 @@ import uvicorn
 from sqlalchemy import select
 
 from threadline.config import get_settings
+from threadline.conversations.service import SYSTEM
+from threadline.csat.settings import SETTING, CsatSettings, set_csat_settings
 from threadline.db.migrate import upgrade
+from threadline.demo.seed_approval import seed_approval
+from threadline.demo.seed_queue import seed_queue
+from threadline.demo.seed_routing import seed_routing
+from threadline.demo.seed_sla import seed_service_levels
 from threadline.demo.traffic import Traffic
 from threadline.jobs.runtime import Runtime
 from threadline.sandbox.core import create_app as create_sandbox
@@ -115,12 +121,19 @@ def run_demo(*, host: str = "127.0.0.1", port: int = 8000,
         email = f"demo-{secrets.token_hex(3)}@threadline.example"
         _, password = create_agent(session, workspace_id, email=email, role="admin",
                                    name="Demo Admin")
+        seed_service_levels(session, workspace_id)  # business hours and two SLA policies
+        if SETTING not in (ws.settings or {}):  # satisfaction surveys a minute after resolving
+            set_csat_settings(session, workspace_id,
+                              CsatSettings(enabled=True, delay_minutes=1), SYSTEM)
     accounts = ensure_accounts(runtime, workspace_id, sandbox_url)
+    seed_queue(runtime, workspace_id, accounts)  # mentions, competitors, chatter: their views
+    seed_routing(runtime, workspace_id)  # teams Care and Español, rules, agents online
     base_url = f"http://{host}:{port}"
     traffic = Traffic(base_url, accounts)
     app = create_app(runtime)
     # The first webhook goes out a few seconds from now, once the server listens.
     threading.Thread(target=traffic.run, daemon=True, name="demo-traffic").start()
+    threading.Thread(target=seed_approval, args=(runtime, workspace_id), daemon=True).start()
     if replay_path is not None:
         threading.Thread(target=_replay, args=(runtime, workspace_id, replay_path),
                          daemon=True, name="demo-replay").start()

@@ -103,8 +103,13 @@ class ConversationEvent:
     UPDATED = "conversation.updated"  # priority, category, language, labels; data: fields
     SLA_WARNING = "sla.warning"  # data: clock
     SLA_BREACH = "sla.breach"  # data: clock
+    # the brand's message sent outside Threadline (seen on the channel); data: message_id
+    MESSAGE_ECHOED = "message.echoed"
+    MESSAGE_EDITED = "message.edited"  # a call record's outcome arrived; data: message_id
+    MERGED = "conversation.merged"  # another was merged into it; data: other_id (the source)
+    SPLIT = "conversation.split"  # messages moved to or from another; data: other_id
     ALL = (CREATED, MESSAGE_RECEIVED, REOPENED, STATUS_CHANGED, ASSIGNED, REPLIED, UPDATED,
-           SLA_WARNING, SLA_BREACH)
+           SLA_WARNING, SLA_BREACH, MESSAGE_ECHOED, MESSAGE_EDITED, MERGED, SPLIT)
 
 
 CONVERSATION_EVENT_JOB = "conversation.event"

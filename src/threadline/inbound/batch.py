@@ -27,10 +27,7 @@ from threadline.channels.base import (
     DeliveryState,
     Direction,
     InboundMessage,
-    MessageDelete,
-    MessageEdit,
     NormalizedItem,
-    StatusUpdate,
     Visibility,
 )
 from threadline.config import Settings
@@ -38,6 +35,7 @@ from threadline.contacts.models import Customer, Evidence, Identity
 from threadline.contacts.rules import canonical_kind, normalize_address
 from threadline.contacts.service import find_identity, link_identity, suggest_merge
 from threadline.conversations.models import Conversation, Message, Status
+from threadline.conversations.queue import DEFAULT_PRIORITY, most_relevant
 from threadline.db.base import new_id, utcnow
 from threadline.errors import ValidationFailed
 from threadline.events.service import (
@@ -50,9 +48,13 @@ from threadline.events.service import (
 from threadline.hops.records.links import resolve_link_token
 from threadline.hops.records.takers import recognise_proofs
 from threadline.inbound.enrich import enrich
+from threadline.inbound.first_answer import sla_target
 from threadline.inbound.learning import active_model
-from threadline.inbound.matching import bind_echo, message_conversation
+from threadline.inbound.matching import message_conversation
+from threadline.inbound.public_answers import public_answers as load_public_answers
+from threadline.inbound.updates import ConvState, MsgRef, StoredMessageUpdates, patch_meta
 from threadline.triage import TriageModel
+from threadline.triage.public_answers import PublicAnswers
 from threadline.triage.redact import stored_text
 from threadline.workspace.models import ChannelAccount
 
@@ -71,46 +73,10 @@ def _chunks(values: Iterable[Any], size: int = CHUNK) -> Iterable[list[Any]]:
         yield items[i:i + size]
 
 
-@dataclass
-class MsgRef:
-    id: uuid.UUID
-    conversation_id: uuid.UUID
-    direction: str
-    delivery: str
-    new: bool = False
-
-
-@dataclass
-class ConvState:
-    row: dict[str, Any]
-    new: bool = False
-    dirty: bool = False
-    merged_into: uuid.UUID | None = None
-
-    @property
-    def id(self) -> uuid.UUID:
-        value: uuid.UUID = self.row["id"]
-        return value
-
-
 _CONV_FIELDS = ("id", "workspace_id", "customer_id", "status", "origin_channel",
                 "origin_visibility", "created_at", "last_message_at", "last_inbound_at",
                 "message_count", "resolved_at", "reopen_count", "merged_into_id", "updated_at",
-                "category", "sentiment", "language", "priority", "sla_due_at")
-
-
-def sla_target(settings: Settings, channel: str, visibility: str, priority: int) -> timedelta:
-    """Time to the first answer once a customer writes: by channel surface, shorter when
-    urgent. The clock stops when an agent answers (outbound/replies.py) or resolves."""
-    if channel == "email":
-        minutes = settings.sla_email_minutes
-    elif visibility == "public":
-        minutes = settings.sla_public_minutes
-    else:
-        minutes = settings.sla_private_minutes
-    if priority >= 2:
-        minutes *= settings.sla_urgent_factor
-    return timedelta(minutes=minutes)
+                "category", "sentiment", "language", "priority", "relevance", "sla_due_at")
 
 
 def safe_address(kind: str, address: str) -> str:
@@ -121,7 +87,7 @@ def safe_address(kind: str, address: str) -> str:
 
 
 @dataclass
-class BatchContext:
+class BatchContext(StoredMessageUpdates):
     session: Session
     workspace_id: uuid.UUID
     settings: Settings
@@ -138,6 +104,7 @@ class BatchContext:
     new_identities: list[dict[str, Any]] = field(default_factory=list)
     new_messages: list[dict[str, Any]] = field(default_factory=list)
     message_updates: list[dict[str, Any]] = field(default_factory=list)
+    meta_patches: list[tuple[uuid.UUID, dict[str, Any]]] = field(default_factory=list)
     watermarks: list[tuple[uuid.UUID, str, datetime, str]] = field(default_factory=list)
     audits: list[dict[str, Any]] = field(default_factory=list)
     stream: list[tuple[uuid.UUID, str, dict[str, Any]]] = field(default_factory=list)
@@ -146,6 +113,7 @@ class BatchContext:
     coordinates: list[tuple[uuid.UUID, str, str]] = field(default_factory=list)
     hide: list[uuid.UUID] = field(default_factory=list)
     model: TriageModel | None = None
+    answers: PublicAnswers = field(default_factory=PublicAnswers)
 
     # --- prefetch --------------------------------------------------------------------------
 
@@ -169,6 +137,7 @@ class BatchContext:
         pids.discard("")
         ws = self.workspace_id
         self.model = active_model(self.session, ws)
+        self.answers = load_public_answers(self.session, ws)
         for chunk in _chunks(pids | parents):
             for row in self.session.execute(
                     select(Message.provider_id, Message.id, Message.conversation_id,
@@ -254,15 +223,6 @@ class BatchContext:
 
     # --- helpers ---------------------------------------------------------------------------
 
-    def resolve(self, conv_id: uuid.UUID) -> uuid.UUID:
-        seen = 0
-        state = self.convs.get(conv_id)
-        while state is not None and state.merged_into is not None and seen < 64:
-            conv_id = state.merged_into
-            state = self.convs.get(conv_id)
-            seen += 1
-        return conv_id
-
     def _customer_for(self, item: InboundMessage) -> tuple[uuid.UUID | None, uuid.UUID | None]:
         if item.author.is_self:
             return None, None
@@ -285,12 +245,6 @@ class BatchContext:
                                        {"identity_kind": kind}))
         self.identities[(kind, address)] = (ident_id, customer_id)
         return ident_id, customer_id
-
-    def _audit(self, action: str, subject_type: str, subject_id: uuid.UUID,
-               data: dict[str, Any]) -> dict[str, Any]:
-        return {"workspace_id": self.workspace_id, "action": action,
-                "subject_type": subject_type, "subject_id": str(subject_id),
-                "actor_type": "system", "actor_id": None, "data": data, "created_at": self.now}
 
     # --- threading -------------------------------------------------------------------------
 
@@ -359,6 +313,8 @@ class BatchContext:
             dst.row["last_inbound_at"] = src.row["last_inbound_at"]
         dst.dirty = True
         self.merges.append((source, target))
+        self.ops.setdefault(target, []).append({"event": ConversationEvent.MERGED,
+                                                "other_id": str(source)})
         self.audits.append(self._audit("conversation.merged", "conversation", source,
                                        {"into": str(target), "reason": "reply_chain"}))
         self.stream.append((self.workspace_id, "conversation.merged",
@@ -373,7 +329,8 @@ class BatchContext:
             "last_message_at": item.created_at, "last_inbound_at": None, "message_count": 0,
             "resolved_at": None, "reopen_count": 0, "merged_into_id": None,
             "updated_at": self.now, "category": None, "sentiment": None, "language": None,
-            "priority": 0, "sla_due_at": None}, new=True, dirty=True)
+            "priority": DEFAULT_PRIORITY, "relevance": None, "sla_due_at": None},
+            new=True, dirty=True)
         state.row["origin_message_id"] = message_id
         state.row["origin_account_id"] = account.id
         state.row["subject"] = item.subject
@@ -397,7 +354,7 @@ class BatchContext:
         state = (self._new_conversation(account, item, customer_id, message_id)
                  if conv_id is None else self.convs[conv_id])
         inbound = not item.author.is_self
-        extra = enrich(account, item, self.model) if inbound else None
+        extra = enrich(account, item, self.model, self.answers) if inbound else None
         text, triage = stored_text(item.text, extra.triage if extra else None)
         row = state.row
         if extra is not None:
@@ -406,7 +363,9 @@ class BatchContext:
                 row["category"] = tri["category"]
             row["sentiment"] = tri["sentiment"]
             row["language"] = row.get("language") or tri["language"]
-            row["priority"] = max(row.get("priority") or 0, extra.priority)
+            # the most urgent and the most relevant of the conversation's messages
+            row["priority"] = min(row.get("priority") or DEFAULT_PRIORITY, extra.priority)
+            row["relevance"] = most_relevant(row.get("relevance"), extra.relevance)
             if extra.hide:
                 self.hide.append(message_id)
         if inbound and row["status"] in (Status.RESOLVED, Status.CLOSED):
@@ -431,7 +390,8 @@ class BatchContext:
             row["last_inbound_at"] = item.created_at
         if inbound and row["sla_due_at"] is None:
             row["sla_due_at"] = item.created_at + sla_target(
-                self.settings, account.kind, item.visibility.value, row.get("priority") or 0)
+                self.settings, account.kind, item.visibility.value,
+                row.get("priority") or DEFAULT_PRIORITY)
         row["updated_at"] = self.now
         state.dirty = True
         direction = Direction.INBOUND if inbound else Direction.OUTBOUND
@@ -458,9 +418,9 @@ class BatchContext:
         self.audits.append(self._audit("message.received" if inbound else "message.echoed",
                                        "message", message_id,
                                        {"conversation_id": str(state.id)}))
-        if inbound:
-            self.ops.setdefault(state.id, []).append(
-                {"event": ConversationEvent.MESSAGE_RECEIVED, "message_id": str(message_id)})
+        self.ops.setdefault(state.id, []).append(  # an echo: the brand wrote on the channel
+            {"event": ConversationEvent.MESSAGE_RECEIVED if inbound
+             else ConversationEvent.MESSAGE_ECHOED, "message_id": str(message_id)})
         self.stream.append((self.workspace_id, "message.created",
                             {"conversation_id": str(state.id), "message_id": str(message_id),
                              "direction": direction.value}))
@@ -470,59 +430,6 @@ class BatchContext:
             self.stream.append((self.workspace_id, "message.pii", {
                 "conversation_id": str(state.id), "message_id": str(message_id),
                 "suggest_hop": "privacy"}))
-
-    def _known(self, provider_id: str) -> MsgRef | None:
-        ref = self.messages.get(provider_id)
-        if ref is None:
-            self.missing.append(provider_id)
-        return ref
-
-    def _bind_echo(self, provider_id: str, meta: dict[str, Any]) -> bool:
-        """An echo/status naming our message id (see inbound/matching.py)."""
-        bound = bind_echo(self.session, self.workspace_id, meta.get("client_message_id"),
-                          provider_id)
-        if bound is not None:
-            self.messages[provider_id] = MsgRef(*bound)
-        return bound is not None
-
-    def apply_status(self, account: ChannelAccount, item: StatusUpdate) -> None:
-        if item.thread_key and not item.provider_id:
-            self.watermarks.append((account.id, item.thread_key, item.at, item.state.value))
-            return
-        if item.provider_id not in self.messages and item.meta.get("client_message_id"):
-            self._bind_echo(item.provider_id, item.meta)
-        ref = self._known(item.provider_id)
-        if ref is None:
-            return
-        current = DeliveryState(ref.delivery)
-        if current is DeliveryState.FAILED or item.state.rank <= current.rank:
-            return
-        ref.delivery = item.state.value
-        self.message_updates.append({"id": ref.id, "delivery": item.state.value,
-                                     "delivery_error": item.error})
-        self.stream.append((self.workspace_id, "message.delivery",
-                            {"conversation_id": str(self.resolve(ref.conversation_id)),
-                             "message_id": str(ref.id), "delivery": item.state.value}))
-
-    def apply_edit(self, item: MessageEdit) -> None:
-        ref = self._known(item.provider_id)
-        if ref is None:
-            return
-        self.message_updates.append({"id": ref.id, "text": item.text, "edited_at": item.at})
-        self.audits.append(self._audit("message.edited", "message", ref.id, {}))
-        self.stream.append((self.workspace_id, "message.edited",
-                            {"conversation_id": str(self.resolve(ref.conversation_id)),
-                             "message_id": str(ref.id)}))
-
-    def apply_delete(self, item: MessageDelete) -> None:
-        ref = self._known(item.provider_id)
-        if ref is None:
-            return
-        self.message_updates.append({"id": ref.id, "deleted_at": item.at})
-        self.audits.append(self._audit("message.deleted", "message", ref.id, {}))
-        self.stream.append((self.workspace_id, "message.deleted",
-                            {"conversation_id": str(self.resolve(ref.conversation_id)),
-                             "message_id": str(ref.id)}))
 
     # --- write -----------------------------------------------------------------------------
 
@@ -547,13 +454,14 @@ class BatchContext:
             fields = ("customer_id", "status", "last_message_at", "last_inbound_at",
                       "message_count", "reopen_count", "merged_into_id", "updated_at",
                       "created_at", "category", "sentiment", "language", "priority",
-                      "sla_due_at")
+                      "relevance", "sla_due_at")
             s.execute(conv_table.update().where(conv_table.c.id == bindparam("_id"))
                       .values({f: bindparam(f) for f in fields}),
                       [{"_id": c.id, **{f: c.row[f] for f in fields}} for c in dirty])
         for update_row in self._merged_updates():
             s.execute(update(Message).where(Message.id == update_row.pop("id"))
                       .values(**update_row))
+        patch_meta(s, self.meta_patches)
         for account_id, key, at, state in self.watermarks:
             lower = [d.value for d in DeliveryState if d.rank < DeliveryState(state).rank
                      and d is not DeliveryState.FAILED]

@@ -26,6 +26,7 @@ from threadline.channels.base import (
 from threadline.channels.registry import get_adapter
 from threadline.db.locks import workspace_lock
 from threadline.inbound.batch import BatchContext
+from threadline.inbound.intercept import consumed
 from threadline.jobs.registry import (
     ClaimedEvent,
     PermanentFailure,
@@ -64,7 +65,11 @@ def process_events(runtime: Runtime, session: Session, events: Sequence[ClaimedE
         ctx.prefetch(items)
         for account, item in items:
             if isinstance(item, InboundMessage):
-                ctx.add_message(account, item)
+                # an answer to a survey (csat) is recorded, never threaded; a redelivery of
+                # a message we hold is left to the batch
+                if item.provider_id in ctx.messages or not consumed(runtime, session,
+                                                                    account, item):
+                    ctx.add_message(account, item)
             elif isinstance(item, StatusUpdate):
                 ctx.apply_status(account, item)
             elif isinstance(item, MessageEdit):

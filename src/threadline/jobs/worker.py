@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from contextlib import AbstractContextManager
 from datetime import timedelta
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import Text, bindparam, cast, func, select, update
 from sqlalchemy.orm import Session
 
 from threadline import logs
@@ -59,6 +59,10 @@ def describe(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {text}"[:2000]
 
 
+# jobs run between two looks for inbound events (see Worker.run_once)
+JOBS_BETWEEN_INBOUND = 10
+
+
 class Worker:
     def __init__(self, runtime: Runtime, *, name: str = "worker") -> None:
         self.runtime = runtime
@@ -67,12 +71,28 @@ class Worker:
     # --- inbound ---------------------------------------------------------------------------
 
     def _claim_inbound(self, session: Session, limit: int) -> list[ClaimedEvent]:
+        """The oldest pending events, in order, up to `limit` of them and as many as fit in
+        `worker_batch_bytes` of payload (always at least one): a batch is one transaction, so
+        a few huge events (a flood of the longest messages a channel takes) are processed a
+        few at a time and an ordinary message behind them waits for little."""
+        due = (InboundEvent.status == WorkStatus.PENDING,
+               InboundEvent.next_attempt_at <= utcnow())
+        sizes = session.execute(
+            select(InboundEvent.id, func.length(cast(InboundEvent.payload, Text)))
+            .where(*due).order_by(InboundEvent.id).limit(limit)).all()
+        ids: list[int] = []
+        total = 0
+        for event_id, size in sizes:
+            total += int(size or 0)
+            if ids and total > self.runtime.settings.worker_batch_bytes:
+                break
+            ids.append(event_id)
+        if not ids:
+            return []
         stmt = (select(InboundEvent.id, InboundEvent.workspace_id,
                        InboundEvent.channel_account_id, InboundEvent.provider_event_id,
                        InboundEvent.payload, InboundEvent.attempts, InboundEvent.request_id)
-                .where(InboundEvent.status == WorkStatus.PENDING,
-                       InboundEvent.next_attempt_at <= utcnow())
-                .order_by(InboundEvent.id).limit(limit))
+                .where(InboundEvent.id.in_(ids), *due).order_by(InboundEvent.id))
         if session.get_bind().dialect.name == "postgresql":
             stmt = stmt.with_for_update(skip_locked=True)
         return [ClaimedEvent(*row) for row in session.execute(stmt)]
@@ -201,8 +221,11 @@ class Worker:
     # --- loop ------------------------------------------------------------------------------
 
     def run_once(self) -> int:
+        """Inbound first, then a few jobs: a customer's new message waits for at most
+        JOBS_BETWEEN_INBOUND jobs (each change of a conversation is one, with its automation,
+        routing and service-level hooks), not for a whole flood's worth of them."""
         done = self.process_inbound_batch()
-        done += self.process_jobs()
+        done += self.process_jobs(JOBS_BETWEEN_INBOUND)
         return done
 
     def drain(self, max_rounds: int = 10_000) -> int:

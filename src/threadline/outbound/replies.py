@@ -39,11 +39,12 @@ from threadline.events.service import (
     enqueue,
     publish,
 )
+from threadline.outbound.approval_rules import HELD, hold, reasons_to_hold
 from threadline.outbound.policy import check_outbound_text
 from threadline.outbound.sender import SEND_JOB
 from threadline.workspace.models import ChannelAccount
 
-__all__ = ["SEND_JOB", "Reply", "post_reply"]
+__all__ = ["SEND_JOB", "Reply", "post_reply", "recheck", "release"]
 MAX_REFERENCES = 20
 
 
@@ -150,15 +151,52 @@ def post_reply(session: Session, workspace_id: uuid.UUID, conversation_id: uuid.
                               details={"allowed": exc.allowed, "channel": account.kind}) from None
     except ChannelError as exc:  # e.g. a misconfigured account
         raise ValidationFailed(exc.message, code=exc.code) from None
+    # The workspace's approval policy may hold it: stored, shown, but no job until approved.
+    held_for = reasons_to_hold(session, conv, actor, visibility=visibility.value,
+                               channel=account.kind, text=text)
     message = _add(session, conv, actor, now, channel=account.kind, account_id=account.id,
-                   visibility=visibility.value, kind="message", text=text, delivery="pending",
+                   visibility=visibility.value, kind="message", text=text,
+                   delivery=HELD if held_for else "pending",
                    meta={"recipient": recipient, "options": options},
                    message_id=uuid.UUID(outbound.message_id), reply_to=in_reply_to,
                    thread_key=thread_key)
     message.root_provider_id = root
+    if held_for:
+        hold(session, conv, message, actor, held_for, send_job=reply.send_job,
+             job_payload=reply.job_payload)
+        return message
     enqueue(session, reply.send_job, {**reply.job_payload, "message_id": str(message.id)},
             workspace_id=workspace_id)
     return message
+
+
+def recheck(session: Session, conv: Conversation, message: Message, text: str) -> None:
+    """Check a held reply again before it is released with `text` (an approver may have
+    edited it; the customer may have written since): the personal-data guard and the
+    channel's rules, as when it was written. Raises the same typed 422s."""
+    account = session.get(ChannelAccount, message.channel_account_id)
+    if account is None or account.workspace_id != conv.workspace_id:
+        raise NotFound("channel account not found")
+    if not account.active:
+        raise ValidationFailed("this channel account is disabled: nothing is sent through it",
+                               code="account_disabled")
+    check_outbound_text(session, conv.workspace_id, text, message.visibility,
+                        conversation=conv)
+    meta = message.meta or {}
+    options = dict(meta.get("options") or {})
+    outbound = OutboundMessage(message_id=str(message.id), visibility=Visibility(
+        message.visibility), text=text, recipient=meta.get("recipient"),
+        in_reply_to=message.reply_to_provider_id, thread_key=message.thread_key,
+        root_provider_id=message.root_provider_id, options=options)
+    anchor = _latest_inbound(session, conv, account.id, None)
+    context = _send_context(session, conv, account, anchor, options, utcnow())
+    try:
+        get_adapter(account.kind).check_send(account_config(account), outbound, context)
+    except SendPolicyError as exc:
+        raise PolicyViolation(exc.message, code=exc.code,
+                              details={"allowed": exc.allowed, "channel": account.kind}) from None
+    except ChannelError as exc:
+        raise ValidationFailed(exc.message, code=exc.code) from None
 
 
 def check_reply(session: Session, workspace_id: uuid.UUID, conversation_id: uuid.UUID,
@@ -247,23 +285,42 @@ def _add(session: Session, conv: Conversation, actor: Actor, now: datetime, *, c
         created_at=now, attachments=[], triage={}, meta=meta)
     session.add(message)
     conv.message_count += 1
-    conv.last_message_at = now
     conv.updated_at = now
+    held = delivery == HELD
+    if not held:
+        _answered(conv, kind, now)
+    session.flush()
+    audit(session, conv.workspace_id, f"{'note' if kind == 'note' else 'message'}.created",
+          "message", message.id, actor_type=actor.type, actor_id=actor.id,
+          data={"conversation_id": str(conv.id), "visibility": visibility, "channel": channel,
+                **({"held": True} if held else {})})
+    publish(session, conv.workspace_id, "message.created",
+            {"conversation_id": str(conv.id), "message_id": str(message.id),
+             "direction": "outbound"})
+    if kind != "note" and not held:
+        conversation_event(session, conv.workspace_id, conv.id, ConversationEvent.REPLIED,
+                           message_id=str(message.id), visibility=visibility,
+                           by=actor.type)
+    return message
+
+
+def _answered(conv: Conversation, kind: str, now: datetime) -> None:
+    """The conversation's side of a message that goes out (not of one held for approval)."""
+    conv.last_message_at = now
     if kind != "note" and conv.first_response_at is None:
         conv.first_response_at = now
     if kind != "note":
         conv.sla_due_at = None  # answered: the clock restarts when the customer writes again
     if kind != "note" and conv.status == Status.OPEN:
         conv.status = Status.PENDING
-    session.flush()
-    audit(session, conv.workspace_id, f"{'note' if kind == 'note' else 'message'}.created",
-          "message", message.id, actor_type=actor.type, actor_id=actor.id,
-          data={"conversation_id": str(conv.id), "visibility": visibility, "channel": channel})
-    publish(session, conv.workspace_id, "message.created",
-            {"conversation_id": str(conv.id), "message_id": str(message.id),
-             "direction": "outbound"})
-    if kind != "note":
-        conversation_event(session, conv.workspace_id, conv.id, ConversationEvent.REPLIED,
-                           message_id=str(message.id), visibility=visibility,
-                           by=actor.type)
-    return message
+
+
+def release(session: Session, conv: Conversation, message: Message, by: str) -> None:
+    """An approved reply goes out now: the conversation is answered (as `_add` does for a
+    reply that was never held) and the REPLIED event is emitted; the caller enqueues the
+    send job. `by` is the author's actor type."""
+    now = utcnow()
+    _answered(conv, message.kind, now)
+    conv.updated_at = now
+    conversation_event(session, conv.workspace_id, conv.id, ConversationEvent.REPLIED,
+                       message_id=str(message.id), visibility=message.visibility, by=by)

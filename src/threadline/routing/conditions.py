@@ -193,17 +193,28 @@ def parse_conditions(raw: Any) -> list[Condition]:
     return [Condition.model_validate(c) for c in raw or []]
 
 
+_MESSAGE_FACTS = (Message.channel, Message.channel_account_id, Message.visibility,
+                  Message.triage, Message.text)
+_CUSTOMER_FACTS = (Customer.custom_fields, *(getattr(Customer, name)
+                                             for name in CUSTOMER_BUILTIN))
+
+
 def facts_for(session: Session, conv: Conversation,
               message_id: uuid.UUID | None = None) -> Facts:
     """The facts of `conv`: the message named (else the customer's latest inbound message)
-    gives the text, the account and the relevance."""
-    message = session.get(Message, message_id) if message_id is not None else None
-    if message is None or message.conversation_id != conv.id:
-        message = session.scalar(
-            select(Message).where(Message.conversation_id == conv.id,
-                                  Message.direction == "inbound", Message.kind != "note")
-            .order_by(Message.created_at.desc()).limit(1))
-    customer = session.get(Customer, conv.customer_id) if conv.customer_id else None
+    gives the text, the account and the relevance. Reads only the columns conditions use."""
+    message = None
+    if message_id is not None:
+        message = session.execute(select(*_MESSAGE_FACTS).where(
+            Message.id == message_id, Message.conversation_id == conv.id)).first()
+    if message is None:
+        message = session.execute(
+            select(*_MESSAGE_FACTS).where(Message.conversation_id == conv.id,
+                                          Message.direction == "inbound",
+                                          Message.kind != "note")
+            .order_by(Message.created_at.desc()).limit(1)).first()
+    customer = session.execute(select(*_CUSTOMER_FACTS).where(
+        Customer.id == conv.customer_id)).first() if conv.customer_id else None
     fields: dict[str, Any] = {}
     if customer is not None:
         fields = {str(k): v for k, v in (customer.custom_fields or {}).items()
@@ -221,4 +232,4 @@ def facts_for(session: Session, conv: Conversation,
         status=conv.status, sentiment=conv.sentiment,
         team=str(conv.team_id) if conv.team_id else None, priority=conv.priority,
         labels=tuple(str(label) for label in conv.labels or ()),
-        text=message.text if message is not None else "", customer=fields)
+        text=(message.text or "") if message is not None else "", customer=fields)

@@ -23,10 +23,12 @@ from sqlalchemy import (
     JSON,
     ColumnElement,
     Engine,
+    Integer,
     LargeBinary,
     Select,
     String,
     Text,
+    Uuid,
     and_,
     bindparam,
     cast,
@@ -37,11 +39,14 @@ from sqlalchemy import (
     select,
     update,
 )
+from sqlalchemy import column as core_column
+from sqlalchemy import table as core_table
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from threadline.contacts.models import Consent, Customer, Identity, MergeSuggestion
+from threadline.conversations.approvals import ReplyApproval
 from threadline.conversations.models import Conversation, Message, Status
-from threadline.db.base import utcnow
+from threadline.db.base import UTCDateTime, utcnow
 from threadline.db.models import load_all
 from threadline.events.models import AuditEvent, InboundEvent, OutboxJob, StreamEvent, WorkStatus
 from threadline.hops.records.models import Callback, Hop, HopTaker, ShortLink
@@ -243,6 +248,13 @@ def erase_messages(session: Session, e: Erasure) -> int:
     return done
 
 
+def erase_reply_approvals(session: Session, e: Erasure) -> int:
+    """The reviews of replies to him (held public replies): the text as written and as
+    approved, and a rejection's reason, cleared; who decided and when stay."""
+    return _update(session, ReplyApproval.message_id, list(e.subject.message_ids),
+                   {"text": "", "edited_text": None, "reason": None})
+
+
 def erase_conversations(session: Session, e: Erasure) -> int:
     """Subject and labels (free text) cleared; active conversations closed (nobody can
     answer an erased customer)."""
@@ -288,6 +300,57 @@ def erase_callbacks(session: Session, e: Erasure) -> int:
     return done
 
 
+# The CSAT tables belong to a flow above this layer (threadline.csat): named here, not imported.
+_C = core_column
+CSAT_SURVEYS = core_table(
+    "csat_surveys", _C("id", Uuid()), _C("workspace_id", Uuid()),
+    _C("conversation_id", Uuid()), _C("customer_id", Uuid()), _C("channel", String()),
+    _C("channel_account_id", Uuid()), _C("method", String()), _C("status", String()),
+    _C("sent_at", UTCDateTime()), _C("answered_at", UTCDateTime()), _C("score", Integer()),
+    _C("comment", Text()), _C("token_hash", String()))
+CSAT_EXPORTED = [c for c in CSAT_SURVEYS.c if c.name != "token_hash"]  # a live secret's hash
+CSAT_DETAILS = core_table("csat_survey_details", _C("survey_id", Uuid()),
+                          _C("identity_id", Uuid()), _C("answer_provider_id", String()))
+
+
+def csat_survey_ids(session: Session, subject: Subject) -> list[Any]:
+    """His surveys: about his conversations, or sent to him."""
+    found: set[Any] = set()
+    for key, ids in ((CSAT_SURVEYS.c.conversation_id, subject.conversation_ids),
+                     (CSAT_SURVEYS.c.customer_id, subject.customer_ids)):
+        for chunk in _chunks(ids):
+            found.update(session.scalars(select(CSAT_SURVEYS.c.id).where(
+                CSAT_SURVEYS.c.workspace_id == subject.workspace_id, key.in_(chunk))))
+    return sorted(found, key=str)
+
+
+def erase_csat_surveys(session: Session, e: Erasure) -> int:
+    """His comments cleared and his survey links dead; the scores, methods and times stay
+    (the CSAT figures), as a message's counts do."""
+    ids = csat_survey_ids(session, e.subject)
+    done = 0
+    for chunk in _chunks(ids):
+        result: Any = session.execute(update(CSAT_SURVEYS).where(CSAT_SURVEYS.c.id.in_(chunk))
+                                      .values(comment=None, token_hash=None))
+        done += int(result.rowcount or 0)
+    return done
+
+
+def erase_csat_details(session: Session, e: Erasure) -> int:
+    """Who may answer (his identity) forgotten; the answer's provider id hashed."""
+    ids = csat_survey_ids(session, e.subject)
+    done = 0
+    for chunk in _chunks(ids):
+        rows = session.execute(select(CSAT_DETAILS.c.survey_id,
+                                      CSAT_DETAILS.c.answer_provider_id)
+                               .where(CSAT_DETAILS.c.survey_id.in_(chunk))).all()
+        for survey_id, provider_id in rows:
+            session.execute(update(CSAT_DETAILS).where(CSAT_DETAILS.c.survey_id == survey_id)
+                            .values(identity_id=None, answer_provider_id=e.token(provider_id)))
+        done += len(rows)
+    return done
+
+
 def erase_merge_suggestions(session: Session, e: Erasure) -> int:
     return _delete(session, MergeSuggestion.id, e.subject.suggestion_ids)
 
@@ -312,6 +375,19 @@ def erase_hop_takers(session: Session, e: Erasure) -> int:
             delete(HopTaker).where(or_(HopTaker.claimed_customer_id.in_(chunk),
                                        HopTaker.customer_id.in_(chunk)))
             .execution_options(synchronize_session=False))
+        done += int(result.rowcount or 0)
+    return done
+
+
+def erase_quality_reviews(session: Session, e: Erasure) -> int:
+    """Reviews of his conversations lose the reviewer's comment (it may quote him); the
+    answers and the score (about the agent's work) stay for the QA figures. The table is
+    read by name: quality reviews sit above this layer."""
+    reviews = load_all().metadata.tables["quality_reviews"]
+    done = 0
+    for chunk in _chunks(e.subject.conversation_ids):
+        result: Any = session.execute(reviews.update().where(
+            reviews.c.conversation_id.in_(chunk)).values(comment=None))
         done += int(result.rowcount or 0)
     return done
 
@@ -354,9 +430,15 @@ ERASERS: tuple[Eraser, ...] = (
                      "root_provider_id", "thread_key"),
            kept=_none(channel=ENUM, direction=ENUM, visibility=ENUM, kind=ENUM, delivery=ENUM,
                       author_type=ENUM)),
+    Eraser("reply_approvals", erase_reply_approvals, scrubbed=("text", "edited_text", "reason"),
+           kept=_none(author_type=ENUM, author_actor=ID, state=ENUM, send_job=ENUM,
+                      held_for="why the policy held a reply (policy rule names)",
+                      job_payload="ids of Threadline's own (hops) and a role")),
     Eraser("conversations", erase_conversations, scrubbed=("subject", "labels"),
            kept=_none(status=ENUM, origin_channel=ENUM, origin_visibility=ENUM, category=ENUM,
-                      sentiment=ENUM, language=ENUM)),
+                      sentiment=ENUM, language=ENUM, relevance=ENUM, work_kind=ENUM, routed_by=ENUM,
+                      required_skills="skill names of the workspace's own",
+                      routed_reason="the rule, team and agent names the router chose")),
     Eraser("hops", erase_hops, scrubbed=("meta",),
            kept=_none(from_channel=ENUM, from_visibility=ENUM, to_channel=ENUM,
                       to_visibility=ENUM, reason=ENUM, method=ENUM)),
@@ -364,6 +446,11 @@ ERASERS: tuple[Eraser, ...] = (
            kept=_none(code_hash=ID, purpose=ENUM)),
     Eraser("callbacks", erase_callbacks,
            scrubbed=("phone", "outcome", "call_provider_id", "meta"), kept=_none(state=ENUM)),
+    Eraser("csat_surveys", erase_csat_surveys, scrubbed=("comment", "token_hash"),
+           kept=_none(channel=ENUM, method=ENUM, status=ENUM)),
+    Eraser("csat_survey_details", erase_csat_details, scrubbed=("answer_provider_id",),
+           kept=_none(question="the brand's question, written by admins",
+                      answer_source=ENUM)),
     Eraser("hop_takers", erase_hop_takers, deletes_rows=True,
            kept=_none(channel=ENUM, state=ENUM, proven_by=ENUM,
                       proof_hash="other takers' (a hash of a code of Threadline's own)",
@@ -388,7 +475,11 @@ ERASERS: tuple[Eraser, ...] = (
     Eraser("channel_accounts", None,
            kept=_none(kind=ENUM, name=AGENTS, config="the brand's credentials",
                       poll_cursor="a provider position (a UID, a since-id), not a person")),
-    Eraser("teams", None, kept=_none(name=AGENTS)),
+    Eraser("teams", None, kept=_none(name=AGENTS, skills=AGENTS)),
+    Eraser("team_members", None, kept=_none(skills=AGENTS)),
+    Eraser("routing_rules", None,
+           kept=_none(name=AGENTS, conditions="the brand's rules (channels, keywords, "
+                      "categories), written by admins", required_skills=AGENTS)),
     Eraser("agents", None, kept=_none(email=AGENTS, name=AGENTS, role=ENUM,
                                       password_hash=AGENTS, skills=AGENTS, presence=ENUM,
                                       totp_secret=AGENTS)),
@@ -404,6 +495,35 @@ ERASERS: tuple[Eraser, ...] = (
            kept=_none(event=ENUM, status=ENUM, result="action types, ids of Threadline's own "
                       "and codes", error="an action type and a typed error's code and "
                       "message, never personal data")),
+    Eraser("sla_calendars", None,
+           kept=_none(name=AGENTS, time_zone=ENUM, hours="the brand's opening hours",
+                      holidays="the brand's holiday dates")),
+    Eraser("sla_calendar_teams", None),
+    Eraser("sla_policies", None,
+           kept=_none(name=AGENTS, priorities=ENUM, channels=ENUM, visibilities=ENUM,
+                      categories=ENUM, team_ids=ID, escalation=ENUM)),
+    Eraser("sla_clocks", None, kept=_none(response_kind=ENUM, paused=ENUM)),
+    Eraser("sla_outcomes", None, kept=_none(target=ENUM, status=ENUM)),
+    Eraser("quality_scorecards", None, kept=_none(name=AGENTS, description=AGENTS)),
+    Eraser("quality_scorecard_versions", None,
+           kept=_none(criteria="the brand's review criteria, written by admins")),
+    Eraser("quality_reviews", erase_quality_reviews, scrubbed=("comment",),
+           kept=_none(channel=ENUM, reason=ENUM, status=ENUM,
+                      answers="the scorecard's criteria and the reviewer's answer to each "
+                      "(yes, no, n.a., 1-5): about the agent's work")),
+    Eraser("conversation_facts", None,
+           kept=_none(category=ENUM, relevance=ENUM, origin_channel=ENUM,
+                      origin_visibility=ENUM,
+                      origin_source="an off-platform origin of the brand's own (store, "
+                      "order page, website, a campaign's name)",
+                      last_channel=ENUM, last_visibility=ENUM, resolved_channel=ENUM,
+                      resolved_visibility=ENUM,
+                      journey="channel:visibility names joined with '>'", status=ENUM,
+                      sentiment_start=ENUM, sentiment_end=ENUM,
+                      cursor_key="an id of Threadline's own (a message's or an audit row's)")),
+    Eraser("conversation_episodes", None, kept=_none(reason=ENUM)),
+    Eraser("conversation_segments", None, kept=_none(channel=ENUM, visibility=ENUM)),
+    Eraser("agent_activity", None, kept=_none(kind=ENUM)),
     Eraser("alembic_version", None, kept=_none(version_num=ID)),
 )
 

@@ -22,7 +22,15 @@ from threadline.errors import ValidationFailed
 from threadline.events.models import AuditEvent
 from threadline.events.service import audit, enqueue, publish
 from threadline.hops.records.models import Callback, Hop, ShortLink
-from threadline.subjects.erasers import ERASED_ACTION, ERASERS, EXPORTED_ACTION, Erasure
+from threadline.subjects.erasers import (
+    CSAT_EXPORTED,
+    CSAT_SURVEYS,
+    ERASED_ACTION,
+    ERASERS,
+    EXPORTED_ACTION,
+    Erasure,
+    csat_survey_ids,
+)
 from threadline.subjects.subject import Subject, collect
 
 FORMAT = "threadline.customer-export/1"
@@ -79,6 +87,16 @@ def _audit_about(session: Session, subject: Subject) -> list[dict[str, Any]]:
         .order_by(AuditEvent.id))]
 
 
+def _csat_surveys(session: Session, subject: Subject) -> list[dict[str, Any]]:
+    ids = csat_survey_ids(session, subject)
+    out: list[dict[str, Any]] = []
+    for start in range(0, len(ids), 500):
+        out.extend({key: _json(value) for key, value in row.items()} for row in session.execute(
+            select(*CSAT_EXPORTED).where(CSAT_SURVEYS.c.id.in_(ids[start:start + 500]))
+            .order_by(CSAT_SURVEYS.c.sent_at)).mappings())
+    return out
+
+
 def export_customer(session: Session, workspace_id: uuid.UUID, customer_id: uuid.UUID,
                     actor: Actor) -> dict[str, Any]:
     """Everything about the customer, as one JSON-ready document (article 15 and 20)."""
@@ -101,6 +119,7 @@ def export_customer(session: Session, workspace_id: uuid.UUID, customer_id: uuid
         "merges": _rows(session, CustomerMerge, subject.merge_ids, CustomerMerge.created_at),
         "merge_suggestions": _rows(session, MergeSuggestion, subject.suggestion_ids,
                                    MergeSuggestion.created_at),
+        "csat_surveys": _csat_surveys(session, subject),
         "audit_events": _audit_about(session, subject),
     }
     audit(session, workspace_id, EXPORTED_ACTION, "customer", subject.customer_id,

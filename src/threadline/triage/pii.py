@@ -89,9 +89,9 @@ _IBAN = re.compile(
     r"(?<![A-Za-z0-9])[A-Za-z]{2}\d{2}(?: ?[A-Za-z0-9]{4}){2,7}(?: ?[A-Za-z0-9]{1,4})?"
     r"(?![A-Za-z0-9])"
 )
-_SORT_CODE = re.compile(r"(?i:sort[\s-]?code)\s*(?:is|:)?\s*(\d{2}[-\s]?\d{2}[-\s]?\d{2})\b")
+_SORT_CODE = re.compile(r"\b(?i:sort[\s-]?code)\s*(?:is|:)?\s*(\d{2}[-\s]?\d{2}[-\s]?\d{2})\b")
 _ACCOUNT = re.compile(
-    r"(?i:(?:bank\s+)?(?:account|acct|a/c)\s*(?:number|num|no\.?|#)|routing\s*(?:number|no\.?|#)?|"
+    r"\b(?i:(?:bank\s+)?(?:account|acct|a/c)\s*(?:number|num|no\.?|#)|routing\s*(?:number|no\.?|#)?|"
     r"bank\s+account)\s*(?:is|:|#)?\s*(\d{6,17})\b"
 )
 _PHONE = re.compile(
@@ -108,24 +108,24 @@ _DATE = (
 )
 _DATE_RE = re.compile(r"(?<![\w/.-])" + _DATE + r"(?![\w/-])")
 _PASSPORT = re.compile(
-    r"(?i:passport)\s*(?i:number|num|no\.?|#)?\s*(?i:is|:)?\s*([A-Za-z]{0,2}\d[A-Za-z0-9]{5,8})\b"
+    r"\b(?i:passport)\s*(?i:number|num|no\.?|#)?\s*(?i:is|:)?\s*([A-Za-z]{0,2}\d[A-Za-z0-9]{5,8})\b"
 )
 _BOOKING = re.compile(
-    r"(?i:booking|reservation|confirmation|pnr|record\s+locator|e-?ticket)\s*"
+    r"\b(?i:booking|reservation|confirmation|pnr|record\s+locator|e-?ticket)\s*"
     r"(?i:reference|ref\.?|code|number|no\.?|#)?\s*(?i:is|:|#)?\s*#?\s*([A-Z0-9]{5,10})\b"
 )
 # The never-stored types are looked for in the whole text: these run over its ASCII-folded,
 # lower-cased bytes (``budget.folded``), where a case-blind scan costs nothing extra.
 _CVV = re.compile(
-    rb"(?:cvv2?|cvc2?|csc|cid|security\s+code|3[-\s]digit\s+code)\s*(?:is|:|#|code)?\s*(\d{3,4})\b"
+    rb"\b(?:cvv2?|cvc2?|csc|cid|security\s+code|3[-\s]digit\s+code)\s*(?:is|:|#|code)?\s*(\d{3,4})\b"
 )
 _EXPIRY = re.compile(
-    rb"(?:exp(?:iry|iration|ires|\.)?(?:\s+date)?|valid\s+(?:thru|through|until))\s*"
+    rb"\b(?:exp(?:iry|iration|ires|\.)?(?:\s+date)?|valid\s+(?:thru|through|until))\s*"
     rb"(?:is|:|on)?\s*((?:0?[1-9]|1[0-2])\s?/\s?(?:20)?\d{2})\b"
 )
 _MMYY = re.compile(r"\b(?:0[1-9]|1[0-2])/(?:20)?\d{2}\b")
 _PASSWORD = re.compile(
-    rb"(?:pass(?:word|code|wd)|pwd|pin(?:\s+code|\s+number)?)\s*(?:(?:is|was)\s+|[:=]\s*)"
+    rb"\b(?:pass(?:word|code|wd)|pwd|pin(?:\s+code|\s+number)?)\s*(?:(?:is|was)\s+|[:=]\s*)"
     rb"(\S{4,64})"
 )
 _STREET = re.compile(

@@ -37,7 +37,7 @@ _HEALTH = re.compile(
 )
 _PERSON = re.compile(_ABOUT_PERSON)
 _MEMBER_ID = re.compile(
-    r"(?i:(?:health|insurance|medicare|medicaid|nhs|member|policy|patient)\s*"
+    r"\b(?i:(?:health|insurance|medicare|medicaid|nhs|member|policy|patient)\s*"
     r"(?:id|number|no\.?|#)|nhs)\s*(?i:is|:|#)?\s*([A-Z0-9][A-Z0-9 -]{5,16}[A-Z0-9])\b"
 )
 

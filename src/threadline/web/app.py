@@ -20,16 +20,23 @@ from threadline.jobs.runtime import Runtime
 from threadline.jobs.worker import Worker
 from threadline.web import api_docs, desktop, health, webhooks
 from threadline.web.api import (
+    approval,
     automation,
     brand,
     channels,
     conversations,
+    csat,
     customers,
+    kpis,
     operations,
+    quality,
+    routing,
+    sla,
     stream,
     subjects,
 )
 from threadline.web.contract import document_body_errors, http_error_body
+from threadline.web.csat import routes as csat_pages
 from threadline.web.hops import api as hops_api
 from threadline.web.hops import routes as hop_pages
 from threadline.web.request_id import RequestId
@@ -88,12 +95,15 @@ def create_app(runtime: Runtime | None = None, *, workers: int | None = None) ->
 
     api_checks = [Depends(refuse_unstorable)]
     for router in (conversations.router, subjects.router, customers.router, operations.router,
-                   stream.router, channels.router, brand.router, automation.router):
+                   stream.router, channels.router, brand.router, automation.router,
+                   approval.router, routing.router, sla.router, quality.router,
+                    csat.router, kpis.router):
         app.include_router(router, prefix="/api/v1", dependencies=api_checks)
     app.include_router(webhooks.router)
     app.include_router(webchat_router)
     app.include_router(hops_api.router, prefix="/api/v1", dependencies=api_checks)
     app.include_router(hop_pages.router)
+    app.include_router(csat_pages.router)
     app.include_router(health.router)
     app.include_router(api_docs.router)
     app.include_router(desktop.router)

@@ -148,10 +148,18 @@ def origin_context(session: Session, account: ChannelAccount,
 def message_view(message: Message) -> dict[str, Any]:
     meta = message.meta or {}
     inbound = message.direction == "inbound"
-    return {"id": str(message.id), "type": "message",
-            "echo_id": meta.get("echo_id") if inbound else None,
-            "sender": "visitor" if inbound else "agent", "text": message.text,
-            "created_at": _iso(message.created_at), "delivery": message.delivery}
+    view: dict[str, Any] = {"id": str(message.id), "type": "message",
+                            "echo_id": meta.get("echo_id") if inbound else None,
+                            "sender": "visitor" if inbound else "agent",
+                            "text": message.text, "created_at": _iso(message.created_at),
+                            "delivery": message.delivery}
+    survey = meta.get("csat") if not inbound else None
+    if isinstance(survey, dict) and survey.get("survey_id"):
+        # a CSAT survey: the widget shows a 1-5 rating under it (docs/csat.md#web-chat)
+        view["survey"] = {"id": str(survey["survey_id"]), "scale": [1, 2, 3, 4, 5],
+                          "answered": bool(survey.get("answered")),
+                          "score": survey.get("score")}
+    return view
 
 
 def _iso(value: datetime) -> str:

@@ -51,6 +51,11 @@ class Team(IdMixin, TimestampMixin, Base):
 
     workspace_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("workspaces.id"), index=True)
     name: Mapped[str]
+    # Routing (routing/, migration 0013): what the team handles (languages such as "es",
+    # "channel:whatsapp", "category:billing", "vip", "custom:<name>"), and whether its agents
+    # must speak the conversation's language.
+    skills: Mapped[list[Any]] = mapped_column(default=list)
+    language_required: Mapped[bool] = mapped_column(default=False)
 
 
 class Agent(IdMixin, TimestampMixin, Base):
@@ -75,6 +80,16 @@ class Agent(IdMixin, TimestampMixin, Base):
     totp_secret: Mapped[str | None] = mapped_column(Text)
     totp_enabled_at: Mapped[datetime | None]
     totp_last_step: Mapped[int | None] = mapped_column(BigInteger)
+    # Approval of public replies (migration 0015): an agent in training, or one who may not
+    # post in public, has his public replies held for a supervisor (outbound/approval.py).
+    in_training: Mapped[bool] = mapped_column(default=False)
+    may_post_public: Mapped[bool] = mapped_column(default=True)
+    # Routing (routing/, migration 0013): capacity per kind of work, when the desktop was
+    # last seen (presence goes offline after a while) and when the router last gave him work.
+    capacity_realtime: Mapped[int] = mapped_column(default=3)
+    capacity_delayed: Mapped[int] = mapped_column(default=10)
+    last_seen_at: Mapped[datetime | None]
+    last_assigned_at: Mapped[datetime | None]
 
     def __repr__(self) -> str:
         return f"Agent(id={self.id}, role={self.role!r})"

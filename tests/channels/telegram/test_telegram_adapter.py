@@ -169,10 +169,26 @@ class TestInbound:
         [edit] = _items("edited_channel_post.json")
         assert isinstance(edit, MessageEdit) and edit.provider_id == "-1009876543210:310"
 
-    @pytest.mark.parametrize("name", ["callback_query.json", "message_reaction.json",
-                                      "service_new_chat_members.json"])
+    @pytest.mark.parametrize("name", ["message_reaction.json", "service_new_chat_members.json"])
     def test_ignored_updates_store_nothing(self, name: str) -> None:
         assert ADAPTER.split(ACCOUNT, fixture_request(name)) == []
+
+    def test_a_tapped_inline_button_is_an_item_with_its_callback_data(self) -> None:
+        [event] = ADAPTER.split(ACCOUNT, fixture_request("callback_query.json"))
+        assert event.provider_event_id == "update:872345011"
+        [item] = ADAPTER.normalize(ACCOUNT, event.payload)
+        assert isinstance(item, InboundMessage)
+        assert item.provider_id == "callback:4382bfdwdsb323b2d9"
+        assert item.visibility.value == "private" and item.thread_key == "tg:700100200"
+        assert item.in_reply_to == "700100200:5125" and item.text == "csat:5"
+        assert item.author.provider_user_id == "700100200" and not item.author.is_self
+        assert item.meta["callback_data"] == "csat:5"
+        assert item.meta["callback_query_id"] == "4382bfdwdsb323b2d9"
+
+    def test_a_callback_without_data_stores_nothing(self) -> None:
+        update = fixture("callback_query.json")
+        del update["callback_query"]["data"]  # a game's button: nothing for us
+        assert ADAPTER.split(ACCOUNT, request(json.dumps(update).encode())) == []
 
     def test_business_deletes(self) -> None:
         deletes = _items("deleted_business_messages.json")

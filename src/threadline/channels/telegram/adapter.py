@@ -4,7 +4,9 @@ Inbound: Telegram POSTs one JSON `Update` per request to /webhooks/telegram/{acc
 `X-Telegram-Bot-Api-Secret-Token` = the `secret_token` given to setWebhook (a shared secret,
 compared in constant time). Private chats are private threads (`thread_key` "tg:<chat.id>");
 groups, supergroups and channel posts are public surfaces threaded by reply.
-Outbound: `POST {api_base_url}/bot{bot_token}/sendMessage`.
+Outbound: `POST {api_base_url}/bot{bot_token}/sendMessage` (choices as an inline keyboard);
+a tap on one comes back as a `callback_query` (an inbound item carrying `callback_data`),
+answered with `act(ChannelAction("answer_callback", ...))` -> `answerCallbackQuery`.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from threadline.channels.base import (
     JSON,
     AccountConfig,
     BaseAdapter,
+    ChannelAction,
     ChannelTraits,
     DeliveryState,
     MessageDelete,
@@ -40,16 +43,25 @@ from threadline.channels.base import (
     SignatureError,
     Visibility,
     WebhookRequest,
+    check_choice_titles,
     check_common_policy,
+    choices_of,
 )
-from threadline.channels.telegram.messages import provider_id, to_edit, to_inbound
-from threadline.channels.telegram.payloads import TgAnswer, TgUpdate
+from threadline.channels.telegram.messages import (
+    provider_id,
+    to_callback,
+    to_edit,
+    to_inbound,
+)
+from threadline.channels.telegram.payloads import TgAnswer, TgSentMessage, TgUpdate
 
 WEBHOOK_HEADER = "x-telegram-bot-api-secret-token"
 TELEGRAM_API = ProviderHosts("https://api.telegram.org", frozenset({"api.telegram.org"}))
 CHAR_LIMIT = 4096
 NEW_MESSAGE_FIELDS = ("message", "channel_post", "business_message")
 EDIT_FIELDS = ("edited_message", "edited_channel_post", "edited_business_message")
+KEYBOARD_BUTTONS, BUTTON_TEXT = 13, 64  # what Threadline sends (docs/providers/telegram.md)
+CALLBACK_ANSWER = 200  # characters of an answerCallbackQuery notification
 _CHAT_ID = re.compile(r"^(-?\d{1,20}|@[A-Za-z0-9_]{4,64})$")
 
 
@@ -78,7 +90,7 @@ class TelegramAdapter(BaseAdapter):
             raise PayloadError("a Telegram update is a JSON object")
         update = _parse(raw)
         if not _interesting(update, raw):
-            return []  # callback_query, reactions, member changes, service messages...
+            return []  # reactions, member changes, service messages...
         payload: JSON = {"update": raw, "received_at": datetime.now(UTC).isoformat()}
         return [ProviderEvent(f"update:{update.update_id}", payload)]
 
@@ -101,6 +113,9 @@ class TelegramAdapter(BaseAdapter):
             msg = getattr(update, name)
             if msg is not None:
                 return [to_edit(msg)] if msg.has_content else []
+        if update.callback_query is not None:
+            return [to_callback(update.callback_query, update_id=update.update_id,
+                                bot_id=bot_id, at=_received(payload.get("received_at")))]
         return _business_deletes(raw, payload.get("received_at"))
 
     def check_send(self, account: AccountConfig, message: OutboundMessage,
@@ -112,6 +127,8 @@ class TelegramAdapter(BaseAdapter):
         if message.attachments:
             raise SendPolicyError("the Telegram channel sends text only",
                                   code="attachments_unsupported", allowed=["text"])
+        check_choice_titles(choices_of(message.options), most=KEYBOARD_BUTTONS,
+                            title_chars=BUTTON_TEXT, channel="Telegram")
         if _target(message)[0] is None:
             raise SendPolicyError("no Telegram chat to send to", code="no_recipient")
         if message.visibility is Visibility.PRIVATE and context.last_inbound_at is None:
@@ -131,16 +148,34 @@ class TelegramAdapter(BaseAdapter):
             if reply_chat != chat_id:
                 parameters["chat_id"] = _chat_value(reply_chat)
             body["reply_parameters"] = parameters
+        choices = choices_of(message.options)
+        if choices:  # one button a row: the titles stay readable on a phone
+            body["reply_markup"] = {"inline_keyboard": [
+                [{"text": c.title, "callback_data": c.id}] for c in choices]}
         thread = message.options.get("message_thread_id")
         if isinstance(thread, int) and not isinstance(thread, bool):
             body["message_thread_id"] = thread
         answer = _call(http, account, "sendMessage", body)
-        if answer.result is None:
+        if not isinstance(answer.result, TgSentMessage):
             raise PermanentSendError("Telegram answered ok without the sent message",
                                      code="bad_response")
         return SendResult(provider_id=provider_id(answer.result.chat.id,
                                                   answer.result.message_id),
                           state=DeliveryState.SENT)
+
+
+    def act(self, account: AccountConfig, action: ChannelAction,
+            http: httpx.Client) -> SendResult:
+        """`answer_callback`: stop the spinner of a tapped inline button, with a short
+        notification (`params["text"]`)."""
+        if action.name != "answer_callback" or not action.target:
+            return super().act(account, action, http)
+        body: JSON = {"callback_query_id": action.target}
+        text = str(action.params.get("text") or "")[:CALLBACK_ANSWER]
+        if text:
+            body["text"] = text
+        _call(http, account, "answerCallbackQuery", body)
+        return SendResult(provider_id=action.target)
 
 
 def _call(http: httpx.Client, account: AccountConfig, method: str, body: JSON) -> TgAnswer:
@@ -228,7 +263,18 @@ def _interesting(update: TgUpdate, raw: dict[str, Any]) -> bool:
         msg = getattr(update, name)
         if msg is not None:
             return bool(msg.has_content)
+    if update.callback_query is not None:  # a tap on one of our inline buttons
+        return update.callback_query.data is not None
     return isinstance(raw.get("deleted_business_messages"), dict)
+
+
+def _received(value: Any) -> datetime:
+    """When the update was stored (a callback query carries no date of its own)."""
+    try:
+        at = datetime.fromisoformat(str(value))
+    except ValueError:
+        return datetime.now(UTC)
+    return at.astimezone(UTC) if at.tzinfo else at.replace(tzinfo=UTC)
 
 
 def _business_deletes(raw: dict[str, Any], received_at: Any) -> list[NormalizedItem]:
@@ -241,11 +287,7 @@ def _business_deletes(raw: dict[str, Any], received_at: Any) -> list[NormalizedI
     chat_id = chat.get("id") if isinstance(chat, dict) else None
     if not isinstance(chat_id, int) or isinstance(chat_id, bool) or not isinstance(ids, list):
         raise PayloadError("deleted_business_messages needs chat.id and message_ids")
-    try:
-        at = datetime.fromisoformat(str(received_at))
-    except ValueError:
-        at = datetime.now(UTC)
-    at = at.astimezone(UTC) if at.tzinfo else at.replace(tzinfo=UTC)
+    at = _received(received_at)
     return [MessageDelete(provider_id=provider_id(chat_id, mid), at=at)
             for mid in ids if isinstance(mid, int) and not isinstance(mid, bool)]
 

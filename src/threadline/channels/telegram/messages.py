@@ -15,7 +15,13 @@ from threadline.channels.base import (
     MessageKind,
     Visibility,
 )
-from threadline.channels.telegram.payloads import TgChat, TgFile, TgMessage, TgUser
+from threadline.channels.telegram.payloads import (
+    TgCallbackQuery,
+    TgChat,
+    TgFile,
+    TgMessage,
+    TgUser,
+)
 
 IDENTITY_KIND = "telegram"
 
@@ -57,6 +63,29 @@ def to_inbound(msg: TgMessage, *, update_id: int, bot_id: str,
         text=msg.body, created_at=from_unix(msg.date), kind=kind, in_reply_to=in_reply_to,
         thread_key=thread_key(msg.chat.id) if private else None,
         attachments=attachments_of(msg), meta=meta)
+
+
+def to_callback(query: TgCallbackQuery, *, update_id: int, bot_id: str,
+                at: datetime) -> InboundMessage:
+    """A tap on an inline button: an item from the user, in the chat of the message whose
+    button it was, with the button's `callback_data` (the text is the data too: a tap the
+    pipeline does not recognise reads as what it was)."""
+    msg = query.message
+    chat = msg.chat if msg is not None else None
+    private = chat is None or chat.type == "private"
+    chat_id = chat.id if chat is not None else query.from_.id
+    name = " ".join(p for p in (query.from_.first_name, query.from_.last_name) if p) or None
+    meta: JSON = {"update_id": update_id, "callback_data": query.data or "",
+                  "callback_query_id": query.id, "chat_id": str(chat_id)}
+    return InboundMessage(
+        provider_id=f"callback:{query.id}",
+        author=Author(identity_kind=IDENTITY_KIND, provider_user_id=str(query.from_.id),
+                      handle=query.from_.username, display_name=name,
+                      is_self=bool(bot_id) and str(query.from_.id) == bot_id),
+        visibility=Visibility.PRIVATE if private else Visibility.PUBLIC,
+        text=query.data or "", created_at=at, kind=MessageKind.MESSAGE,
+        in_reply_to=provider_id(chat_id, msg.message_id) if msg is not None else None,
+        thread_key=thread_key(chat_id) if private else None, meta=meta)
 
 
 def to_edit(msg: TgMessage) -> MessageEdit:

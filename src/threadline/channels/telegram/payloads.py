@@ -101,8 +101,20 @@ class TgMessage(_Model):
             self.audio, self.voice, self.video_note, self.sticker, self.location, self.contact))
 
 
+class TgCallbackQuery(_Model):
+    """A tap on an inline keyboard button of one of our messages (`data` is the button's
+    callback_data; `message` the message it belongs to, absent when too old)."""
+
+    id: str = Field(min_length=1, max_length=256)
+    from_: TgUser = Field(alias="from")
+    message: TgMessage | None = None
+    chat_instance: str | None = Field(default=None, max_length=256)
+    data: str | None = Field(default=None, max_length=256)
+
+
 class TgUpdate(_Model):
     update_id: int = Field(ge=0, le=2**63 - 1)
+    callback_query: TgCallbackQuery | None = None
     message: TgMessage | None = None
     edited_message: TgMessage | None = None
     channel_post: TgMessage | None = None
@@ -125,7 +137,7 @@ class TgAnswer(_Model):
     """`{"ok": true, "result": {...}}` or `{"ok": false, "error_code", "description", ...}`."""
 
     ok: bool = False
-    result: TgSentMessage | None = None
+    result: TgSentMessage | bool | None = None  # a sent message, or `true` (answers...)
     error_code: int | None = None
     description: str | None = Field(default=None, max_length=2000)
     parameters: TgResponseParameters | None = None

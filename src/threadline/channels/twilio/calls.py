@@ -90,8 +90,10 @@ def call_items(params: dict[str, str], received_at: datetime) -> list[Normalized
             if error and call.error_code:
                 error = f"{error} (Twilio error {call.error_code})"
             items.append(StatusUpdate(provider_id=call.call_sid, state=state, at=at, error=error))
-    if call.call_status in TERMINAL:
-        items.append(MessageEdit(provider_id=call.call_sid, text=text, at=at))
+    if call.call_status in TERMINAL:  # the record's outcome; its duration counts as handle time
+        items.append(MessageEdit(provider_id=call.call_sid, text=text, at=at, meta={
+            k: v for k, v in {"call_status": call.call_status,
+                              "duration_seconds": call.call_duration}.items() if v is not None}))
     return items
 
 

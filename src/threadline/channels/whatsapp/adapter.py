@@ -36,7 +36,9 @@ from threadline.channels.base import (
     StatusUpdate,
     Visibility,
     WebhookRequest,
+    check_choice_titles,
     check_common_policy,
+    choices_of,
 )
 from threadline.channels.meta_adapter import MetaAdapter
 from threadline.channels.whatsapp.payloads import (
@@ -51,6 +53,12 @@ from threadline.channels.whatsapp.payloads import (
 )
 
 WINDOW = timedelta(hours=24)
+# Interactive messages (docs/providers/whatsapp.md#interactive-messages): up to 3 reply
+# buttons (titles of 20 characters) or a list of up to 10 rows (titles of 24 characters)
+# behind one button (a label of 20 characters); the body text has at most 1024 characters.
+REPLY_BUTTONS, BUTTON_TITLE = 3, 20
+LIST_ROWS, ROW_TITLE, LIST_BUTTON = 10, 24, 20
+INTERACTIVE_BODY = 1024
 OUTBOUND_MEDIA = {"image": "image", "video": "video", "audio": "audio"}  # others: document
 
 
@@ -135,6 +143,7 @@ class WhatsAppAdapter(MetaAdapter):
         if len(message.attachments) > 1 or any(not a.url for a in message.attachments):
             raise SendPolicyError("one attachment with a URL per message", code="attachments",
                                   allowed=["one attachment with a URL"])
+        _check_choices(message)
         last = context.last_inbound_at
         if last is None or context.now - last > WINDOW:
             raise SendPolicyError("the 24-hour customer-service window is closed",
@@ -160,6 +169,8 @@ class WhatsAppAdapter(MetaAdapter):
             if kind == "document" and first.name:
                 media["filename"] = first.name
             body.update({"type": kind, kind: media})
+        elif choices_of(message.options):
+            body.update(type="interactive", interactive=_interactive(message))
         else:
             body.update(type="text", text={"preview_url": False, "body": message.text})
         if message.in_reply_to and not isinstance(template, dict):
@@ -179,6 +190,41 @@ class WhatsAppAdapter(MetaAdapter):
         if answer.get("success") is not True:
             raise PermanentSendError("read receipt was not confirmed", code="not_confirmed")
         return SendResult(provider_id=action.target, state=DeliveryState.READ)
+
+
+def _check_choices(message: OutboundMessage) -> None:
+    choices = choices_of(message.options)
+    if not choices:
+        return
+    if message.attachments:
+        raise SendPolicyError("reply buttons go with text, not with an attachment",
+                              code="attachment_with_choices", allowed=["text"])
+    if not message.text.strip() or len(message.text) > INTERACTIVE_BODY:
+        raise SendPolicyError(f"an interactive message needs a text of 1 to "
+                              f"{INTERACTIVE_BODY} characters", code="too_long",
+                              allowed=[f"at most {INTERACTIVE_BODY} characters"])
+    if message.options.get("choices_style") == "list":
+        check_choice_titles(choices, most=LIST_ROWS, title_chars=ROW_TITLE,
+                            channel="WhatsApp list")
+        if len(str(message.options.get("choices_button") or "Choose")) > LIST_BUTTON:
+            raise SendPolicyError(f"the list button has at most {LIST_BUTTON} characters",
+                                  code="choice_title_too_long")
+    else:
+        check_choice_titles(choices, most=REPLY_BUTTONS, title_chars=BUTTON_TITLE,
+                            channel="WhatsApp")
+
+
+def _interactive(message: OutboundMessage) -> JSON:
+    """Reply buttons, or a list message when `choices_style` is "list"."""
+    choices = choices_of(message.options)
+    if message.options.get("choices_style") == "list":
+        rows = [{"id": c.id, "title": c.title} for c in choices]
+        return {"type": "list", "body": {"text": message.text},
+                "action": {"button": str(message.options.get("choices_button") or "Choose"),
+                           "sections": [{"rows": rows}]}}
+    return {"type": "button", "body": {"text": message.text},
+            "action": {"buttons": [{"type": "reply", "reply": {"id": c.id, "title": c.title}}
+                                   for c in choices]}}
 
 
 def e164(wa_id: str) -> str:

@@ -4,6 +4,8 @@ Accounts point `api_base_url` at sandbox base + PREFIX; the Graph version is the
 segment (`/v25.0/...`), as on graph.facebook.com. Endpoints (docs/providers/meta.md,
 docs/providers/whatsapp.md#sending):
     POST /{version}/{page_or_ig_or_phone_number_id}/messages   Send API / WhatsApp messages
+                                                                (quick replies, interactive
+                                                                buttons and lists checked)
     POST /{version}/{object_id}/comments                        Page comment (reply)
     POST /{version}/{ig_comment_id}/replies                      Instagram comment reply
     POST /{version}/{comment_id}                                 hide / unhide
@@ -84,6 +86,8 @@ async def messages(version: str, node_id: str, request: Request) -> JSONResponse
         return _error("(#100) The parameter recipient is required")
     if not body.get("message") and not body.get("sender_action"):
         return _error("(#100) Must send either message or sender_action")
+    if (refused := _check_quick_replies(body.get("message"))) is not None:
+        return refused
     n = recorder_of(request).next_id()
     if "comment_id" in recipient or "post_id" in recipient:
         target = str(recipient.get("comment_id") or recipient.get("post_id"))
@@ -113,11 +117,96 @@ def _whatsapp(request: Request, body: dict[str, Any]) -> JSONResponse:
     if kind == "template" and not (body["template"].get("name")
                                    and body["template"].get("language")):
         return _error("(#132000) Template name and language are required", code=132000)
+    if kind == "interactive" and (refused := _check_interactive(body["interactive"])):
+        return refused
     n = recorder_of(request).next_id()
     digits = to.lstrip("+")
     return JSONResponse({"messaging_product": "whatsapp",
                          "contacts": [{"input": to, "wa_id": digits}],
                          "messages": [{"id": f"wamid.SBX{n:020d}"}]})
+
+
+def _check_quick_replies(message: Any) -> JSONResponse | None:
+    """Send API `message.quick_replies`: 1 to 13, text ones with a title of at most 20
+    characters and a payload of at most 1000 (docs/providers/meta.md#quick-replies)."""
+    if not isinstance(message, dict) or "quick_replies" not in message:
+        return None
+    replies = message["quick_replies"]
+    if not isinstance(replies, list) or not 1 <= len(replies) <= 13:
+        return _error("(#100) param message[quick_replies] must have 1 to 13 elements")
+    for index, reply in enumerate(replies):
+        where = f"message[quick_replies][{index}]"
+        if not isinstance(reply, dict):
+            return _error(f"(#100) param {where} must be an object")
+        kind = reply.get("content_type")
+        if kind not in {"text", "user_phone_number", "user_email"}:
+            return _error(f"(#100) param {where}[content_type] must be one of "
+                          "{text, user_phone_number, user_email}")
+        if kind != "text":
+            continue
+        title, payload = reply.get("title"), reply.get("payload")
+        if not isinstance(title, str) or not title or len(title) > 20:
+            return _error(f"(#100) param {where}[title] must be a string of 1 to 20 "
+                          "characters")
+        if not isinstance(payload, str | int) or not str(payload) or len(str(payload)) > 1000:
+            return _error(f"(#100) param {where}[payload] must be a non-empty string of at "
+                          "most 1000 characters")
+    return None
+
+
+def _check_interactive(interactive: dict[str, Any]) -> JSONResponse | None:
+    """WhatsApp `interactive` of type button (1 to 3 reply buttons, titles of at most 20
+    characters, unique ids of at most 256) or list (one button label of at most 20
+    characters, 1 to 10 rows with titles of at most 24); a body text of at most 1024
+    (docs/providers/whatsapp.md#interactive-messages)."""
+    text = (interactive.get("body") or {}).get("text") \
+        if isinstance(interactive.get("body"), dict) else None
+    if not isinstance(text, str) or not text or len(text) > 1024:
+        return _error("(#131009) Parameter value is not valid: body.text must be 1 to 1024 "
+                      "characters", code=131009)
+    action = interactive.get("action")
+    if not isinstance(action, dict):
+        return _error("(#131009) Parameter value is not valid: action is required",
+                      code=131009)
+    if interactive.get("type") == "button":
+        buttons = action.get("buttons")
+        if not isinstance(buttons, list) or not 1 <= len(buttons) <= 3:
+            return _error("(#131009) Parameter value is not valid: buttons must have 1 to 3 "
+                          "elements", code=131009)
+        items = [b.get("reply") if isinstance(b, dict) and b.get("type") == "reply" else None
+                 for b in buttons]
+        limit = 20
+    elif interactive.get("type") == "list":
+        label = action.get("button")
+        sections = action.get("sections")
+        if not isinstance(label, str) or not label or len(label) > 20 \
+                or not isinstance(sections, list) or not sections:
+            return _error("(#131009) Parameter value is not valid: a list needs a button "
+                          "label of 1 to 20 characters and sections", code=131009)
+        items = [row for section in sections if isinstance(section, dict)
+                 for row in (section.get("rows") or [])]
+        if not 1 <= len(items) <= 10:
+            return _error("(#131009) Parameter value is not valid: a list has 1 to 10 rows",
+                          code=131009)
+        limit = 24
+    else:
+        return _error(f"(#131009) Parameter value is not valid: interactive type "
+                      f"{str(interactive.get('type'))[:20]!r} is not supported here",
+                      code=131009)
+    ids: set[str] = set()
+    for item in items:
+        if not isinstance(item, dict):
+            return _error("(#131009) Parameter value is not valid: a button or row must be "
+                          "an object", code=131009)
+        ident, title = item.get("id"), item.get("title")
+        if not isinstance(ident, str) or not ident or len(ident) > 256 or ident in ids:
+            return _error("(#131009) Parameter value is not valid: ids must be unique "
+                          "strings of 1 to 256 characters", code=131009)
+        if not isinstance(title, str) or not title or len(title) > limit:
+            return _error(f"(#131009) Parameter value is not valid: titles must be 1 to "
+                          f"{limit} characters", code=131009)
+        ids.add(ident)
+    return None
 
 
 @router.post("/{version}/{object_id}/comments")
@@ -305,3 +394,62 @@ def whatsapp_status_webhook(account_id: str, config: dict[str, Any], *, wamid: s
     waba = str(config.get("waba_id") or "102290129340398")
     return _signed(kind, account_id, config, _change(
         "whatsapp_business_account", waba, "messages", _wa_value(config, statuses=[item])))
+
+
+def messenger_quick_reply_webhook(account_id: str, config: dict[str, Any], *, payload: str,
+                                  title: str, psid: str = "6001002003",
+                                  mid: str | None = None, timestamp_ms: int | None = None,
+                                  kind: str = "facebook") -> SignedWebhook:
+    """The person taps one of the quick replies of a Page message: a message whose text is
+    the reply's title, with `quick_reply.payload`."""
+    page = _page_id(config)
+    event = {"sender": {"id": psid}, "recipient": {"id": page},
+             "timestamp": timestamp_ms or int(time.time() * 1000),
+             "message": {"mid": mid or f"m_{_fresh()}", "text": title,
+                         "quick_reply": {"payload": payload}}}
+    return _signed(kind, account_id, config, _messaging("page", page, event))
+
+
+def messenger_postback_webhook(account_id: str, config: dict[str, Any], *, payload: str,
+                               title: str, psid: str = "6001002003", mid: str | None = None,
+                               kind: str = "facebook") -> SignedWebhook:
+    """The person taps a postback button (a template's button, the persistent menu)."""
+    page = _page_id(config)
+    event = {"sender": {"id": psid}, "recipient": {"id": page},
+             "timestamp": int(time.time() * 1000),
+             "postback": {"title": title, "payload": payload, "mid": mid or f"m_{_fresh()}"}}
+    return _signed(kind, account_id, config, _messaging("page", page, event))
+
+
+def instagram_quick_reply_webhook(account_id: str, config: dict[str, Any], *, payload: str,
+                                  title: str, igsid: str = "7000000000000001",
+                                  mid: str | None = None,
+                                  kind: str = "instagram") -> SignedWebhook:
+    """Someone taps a quick reply of an Instagram DM."""
+    ig = _ig_id(config)
+    event = {"sender": {"id": igsid}, "recipient": {"id": ig},
+             "timestamp": int(time.time() * 1000),
+             "message": {"mid": mid or f"aWdf{_fresh()}", "text": title,
+                         "quick_reply": {"payload": payload}}}
+    return _signed(kind, account_id, config, _messaging("instagram", ig, event))
+
+
+def whatsapp_interactive_reply_webhook(account_id: str, config: dict[str, Any], *,
+                                       reply_id: str, title: str, context_id: str,
+                                       wa_id: str = "16505551234", name: str = "Jane Doe",
+                                       wamid: str | None = None, list_reply: bool = False,
+                                       kind: str = "whatsapp") -> SignedWebhook:
+    """The customer taps a reply button (or a list row, `list_reply=True`) of our message
+    `context_id`."""
+    choice = "list_reply" if list_reply else "button_reply"
+    message: dict[str, Any] = {
+        "from": wa_id, "id": wamid or f"wamid.IN{_fresh()}",
+        "timestamp": str(int(time.time())), "type": "interactive",
+        "context": {"from": str(config.get("display_phone_number") or "15550783881"),
+                    "id": context_id},
+        "interactive": {"type": choice, choice: {"id": reply_id, "title": title}}}
+    value = _wa_value(config, contacts=[{"profile": {"name": name}, "wa_id": wa_id}],
+                      messages=[message])
+    waba = str(config.get("waba_id") or "102290129340398")
+    return _signed(kind, account_id, config,
+                   _change("whatsapp_business_account", waba, "messages", value))

@@ -1,4 +1,5 @@
-"""Sandbox side of the Telegram Bot API: sendMessage/getMe, and secret-token webhooks.
+"""Sandbox side of the Telegram Bot API: sendMessage (with inline keyboards), answerCallbackQuery,
+getMe, and secret-token webhooks (messages, edits, channel posts, inline button taps).
 
 Accounts point `api_base_url` at sandbox base + PREFIX; methods live at /bot{token}/{method}.
 """
@@ -57,6 +58,14 @@ async def send_message(token: str, request: Request) -> JSONResponse:
         return _error(400, "Bad Request: message text is empty")
     if len(text) > 4096:
         return _error(400, "Bad Request: message is too long")
+    markup = params.get("reply_markup")
+    if isinstance(markup, str):  # form-encoded: a JSON-serialised object
+        try:
+            markup = json.loads(markup)
+        except ValueError:
+            return _error(400, "Bad Request: can't parse reply keyboard markup JSON object")
+    if markup is not None and (problem := _keyboard_problem(markup)):
+        return _error(400, f"Bad Request: {problem}")
     try:
         chat_value: int | str = int(chat_id)
     except (TypeError, ValueError):
@@ -71,7 +80,44 @@ async def send_message(token: str, request: Request) -> JSONResponse:
     if reply_id:
         message["reply_to_message"] = {"message_id": int(reply_id),
                                        "chat": message["chat"], "date": int(time.time())}
+    if markup is not None:
+        message["reply_markup"] = markup
     return JSONResponse({"ok": True, "result": message})
+
+
+def _keyboard_problem(markup: Any) -> str | None:
+    """What Telegram refuses in an inline keyboard: rows of buttons, each with a text and
+    exactly one action; callback_data of 1 to 64 bytes."""
+    rows = markup.get("inline_keyboard") if isinstance(markup, dict) else None
+    if not isinstance(rows, list) or not all(isinstance(r, list) for r in rows):
+        return "field \"inline_keyboard\" of the InlineKeyboardMarkup should be an Array of Arrays"
+    for row in rows:
+        for button in row:
+            if not isinstance(button, dict) or not isinstance(button.get("text"), str) \
+                    or not button["text"]:
+                return "text buttons are unallowed in the inline keyboard"
+            actions = [k for k in ("callback_data", "url", "switch_inline_query") if k in button]
+            if len(actions) != 1:
+                return "can't parse inline keyboard button: exactly one action is needed"
+            data = button.get("callback_data")
+            if "callback_data" in button and (not isinstance(data, str)
+                                              or not 1 <= len(data.encode()) <= 64):
+                return "BUTTON_DATA_INVALID"
+    return None
+
+
+@router.post("/bot{token}/answerCallbackQuery")
+async def answer_callback_query(token: str, request: Request) -> JSONResponse:
+    if not _TOKEN.match(token):
+        return _error(401, "Unauthorized")
+    params = await _params(request)
+    if not params.get("callback_query_id"):
+        return _error(400, "Bad Request: query is too old and response timeout expired or "
+                           "query ID is invalid")
+    text = params.get("text")
+    if text is not None and (not isinstance(text, str) or len(text) > 200):
+        return _error(400, "Bad Request: MESSAGE_TOO_LONG")
+    return JSONResponse({"ok": True, "result": True})
 
 
 @router.api_route("/bot{token}/getMe", methods=["GET", "POST"])
@@ -158,3 +204,19 @@ def telegram_channel_post_webhook(account_id: str, config: dict[str, Any], chann
             "date": int(time.time()), "text": text}
     return _signed(account_id, config, {"update_id": update_id or next(_UPDATE_IDS),
                                         "channel_post": post})
+
+
+def telegram_callback_query_webhook(account_id: str, config: dict[str, Any], chat_id: int,
+                                    user_id: int, data: str, message_id: int,
+                                    callback_id: str | None = None,
+                                    update_id: int | None = None,
+                                    first_name: str = "Jane") -> SignedWebhook:
+    """The user taps an inline keyboard button of the bot's message `message_id`."""
+    user = {"id": user_id, "is_bot": False, "first_name": first_name, "language_code": "en"}
+    chat = {"id": chat_id, "type": "private" if chat_id > 0 else "supergroup"}
+    query = {"id": callback_id or f"{user_id}{next(_MESSAGE_IDS)}", "from": user,
+             "message": {"message_id": message_id, "chat": chat,
+                         "date": int(time.time()) - 30, "text": "(the bot's message)"},
+             "chat_instance": str(-abs(chat_id) * 7), "data": data}
+    return _signed(account_id, config, {"update_id": update_id or next(_UPDATE_IDS),
+                                        "callback_query": query})

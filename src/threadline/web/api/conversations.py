@@ -27,7 +27,15 @@ from threadline.events.service import audit
 from threadline.hops.flow.marks import mark_messages, with_takers
 from threadline.hops.flow.schemas import ConversationWithTakers
 from threadline.outbound.replies import Reply, post_reply
-from threadline.schema_types import ChannelKind, ConversationStatus, VisibilityName
+from threadline.schema_types import (
+    ChannelKind,
+    ConversationStatus,
+    InboxSort,
+    InboxView,
+    Priority,
+    RelevanceFilter,
+    VisibilityName,
+)
 from threadline.web.contract import errors
 from threadline.web.deps import (
     Principal,
@@ -52,13 +60,29 @@ def list_conversations(
     category: str | None = None,
     label: str | None = None,
     unassigned: bool = False,
+    priority: Priority | None = None,
+    view: Annotated[InboxView, Query(description=(
+        "Statuses (all of them by default; `status` overrides) or a relevance view: "
+        "`mentions`, `competitors`, `chatter` (open and pending ones)."))] = "all",
+    relevance: Annotated[RelevanceFilter | None, Query(description=(
+        "`queue` (the default outside the relevance views: direct questions, private "
+        "messages and conversations never triaged), `all`, or one relevance."))] = None,
+    sort: Annotated[InboxSort, Query(description=(
+        "`queue`: SLA due time (none last), priority (P1 first), direct questions before "
+        "mentions, longest waiting; `recent`: newest activity first. A cursor belongs to "
+        "its order."))] = "queue",
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     cursor: str | None = None,
 ) -> ConversationPage:
-    flt = InboxFilter(view="all", statuses=tuple(status) if status else None,
+    """The agents' queue by default (docs/queues.md); a customer's conversations
+    (`customer_id`) are all of them whatever their relevance."""
+    if customer_id is not None and relevance is None:
+        relevance = "all"
+    flt = InboxFilter(view=view, statuses=tuple(status) if status else None,
                       channel=channel, visibility=visibility, customer_id=customer_id,
                       assignee_id=assignee_id, team_id=team_id, category=category,
-                      label=label, unassigned=unassigned)
+                      label=label, unassigned=unassigned, priority=priority,
+                      relevance=relevance, sort=sort)
     rows, nxt = service.list_conversations(session, principal.workspace_id, flt, limit=limit,
                                            cursor=cursor)
     return ConversationPage(items=[ConversationOut.model_validate(r) for r in rows], next=nxt)

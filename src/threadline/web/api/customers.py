@@ -47,8 +47,8 @@ class CustomerDetail(CustomerOut):
 
 def _detail(session: Session, workspace_id: uuid.UUID, customer_id: uuid.UUID) -> dict[str, Any]:
     customer = service.access_customer(session, workspace_id, customer_id)
-    convs, _ = list_conversations(session, workspace_id,
-                                  InboxFilter(view="all", customer_id=customer.id), limit=200)
+    every = InboxFilter(view="all", customer_id=customer.id, relevance="all", sort="recent")
+    convs, _ = list_conversations(session, workspace_id, every, limit=200)
     data = CustomerOut.model_validate(customer).model_dump()
     data.update(
         identities=[IdentityOut.model_validate(i) for i in service.identities_of(session,

@@ -17,13 +17,21 @@ from threadline.errors import NotFound
 from threadline.web.desktop import (
     account,
     actions,
+    activity,
     admin,
+    approval,
     automation,
     brand,
+    csat,
     customers,
+    dashboards,
     hops,
     inbox,
+    journeys,
     login,
+    quality,
+    routing,
+    sla,
     stream,
     subjects,
 )
@@ -64,5 +72,6 @@ def vendor_file(package: str, name: str) -> Response:
 
 
 for module in (login, account, inbox, actions, hops, subjects, customers, admin, brand,
-               automation, stream):
+               automation, approval, routing, sla, quality, csat,
+                stream, activity, journeys, dashboards):
     router.include_router(module.router)

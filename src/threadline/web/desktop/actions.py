@@ -14,6 +14,7 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from threadline.conversations import service
 from threadline.conversations.models import Message
+from threadline.conversations.queue import check_priority
 from threadline.db.base import utcnow
 from threadline.errors import NotFound, ThreadlineError, ValidationFailed
 from threadline.events.service import audit
@@ -171,9 +172,7 @@ async def triage(conversation_id: uuid.UUID, request: Request,
         changes["sentiment"] = sentiment
     priority = form_value(form, "priority")
     if priority:
-        if not priority.isdigit() or int(priority) > 4:
-            raise ValidationFailed("priority is 0 to 4")
-        changes["priority"] = int(priority)
+        changes["priority"] = check_priority(priority)  # 1 (P1) .. 4, a 422 otherwise
     if changes:
         service.set_triage_fields(session, _conv(session, user, conversation_id), changes,
                                   user.actor)

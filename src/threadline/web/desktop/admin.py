@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from starlette.responses import RedirectResponse, Response
 
 from threadline.adapters.config import config_check
-from threadline.analytics.queues import agent_load, nearest_sla, queues
+from threadline.analytics.queues import nearest_sla, queues
 from threadline.channels.registry import kinds
 from threadline.contacts.brand import brand_contacts
 from threadline.conversations.inbox import counts
@@ -50,7 +50,6 @@ def supervisor(request: Request, user: Supervisor,
                session: ReadSession) -> Response:
     return render(request, "supervisor.html", {
         "queues": queues(session, user.workspace_id),
-        "load": agent_load(session, user.workspace_id),
         "sla": nearest_sla(session, user.workspace_id),
         "counts": counts(session, user.workspace_id, user.agent_id)})
 

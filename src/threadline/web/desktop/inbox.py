@@ -15,9 +15,13 @@ from threadline.analytics.timeline import ConversationStory, conversation_story
 from threadline.channels.base import ChannelError
 from threadline.channels.registry import get_adapter
 from threadline.conversations.inbox import InboxFilter, counts, facets, list_inbox, neighbours
+from threadline.conversations.queue import check_priority
 from threadline.conversations.service import access_conversation
 from threadline.db.base import utcnow
 from threadline.errors import ValidationFailed
+from threadline.kpis.timeline import Mark
+from threadline.kpis.timeline import marks as kpi_marks
+from threadline.web.desktop.approval import composer_visibility
 from threadline.web.desktop.hop_panel import hop_panel
 from threadline.web.desktop.render import is_htmx, render
 from threadline.web.desktop.security import DesktopRoute, DeskUser, ReadSession, current_user
@@ -26,8 +30,14 @@ from threadline.workspace.service import channel_kinds, list_teams
 from threadline.workspace.templates import list_templates
 
 router = APIRouter(route_class=DesktopRoute, include_in_schema=False)
+
+
+def timeline_marks(session: Session, story: ConversationStory) -> dict[uuid.UUID, Mark]:
+    """Where episodes and channel segments start on the timeline (kpis.timeline)."""
+    return kpi_marks(session, story.conversation.id,
+                     [e.message for e in story.entries if e.message is not None])
 FILTER_KEYS = ("view", "channel", "visibility", "category", "priority", "assignee", "team",
-               "label", "sla")
+               "label", "sla", "relevance", "sort")
 
 
 def _uuid(value: str, what: str) -> uuid.UUID:
@@ -42,17 +52,16 @@ def parse_filter(params: Any, user: DeskUser) -> tuple[InboxFilter, dict[str, st
     raw = {k: v for k, v in raw.items() if v}
     assignee = raw.get("assignee", "")
     priority = raw.get("priority")
-    if priority is not None and not priority.lstrip("-").isdigit():
-        raise ValidationFailed("priority must be a number")
     flt = InboxFilter(
         view=raw.get("view", "active"), channel=raw.get("channel"),
         visibility=raw.get("visibility"), category=raw.get("category"),
-        priority=int(priority) if priority is not None else None,
+        priority=check_priority(priority) if priority is not None else None,
         assignee_id=user.agent_id if assignee == "me" else (
             _uuid(assignee, "assignee") if assignee and assignee != "none" else None),
         unassigned=assignee == "none",
         team_id=_uuid(raw["team"], "team") if raw.get("team") else None,
-        label=raw.get("label"), sla=raw.get("sla"))
+        label=raw.get("label"), sla=raw.get("sla"), relevance=raw.get("relevance"),
+        sort=raw.get("sort", "queue"))
     return flt, raw
 
 
@@ -126,12 +135,13 @@ def conversation_context(session: Session, user: DeskUser, conversation_id: uuid
         account = story.accounts[0]
     _, raw = parse_filter(params, user)
     templates = list_templates(session, user.workspace_id, approved_only=True)
+    visibility = composer_visibility(session, user.workspace_id, story)  # public-answer topics
     return {"story": story, "conv": conv, "customer": story.customer,
-            "composer": {"account": account, "visibility": story.default_visibility,
+            "composer": {"account": account, "visibility": visibility,
                          "text": "", "error": None, "kind": "message"},
-            "hint": traits_hint(story, account, story.default_visibility),
+            "hint": traits_hint(story, account, visibility),
             "templates": templates, "agents": list(story.agents.values()),
-            "hop": hop_panel(session, conv),
+            "hop": hop_panel(session, conv), "kpi_marks": timeline_marks(session, story),
             "filters": raw, "query": urlencode(raw)}
 
 
@@ -151,11 +161,12 @@ def conversation(conversation_id: uuid.UUID, request: Request,
 def next_conversation(conversation_id: uuid.UUID, request: Request,
                       user: Annotated[DeskUser, Depends(current_user)],
                       session: ReadSession) -> Response:
-    """j/k past the loaded rows: the older (step=1) or newer (step=-1) conversation."""
+    """j/k past the loaded rows: the next (step=1) or previous (step=-1) conversation in the
+    inbox order."""
     conv = access_conversation(session, user.workspace_id, conversation_id)
     flt, raw = parse_filter(request.query_params, user)
-    newer, older = neighbours(session, user.workspace_id, conv, flt)
-    target = newer if request.query_params.get("step") == "-1" else older
+    previous, following = neighbours(session, user.workspace_id, conv, flt)
+    target = previous if request.query_params.get("step") == "-1" else following
     query = f"?{urlencode(raw)}" if raw else ""
     return RedirectResponse(f"/conversations/{target or conv.id}{query}", status_code=303)
 
@@ -167,7 +178,9 @@ def timeline(conversation_id: uuid.UUID, request: Request,
     story = conversation_story(session, user.workspace_id, conversation_id)
     return render(request, "partials/timeline.html", {"story": story, "conv": story.conversation,
                                                       "hop": hop_panel(session,
-                                                                       story.conversation)})
+                                                                       story.conversation),
+                                                      "kpi_marks": timeline_marks(session,
+                                                                                  story)})
 
 
 @router.get("/conversations/{conversation_id}/hint")

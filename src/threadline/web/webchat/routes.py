@@ -5,6 +5,7 @@
     POST /webchat/{account_id}/session             visitor token (+ entry form, HMAC identity)
     POST /webchat/{account_id}/messages            a visitor message -> durable ingest, 202
     POST /webchat/{account_id}/read                a read receipt for an agent message
+    POST /webchat/{account_id}/surveys/{survey_id} the visitor's rating of a CSAT survey
     GET  /webchat/{account_id}/history             what this visitor may see (+ link context)
     GET  /webchat/{account_id}/stream              the same, live (server-sent events)
 """
@@ -29,9 +30,11 @@ from threadline.channels.webchat.payloads import (
     WebchatRead,
     WebchatVisitor,
 )
+from threadline.csat.answers import Gone, answer_in_chat
 from threadline.db.base import utcnow
 from threadline.errors import (
     BadRequest,
+    Conflict,
     Forbidden,
     NotFound,
     PayloadTooLarge,
@@ -57,6 +60,8 @@ from threadline.web.webchat.schemas import (
     HistoryOut,
     MessageAccepted,
     MessageIn,
+    RatingIn,
+    RatingRecorded,
     ReadAccepted,
     ReadIn,
     SessionIn,
@@ -311,6 +316,30 @@ async def mark_read(account_id: str, request: Request) -> JSONResponse:
 
     await run_in_threadpool(run)
     return JSONResponse({"message_id": body.message_id, "accepted": True}, status_code=202)
+
+
+@router.post("/{account_id}/surveys/{survey_id}",
+             **_doc(200, RatingRecorded, Unauthorized, Conflict, Gone, *BODY,
+                  body=RatingIn))
+async def rate_survey(account_id: str, survey_id: uuid.UUID, request: Request) -> JSONResponse:
+    """The visitor's 1-5 rating (and optional comment) of a survey shown in his chat: 404
+    unless it was sent to him here, 409 once answered, 410 once closed."""
+    config = await _open(request, account_id)
+    visitor = _visitor(request, account_id, config)
+    await rate_limit(request, f"message:{account_id}:{visitor.visitor_id}",
+                     _limit(config, "messages_per_minute"))
+    body = _parse(RatingIn, await read_json_body(request))
+    runtime = _runtime(request)
+
+    def run() -> int:
+        with runtime.db.session() as session:
+            account = service.chat_account(session, account_id)
+            survey = answer_in_chat(session, account, visitor.visitor_id, survey_id,
+                                    body.score, body.comment)
+            return int(survey.score or 0)
+
+    score = await run_in_threadpool(run)
+    return JSONResponse({"survey_id": str(survey_id), "score": score, "recorded": True})
 
 
 @router.get("/{account_id}/history", **_doc(200, HistoryOut, Unauthorized))

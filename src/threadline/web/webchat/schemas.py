@@ -87,6 +87,18 @@ class ReadIn(_Input):
     message_id: str = Field(min_length=1, max_length=64)
 
 
+class RatingIn(_Input):
+    """The visitor's answer to a survey shown in his chat (docs/csat.md#web-chat)."""
+
+    score: int = Field(ge=1, le=5)
+    comment: str | None = Field(default=None, max_length=1000)
+
+    @field_validator("comment")
+    @classmethod
+    def _comment(cls, value: str | None) -> str | None:
+        return clean_text(value) or None if value is not None else None
+
+
 # --- what the visitor API answers (documented in the OpenAPI; the routes send JSONResponse) --
 
 
@@ -107,6 +119,12 @@ class MessageAccepted(BaseModel):
 class ReadAccepted(BaseModel):
     message_id: str
     accepted: bool
+
+
+class RatingRecorded(BaseModel):
+    survey_id: str
+    score: int
+    recorded: bool
 
 
 class HistoryVisitor(BaseModel):

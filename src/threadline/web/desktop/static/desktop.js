@@ -149,7 +149,32 @@
     });
   }
 
+  // --- active handle time (docs/kpis.md) ---------------------------------------------------
+  // While a conversation is open, the tab visible and focused and the agent not idle (an input
+  // in the last minute), report the seconds since the last report: "typing" if he typed.
+  var ACTIVITY_EVERY = 15000, IDLE_AFTER = 60000, lastInput = Date.now(), lastBeat = Date.now(), typed = false;
+  function activityBeat() {
+    var now = Date.now(), seconds = Math.min((now - lastBeat) / 1000, 60), id = selectedId(), kind = typed ? "typing" : "focus";
+    lastBeat = now; typed = false;
+    var csrf = document.body.dataset.csrf;
+    if (!id || !csrf || document.visibilityState !== "visible" || !document.hasFocus() || now - lastInput > IDLE_AFTER || seconds < 1) return;
+    fetch("/desktop/activity", {
+      method: "POST", credentials: "same-origin",
+      headers: { "X-CSRF-Token": csrf, "Content-Type": "application/x-www-form-urlencoded" },
+      body: new URLSearchParams({ conversation_id: id, kind: kind, seconds: seconds.toFixed(1) })
+    }).catch(function () { /* offline for a moment: that time is not counted */ });
+  }
+  function activityStart() {
+    ["mousemove", "mousedown", "keydown", "scroll", "touchstart"].forEach(function (name) {
+      document.addEventListener(name, function () { lastInput = Date.now(); }, { passive: true, capture: true });
+    });
+    document.addEventListener("input", function () { typed = true; lastInput = Date.now(); });
+    document.addEventListener("visibilitychange", function () { lastBeat = Date.now(); });
+    setInterval(activityBeat, ACTIVITY_EVERY);
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
+    activityStart();
     drawBars();
     configureHtmx();
     connect();
@@ -160,6 +185,9 @@
     document.addEventListener("change", function (e) {
       if (e.target.id === "template-picker") insertTemplate(e.target);
       if (e.target.dataset.action === "submit-on-pick" && e.target.value && window.htmx) {
+        // a pane swapped in less than htmx's settle delay ago is not processed yet: without
+        // this a quick pick fired a submit nobody listened to (process is idempotent)
+        htmx.process(e.target.form);
         htmx.trigger(e.target.form, "submit");
       }
       if (e.target.name === "kind" && e.target.closest("#composer")) {

@@ -212,10 +212,80 @@
     }
     node.querySelector(".tl-body").textContent = item.text;
     node.setAttribute("data-delivery", item.delivery || "");
+    renderSurvey(node, item.survey);
     if (item.id) { byId[item.id] = node; node.setAttribute("data-id", item.id); }
     if (item.echo_id) { byEcho[item.echo_id] = node; }
     node.scrollIntoView && node.scrollIntoView({ block: "end" });
     if (item.sender === "agent" && item.id && item.delivery !== "read") { markRead(); }
+  }
+
+  /* A CSAT survey: choose 1-5, add a comment if you like, send (docs/csat.md#web-chat). */
+  function renderSurvey(node, survey) {
+    var box = node.querySelector(".tl-survey");
+    if (!survey) { if (box) { box.remove(); } return; }
+    var state = survey.answered ? "answered" : "open";
+    if (box && box.getAttribute("data-state") === state) { return; }
+    if (!box) { box = el("div", "tl-survey"); node.appendChild(box); }
+    box.textContent = "";
+    box.setAttribute("data-state", state);
+    box.setAttribute("data-survey", survey.id);
+    if (survey.answered) {
+      box.appendChild(el("p", "tl-survey-done",
+        "Thank you! You rated us " + survey.score + " out of 5."));
+      return;
+    }
+    var form = el("form", "tl-survey-form");
+    form.setAttribute("aria-label", "Rate our help");
+    var scale = el("div", "tl-scale");
+    scale.setAttribute("role", "group");
+    scale.setAttribute("aria-label", "Score from 1 (very poor) to 5 (excellent)");
+    var chosen = 0;
+    var comment = el("textarea", "tl-input tl-survey-comment");
+    comment.rows = 2;
+    comment.maxLength = 1000;
+    comment.placeholder = "Anything to add? (optional)";
+    comment.setAttribute("aria-label", "Comment");
+    var send = el("button", "tl-button", "Send rating");
+    send.type = "submit";
+    send.disabled = true;
+    var error = el("p", "tl-error");
+    error.setAttribute("role", "alert");
+    survey.scale.forEach(function (n) {
+      var button = el("button", "tl-score", String(n));
+      button.type = "button";
+      button.setAttribute("aria-pressed", "false");
+      button.setAttribute("aria-label", n + " out of 5");
+      button.addEventListener("click", function () {
+        chosen = n;
+        Array.prototype.forEach.call(scale.children, function (other) {
+          other.setAttribute("aria-pressed", other === button ? "true" : "false");
+        });
+        send.disabled = false;
+      });
+      scale.appendChild(button);
+    });
+    var ends = el("div", "tl-scale-ends");
+    ends.appendChild(el("span", "", "Very poor"));
+    ends.appendChild(el("span", "", "Excellent"));
+    form.appendChild(scale);
+    form.appendChild(ends);
+    form.appendChild(comment);
+    form.appendChild(send);
+    form.appendChild(error);
+    form.addEventListener("submit", function (event) {
+      event.preventDefault();
+      if (!chosen) { return; }
+      send.disabled = true;
+      error.textContent = "";
+      api("POST", "/surveys/" + survey.id, { score: chosen,
+        comment: comment.value.trim() || null }).then(function (data) {
+        renderSurvey(node, { id: survey.id, answered: true, score: data.score });
+      }).catch(function (err) {
+        error.textContent = err.message || "Could not send the rating.";
+        send.disabled = err.status === 409 || err.status === 410;
+      });
+    });
+    box.appendChild(form);
   }
 
   function markRead() {

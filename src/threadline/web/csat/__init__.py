@@ -1,0 +1,1 @@
+"""The CSAT survey's public page behind a short link (no login)."""
