@@ -158,15 +158,19 @@ _CLOCK_TIMES = ("c.response_due_at", "c.response_warn_at", "c.resolution_due_at"
                 "c.resolution_warn_at", "c.next_check_at")
 
 
-def _select(seconds: str, micros: str, due_micros: str, param: str, ident: str = "{0}") -> str:
-    columns = [ident.format("c.conversation_id"), "c.response_kind", "c.response_used",
+def _select(seconds: str, micros: str, due_micros: str, param: str, ident: str = "{0}",
+            clock_key: str = "c.conversation_id", conversation_key: str = "v.id") -> str:
+    """Column 0 is the key the clock's row is updated by, the last one the key of the
+    conversation's row."""
+    columns = [ident.format(clock_key), "c.response_kind", "c.response_used",
                "c.resolution_used",
                "c.response_warned_at IS NOT NULL", "c.response_breached_at IS NOT NULL",
                "c.resolution_warned_at IS NOT NULL", "c.resolution_breached_at IS NOT NULL",
                "v.priority", "v.origin_channel", "v.origin_visibility", "v.category",
                ident.format("v.team_id"), *(seconds.format(c) for c in _SINCE),
                ident.format("c.policy_id"),
-               *(micros.format(c) for c in _CLOCK_TIMES), due_micros.format("v.sla_due_at")]
+               *(micros.format(c) for c in _CLOCK_TIMES), due_micros.format("v.sla_due_at"),
+               ident.format(conversation_key)]
     return (f"SELECT {', '.join(columns)} FROM sla_clocks c JOIN conversations v "
             f"ON v.id = c.conversation_id WHERE c.workspace_id = {param} "
             "AND v.status IN ('open', 'pending', 'snoozed')")
@@ -176,7 +180,7 @@ _SQLITE_SELECT = _select(
     "({0} / 1000000.0)", "{0}",
     "(CAST(strftime('%s', substr({0}, 1, 19)) AS INTEGER) * 1000000 "
     "+ CAST(substr({0}, 21, 6) AS INTEGER))",
-    "?")
+    "?", clock_key="c.rowid", conversation_key="v.rowid")
 # ids as text on PostgreSQL: building and hashing uuid.UUID objects would cost more
 _PG_MICROS = "(extract(epoch from {0}) * 1000000)::int8"
 _PG_SELECT = _select("extract(epoch from {0})::float8", _PG_MICROS, _PG_MICROS, "%s",
@@ -257,7 +261,7 @@ def _plan(compiled: Compiled, rows: Sequence[Sequence[Any]], team_of: Any, polic
         if new != row[15:21]:
             clocks.append((row[0], *new))
         if due != row[21]:
-            convs.append((row[0], due))
+            convs.append((row[22], due))
     return clocks, convs
 
 
@@ -309,7 +313,9 @@ def _recompute_sqlite(session: Session, workspace_id: uuid.UUID,
     try:
         rows = cursor.execute(_SQLITE_SELECT, (workspace_id.hex,)).fetchall()
         clocks, convs = _plan(compiled, rows, *_id_caches(lambda value: value.hex))
-        clocks.sort()  # in key order: the index pages are visited once each
+        # by rowid (read with the rows: no search of the primary key's index per row), in
+        # order: the table's pages are visited once each
+        clocks.sort()
         convs.sort()
         fmt = _sqlite_texts()
         if clocks:
@@ -320,12 +326,12 @@ def _recompute_sqlite(session: Session, workspace_id: uuid.UUID,
                 cursor.executemany(
                     "UPDATE sla_clocks SET policy_id = ?, response_due_at = ?, "
                     "response_warn_at = ?, resolution_due_at = ?, resolution_warn_at = ?, "
-                    "next_check_at = ? WHERE conversation_id = ?",
+                    "next_check_at = ? WHERE rowid = ?",
                     [(*c[1:], c[0]) for c in clocks])
             finally:
                 cursor.execute("PRAGMA secure_delete=ON")
         if convs:
-            cursor.executemany("UPDATE conversations SET sla_due_at = ? WHERE id = ?",
+            cursor.executemany("UPDATE conversations SET sla_due_at = ? WHERE rowid = ?",
                                [(fmt(c[1]), c[0]) for c in convs])
     finally:
         cursor.close()
