@@ -91,6 +91,7 @@ class Database:
         """A unit of work: commit on success, roll back on error."""
         factory: Callable[[], Session] = self._write if write else self._read
         session = factory()
+        session.info["read_only"] = not write  # kpis/dashboards/beside.py reads beside it
         try:
             yield session
             session.commit()

@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from threadline.kpis.dashboards import feedback
+from threadline.kpis.dashboards.beside import beside
 from threadline.kpis.dashboards.build import Names, channel_label, daily, hours, minutes
 from threadline.kpis.dashboards.filters import Filters
 from threadline.kpis.dashboards.schemas import (
@@ -62,18 +63,21 @@ def _grouped(session: Session, conds: list[Any]) -> tuple[dict[str, dict[str, fl
 
 def quality(session: Session, filters: Filters, names: Names) -> Dashboard:
     conds = filters.conditions()
-    by_channel, by_day = _grouped(session, conds)
-    total: dict[str, float] = defaultdict(float)
-    for row in by_channel.values():
-        for key, value in row.items():
-            total[key] += value
+    # the grouped sums, CSAT and reviews are aggregated by the database: on a second
+    # connection while this one reads and sorts the values of the percentiles
+    other = beside(session, lambda s: (_grouped(s, conds),
+                                       feedback.csat(s, filters, per_day=False),
+                                       feedback.qa_scores(s, filters)))
     found = percentiles(session, {"first": F.first_response_s,
                                   "business": F.first_response_business_s,
                                   "resolution": F.resolution_s}, conds, PS, by=F.origin_channel,
                         totals_only={"business"})
     first, business, resolution = found["first"], found["business"], found["resolution"]
-    csat = feedback.csat(session, filters, per_day=False)  # the channels' side by side
-    qa = feedback.qa_scores(session, filters)
+    (by_channel, by_day), csat, qa = other.result()  # csat: the channels' side by side
+    total: dict[str, float] = defaultdict(float)
+    for row in by_channel.values():
+        for key, value in row.items():
+            total[key] += value
     metrics = [
         Metric(key="sla_first_response", label="First response within SLA",
                value=ratio(total["fr_met"], total["fr_known"]), unit="percent",
