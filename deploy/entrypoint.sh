@@ -95,18 +95,13 @@ wait_ready() {
 import sys
 import time
 
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
-from sqlalchemy import text
-
 from threadline.config import get_settings
-from threadline.db.engine import make_engine
-from threadline.db.migrate import alembic_config
+from threadline.db.engine import Database
+from threadline.db.migrate import schema_revisions
 
 need_schema, wait = sys.argv[1] == "1", float(sys.argv[2])
 settings = get_settings()
-heads = set(ScriptDirectory.from_config(alembic_config()).get_heads())
-engine = make_engine(settings.database_url)
+db = Database(settings.database_url)
 
 
 def reason(exc: BaseException) -> str:
@@ -116,9 +111,7 @@ def reason(exc: BaseException) -> str:
 
 def problem() -> str | None:
     try:
-        with engine.connect() as connection:
-            connection.execute(text("SELECT 1"))
-            current = set(MigrationContext.configure(connection).get_current_heads())
+        current, heads = schema_revisions(db)  # the same check as `serve --no-migrate`
     except Exception as exc:
         return f"the database does not answer ({reason(exc)})"
     if settings.redis_url:
@@ -146,10 +139,10 @@ while (found := problem()) is not None:
         last = found
     if time.monotonic() >= deadline:
         print(f"entrypoint: not ready after {wait:g} s: {found}", file=sys.stderr)
-        engine.dispose()
+        db.dispose()
         sys.exit(69)
     time.sleep(1)
-engine.dispose()
+db.dispose()
 PY
 }
 

@@ -17,7 +17,7 @@ import typer
 from typer.core import TyperCommand
 
 from threadline.config import get_settings
-from threadline.db.migrate import upgrade
+from threadline.db.migrate import schema_revisions, upgrade
 from threadline.jobs.runtime import Runtime
 
 
@@ -77,9 +77,21 @@ def require_shared_secret() -> None:
 
 
 def runtime(migrate: bool = True) -> Runtime:
+    """The process's runtime; its schema upgraded first, or (`migrate=False`, scaled mode's
+    web processes) checked: a process never serves a database this release does not know."""
     rt = Runtime.create()
     if migrate:
         upgrade(rt.db)
+        return rt
+    current, needed = schema_revisions(rt.db)
+    if current != needed:
+        rt.close()
+        at = ", ".join(sorted(current)) or "no schema at all"
+        typer.echo(f"error: the database is at {at}; this release needs "
+                   f"{', '.join(sorted(needed))}. Run `threadline migrate` once (the migrate "
+                   "role of deploy/entrypoint.sh), then start the web and worker processes.",
+                   err=True)
+        raise typer.Exit(2)
     return rt
 
 

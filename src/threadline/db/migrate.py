@@ -32,3 +32,14 @@ def revision(db: Database, message: str) -> None:
     with db.engine.begin() as connection:
         config.attributes["connection"] = connection
         command.revision(config, message=message, autogenerate=True)
+
+
+def schema_revisions(db: Database) -> tuple[set[str], set[str]]:
+    """(the revisions the database is at, the revisions this release needs)."""
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+
+    heads = set(ScriptDirectory.from_config(alembic_config()).get_heads())
+    with db.engine.connect() as connection:
+        current = set(MigrationContext.configure(connection).get_current_heads())
+    return current, heads

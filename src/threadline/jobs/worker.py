@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 import traceback
 from collections.abc import Sequence
 from contextlib import AbstractContextManager
 from datetime import timedelta
 
 from sqlalchemy import Text, bindparam, cast, func, select, update
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from threadline import logs
@@ -36,6 +38,9 @@ from threadline.jobs.registry import (
 from threadline.jobs.runtime import Runtime
 
 log = logging.getLogger("threadline.worker")
+
+MAX_BACKOFF_SECONDS = 30.0  # between failed rounds (the database away)
+FAILURE_REPORT_SECONDS = 60.0  # one log line a minute while rounds keep failing
 
 
 def backoff_seconds(runtime: Runtime, attempts: int) -> float:
@@ -57,6 +62,14 @@ def describe(exc: BaseException) -> str:
     """A short reason for the dead-letter list: type and message, no payload data."""
     text = str(exc) or type(exc).__name__
     return f"{type(exc).__name__}: {text}"[:2000]
+
+
+def _kind(exc: BaseException) -> str:
+    """The kind of a failure for a log line: type names only (a database error's message
+    carries its statement and parameters, which may hold personal data)."""
+    orig = getattr(exc, "orig", None)
+    return f"{type(exc).__name__} ({type(orig).__name__})" if orig is not None else (
+        type(exc).__name__)
 
 
 # jobs run between two looks for inbound events (see Worker.run_once)
@@ -239,14 +252,32 @@ class Worker:
         return total
 
     def run_forever(self, stop: threading.Event) -> None:
+        """Rounds until `stop`. A round that fails (the database unreachable, most often)
+        is retried after 0.5, 1, 2 ... up to 30 s; the first failure is logged (with its
+        traceback unless the database was unavailable), then one line a minute while it
+        lasts, and one when work resumes: no error line per poll."""
         waiter = PersistentWaiter(self.runtime.bus, WAKE_TOPIC)
+        failures, reported = 0, 0.0
         try:
             while not stop.is_set():
                 try:
                     n = self.run_once()
-                except Exception:
-                    log.exception("worker round failed")
-                    n = 0
+                except Exception as exc:
+                    failures += 1
+                    unavailable = isinstance(exc, OperationalError)
+                    if failures == 1:
+                        log.warning("worker round failed: %s; retrying with backoff",
+                                    _kind(exc), exc_info=not unavailable)
+                        reported = time.monotonic()
+                    elif time.monotonic() - reported >= FAILURE_REPORT_SECONDS:
+                        log.warning("worker rounds still failing (%d so far): %s", failures,
+                                    _kind(exc))
+                        reported = time.monotonic()
+                    stop.wait(min(MAX_BACKOFF_SECONDS, 0.25 * 2 ** min(failures, 7)))
+                    continue
+                if failures:
+                    log.info("worker resumed after %d failed rounds", failures)
+                    failures = 0
                 if n == 0:
                     waiter.wait(self.runtime.settings.worker_poll_seconds)
         finally:

@@ -12,6 +12,7 @@ from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi_offline import FastAPIOffline
+from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException
 
 from threadline.errors import ThreadlineError
@@ -45,6 +46,8 @@ from threadline.web.storable import refuse_unstorable
 from threadline.web.webchat.routes import router as webchat_router
 
 log = logging.getLogger("threadline.web")
+
+RETRY_AFTER_SECONDS = 5  # what a 503 asks the client to wait when the database is away
 
 
 def create_app(runtime: Runtime | None = None, *, workers: int | None = None) -> FastAPI:
@@ -84,6 +87,17 @@ def create_app(runtime: Runtime | None = None, *, workers: int | None = None) ->
     async def http_error(_request: Request, exc: HTTPException) -> JSONResponse:
         return JSONResponse(http_error_body(exc.status_code, exc.detail),
                             status_code=exc.status_code, headers=exc.headers)
+
+    @app.exception_handler(OperationalError)
+    async def database_unavailable(_request: Request, exc: OperationalError) -> JSONResponse:
+        """The database cannot be reached (or SQLite stayed locked past its busy timeout):
+        a 503 the client may retry, never a 500 with a traceback. The transaction was rolled
+        back, so nothing is stored half-way; providers deliver the webhook again."""
+        log.warning("database unavailable: %s", type(exc.orig).__name__)
+        return JSONResponse({"error": {
+            "code": "database_unavailable",
+            "message": "the service cannot reach its database; try again shortly",
+            "details": {}}}, status_code=503, headers={"Retry-After": str(RETRY_AFTER_SECONDS)})
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(_request: Request, exc: RequestValidationError) -> JSONResponse:
