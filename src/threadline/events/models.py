@@ -70,16 +70,21 @@ class OutboxJob(Base):
 
 
 class StreamEvent(Base):
-    """A real-time event for the desktops; its id is the SSE id (Last-Event-ID replay)."""
+    """A real-time event for the desktops. Its `position` is the SSE id (Last-Event-ID
+    replay): positions grow in the order the events became visible, which ids do not
+    (decision 0317). SQLite gives an event its id as position when it is inserted (one writer
+    at a time: id order is commit order); on PostgreSQL the position is given after commit by
+    `events.service.sequence_stream`, and the readers read by position only."""
 
     __tablename__ = "stream_events"
-    __table_args__ = (Index("ix_stream_events_ws_id", "workspace_id", "id"),)
+    __table_args__ = (Index("ix_stream_events_ws_position", "workspace_id", "position"),)
 
     id: Mapped[int] = mapped_column(SeqId, primary_key=True, autoincrement=True)
     workspace_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("workspaces.id"))
     name: Mapped[str] = mapped_column(String(64))
     payload: Mapped[dict[str, Any]] = mapped_column(RedactedJSON)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    position: Mapped[int | None] = mapped_column(BigInteger)
 
 
 class AuditEvent(Base):

@@ -12,12 +12,14 @@ from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Table, func, select
+from sqlalchemy import Table, func, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from threadline.db.base import utcnow
+from threadline.db.engine import Database
+from threadline.db.locks import workspace_lock
 from threadline.events.models import AuditEvent, InboundEvent, OutboxJob, StreamEvent
 from threadline.logs import current_request_id
 
@@ -194,18 +196,46 @@ def audit_many(session: Session, rows: list[dict[str, Any]]) -> None:
     session.execute(_table(AuditEvent).insert(), rows)
 
 
-def stream_after(session: Session, workspace_id: uuid.UUID, after_id: int,
+def sequence_stream(db: Database, workspace_id: uuid.UUID) -> int:
+    """PostgreSQL: give the workspace's committed stream events that have no position yet
+    their positions, in id order, in a transaction of their own; returns how many. A reader
+    calls it before it reads, so it reads only positions given after the events were visible:
+    an event whose transaction commits late gets a position after everything read before it,
+    never one behind a reader's cursor (decision 0317). The workspace's "stream" lock makes
+    the sequencers take turns: one that waited finds the events numbered and reads them. On
+    SQLite positions are given at insert (one writer at a time) and this does nothing."""
+    if db.dialect != "postgresql":
+        return 0
+    unnumbered = (StreamEvent.workspace_id == workspace_id, StreamEvent.position.is_(None))
+    with db.session() as session:
+        if session.scalar(select(StreamEvent.id).where(*unnumbered).limit(1)) is None:
+            return 0
+        workspace_lock(session, workspace_id, "stream")
+        ids = list(session.scalars(select(StreamEvent.id).where(*unnumbered)
+                                   .order_by(StreamEvent.id).with_for_update()))
+        if not ids:
+            return 0
+        positions = list(session.scalars(text(
+            "SELECT nextval('stream_event_positions') AS p FROM generate_series(1, :n) "
+            "ORDER BY p"), {"n": len(ids)}))
+        session.execute(update(StreamEvent), [{"id": i, "position": p}
+                                              for i, p in zip(ids, positions, strict=True)])
+        return len(ids)
+
+
+def stream_after(session: Session, workspace_id: uuid.UUID, after: int,
                  limit: int = 500) -> list[StreamEvent]:
+    """The workspace's events after position `after`, in position order."""
     stmt = (select(StreamEvent).where(StreamEvent.workspace_id == workspace_id,
-                                      StreamEvent.id > after_id)
-            .order_by(StreamEvent.id).limit(limit))
+                                      StreamEvent.position > after)
+            .order_by(StreamEvent.position).limit(limit))
     return list(session.scalars(stmt))
 
 
 def latest_stream_id(session: Session, workspace_id: uuid.UUID) -> int:
-    stmt = (select(StreamEvent.id).where(StreamEvent.workspace_id == workspace_id)
-            .order_by(StreamEvent.id.desc()).limit(1))
-    return int(session.scalar(stmt) or 0)
+    """The newest position of the workspace's stream (0 when it has none)."""
+    return int(session.scalar(select(func.max(StreamEvent.position)).where(
+        StreamEvent.workspace_id == workspace_id)) or 0)
 
 
 def work_counts(session: Session) -> dict[str, dict[str, int]]:

@@ -14,7 +14,12 @@ from typing import Any
 
 from starlette.concurrency import run_in_threadpool
 
-from threadline.events.service import latest_stream_id, stream_after, stream_topic
+from threadline.events.service import (
+    latest_stream_id,
+    sequence_stream,
+    stream_after,
+    stream_topic,
+)
 from threadline.jobs.bus import Bus
 from threadline.jobs.runtime import Runtime
 
@@ -24,8 +29,9 @@ POLL_SECONDS = 2.0  # a lost wake-up delays an event by this much at most
 
 
 def _fetch(runtime: Runtime, workspace_id: uuid.UUID, after: int) -> list[dict[str, Any]]:
+    sequence_stream(runtime.db, workspace_id)
     with runtime.db.session(write=False) as session:
-        return [{"id": str(e.id), "event": e.name, "data": json.dumps(e.payload)}
+        return [{"id": str(e.position), "event": e.name, "data": json.dumps(e.payload)}
                 for e in stream_after(session, workspace_id, after)]
 
 

@@ -18,7 +18,7 @@ from sse_starlette.sse import EventSourceResponse
 from starlette.concurrency import run_in_threadpool
 
 from threadline.errors import BadRequest
-from threadline.events.service import latest_stream_id, stream_after
+from threadline.events.service import latest_stream_id, sequence_stream, stream_after
 from threadline.jobs.runtime import Runtime
 from threadline.web.events_stream import poll_events
 from threadline.web.webchat.guard import cors_headers
@@ -44,6 +44,10 @@ def _message_id(payload: Any) -> uuid.UUID | None:
 def fetch(runtime: Runtime, account_id: str, visitor: Visitor,
           after: int) -> tuple[list[dict[str, Any]], int]:
     """The visitor's share of the stream events after `after`, and the new position."""
+    if runtime.db.dialect == "postgresql":  # positions are given after commit there
+        with runtime.db.session(write=False) as session:
+            workspace_id = service.chat_account(session, account_id).workspace_id
+        sequence_stream(runtime.db, workspace_id)
     with runtime.db.session(write=False) as session:
         account = service.chat_account(session, account_id)
         events = stream_after(session, account.workspace_id, after)
@@ -60,12 +64,12 @@ def fetch(runtime: Runtime, account_id: str, visitor: Visitor,
             if mid is None:
                 continue
             if event.name == "message.deleted" and mid in deleted:
-                items.append({"id": str(event.id), "event": "message.deleted",
+                items.append({"id": str(event.position), "event": "message.deleted",
                               "data": json.dumps({"id": str(mid)})})
             elif event.name in MESSAGE_EVENTS and mid in visible:
-                items.append({"id": str(event.id), "event": "message",
+                items.append({"id": str(event.position), "event": "message",
                               "data": json.dumps(service.message_view(visible[mid]))})
-        return items, events[-1].id
+        return items, int(events[-1].position or after)
 
 
 def _start(runtime: Runtime, account_id: str) -> tuple[uuid.UUID, int]:
