@@ -21,7 +21,11 @@ FLOOD = ("emoji_10000", "emoji_mixed_10000", "email_local_part", "emails", "sarc
          "phones_international", "passwords", "ssns", "security_codes", "birth_dates")
 ROUNDS = 2  # every worst case twice, plus mixed text, per round
 TELEGRAM_MAX_CHARS = 100_000  # what the Telegram payload model accepts
-BOUND_SECONDS = 1.0
+# Before the fix the ordinary message waited behind minutes of quadratic work (10,000 emoji
+# took about 64 s each); since, it arrives in about 0.5 s. The bound keeps that difference
+# with room for a CI machine running two test processes and Chromium on two cores (it was
+# 1 s, and once missed there); the speed itself is `threadline bench hostile`'s to measure.
+BOUND_SECONDS = 3.0
 
 
 @pytest.fixture
