@@ -38,6 +38,7 @@ from threadline.demo.seed_routing import seed_routing
 from threadline.demo.traffic import Traffic
 from threadline.events.models import InboundEvent, OutboxJob
 from threadline.jobs.runtime import Runtime
+from threadline.outbound.actions import request_action
 from threadline.outbound.replies import Reply, post_reply
 from threadline.sandbox.core import create_app as create_sandbox
 from threadline.web.app import create_app
@@ -144,9 +145,19 @@ def agent_work(runtime: Runtime, workspace_id: uuid.UUID) -> dict[str, Any]:
                          "tomorrow morning. Shipping refunded.", visibility="private",
                     channel_account_id=dm.channel_account_id), actor)
     settle(runtime)
+    with runtime.db.session() as s:  # an agent hides a public comment (moderation)
+        comment = s.scalar(select(Message).where(
+            Message.workspace_id == workspace_id, Message.channel == "facebook",
+            Message.visibility == "public", Message.direction == "inbound",
+            Message.kind == "comment").order_by(Message.created_at))
+        hidden = comment.conversation_id if comment is not None else None
+        if comment is not None:
+            request_action(s, workspace_id, comment.conversation_id, comment.id, "hide", actor)
+    settle(runtime)
     with runtime.db.session(write=False) as s:
         customer = s.get(Conversation, ids["maya"]).customer_id if ids.get("maya") else None
-    return {"maya": ids.get("maya"), "tom": ids.get("tom"), "customer": customer}
+    return {"maya": ids.get("maya"), "tom": ids.get("tom"), "customer": customer,
+            "hidden": hidden}
 
 
 def shoot(base_url: str, ids: dict[str, Any]) -> list[Path]:
@@ -166,7 +177,9 @@ def shoot(base_url: str, ids: dict[str, Any]) -> list[Path]:
         for name, url in (("inbox", f"/conversations/{ids['tom']}"),
                           ("conversation", f"/conversations/{ids['maya']}"),
                           ("customer", f"/customers/{ids['customer']}"),
-                          ("supervisor", "/supervisor")):
+                          ("supervisor", "/supervisor"),
+                          *((("moderation", f"/conversations/{ids['hidden']}"),)
+                            if ids.get("hidden") else ())):
             page.goto(url)
             page.wait_for_load_state("networkidle") if name != "conversation" else None
             page.wait_for_timeout(600)

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query
+from pydantic import BaseModel, Field
 
 from threadline.conversations import service
 from threadline.conversations.inbox import InboxFilter
@@ -22,10 +23,11 @@ from threadline.conversations.schemas import (
     MessageOut,
     SplitIn,
 )
-from threadline.errors import BadRequest, NotFound, PolicyViolation
+from threadline.errors import BadRequest, NotFound, PolicyViolation, ValidationFailed
 from threadline.events.service import audit
 from threadline.hops.flow.marks import mark_messages, with_takers
 from threadline.hops.flow.schemas import ConversationWithTakers
+from threadline.outbound.actions import request_action
 from threadline.outbound.replies import Reply, post_reply
 from threadline.schema_types import (
     ChannelKind,
@@ -123,6 +125,34 @@ def reveal(conversation_id: uuid.UUID, message_id: uuid.UUID,
     audit(session, principal.workspace_id, "message.revealed", "message", message.id,
           actor_type=principal.actor.type, actor_id=principal.actor.id)
     return MessageOut.model_validate(message)
+
+
+class ModerationOut(BaseModel):
+    message_id: uuid.UUID
+    action: Literal["hide", "unhide"]
+    state: Literal["queued", "done"] = Field(
+        description="queued: the worker asks the provider next; done: already in that state")
+
+
+def _moderate(action: str) -> Any:
+    def moderate(conversation_id: uuid.UUID, message_id: uuid.UUID,
+                 principal: Annotated[Principal, Depends(current_principal)],
+                 session: WriteSession) -> ModerationOut:
+        return ModerationOut.model_validate(request_action(
+            session, principal.workspace_id, conversation_id, message_id, action,
+            principal.actor))
+
+    moderate.__doc__ = (f"{action.capitalize()} a customer's public comment or post on a "
+                        "channel that can (Facebook Page and Instagram comments); audited, "
+                        "done by the worker through the provider's API.")
+    moderate.__name__ = f"{action}_message"
+    return moderate
+
+
+for _action in ("hide", "unhide"):
+    router.post(f"/{{conversation_id}}/messages/{{message_id}}/{_action}", status_code=202,
+                response_model=ModerationOut,
+                responses=errors(NotFound, ValidationFailed))(_moderate(_action))
 
 
 @router.post("/{conversation_id}/messages", response_model=MessageOut, status_code=201,

@@ -19,6 +19,7 @@ from threadline.db.base import utcnow
 from threadline.errors import NotFound, ThreadlineError, ValidationFailed
 from threadline.events.service import audit
 from threadline.hops.flow import offers as hop_flow
+from threadline.outbound.actions import request_action
 from threadline.outbound.replies import Reply, post_reply
 from threadline.triage import CATEGORIES, SENTIMENTS
 from threadline.web.desktop.inbox import conversation_context, traits_hint
@@ -199,6 +200,28 @@ async def merge(conversation_id: uuid.UUID, request: Request,
     target = _conv(session, user, conversation_id)
     source = _conv(session, user, other)
     service.merge_conversations(session, source, target, user.actor)
+    return _pane(request, session, user, conversation_id)
+
+
+@router.post("/conversations/{conversation_id}/messages/{message_id}/hide")
+def hide(conversation_id: uuid.UUID, message_id: uuid.UUID, request: Request,
+         user: Annotated[DeskUser, Depends(current_user)], session: WriteSession) -> Response:
+    """Hide a customer's public comment (Facebook, Instagram): queued for the worker; the
+    pane shows it pending, then refreshes when the provider has done it."""
+    return _moderate(request, session, user, conversation_id, message_id, "hide")
+
+
+@router.post("/conversations/{conversation_id}/messages/{message_id}/unhide")
+def unhide(conversation_id: uuid.UUID, message_id: uuid.UUID, request: Request,
+           user: Annotated[DeskUser, Depends(current_user)], session: WriteSession) -> Response:
+    """Show a hidden comment again."""
+    return _moderate(request, session, user, conversation_id, message_id, "unhide")
+
+
+def _moderate(request: Request, session: Session, user: DeskUser, conversation_id: uuid.UUID,
+              message_id: uuid.UUID, action: str) -> Response:
+    _conv(session, user, conversation_id)
+    request_action(session, user.workspace_id, conversation_id, message_id, action, user.actor)
     return _pane(request, session, user, conversation_id)
 
 

@@ -13,6 +13,7 @@ from starlette.responses import Response
 
 from threadline.conversations.privacy import masked_text, public_pii_spans
 from threadline.errors import ThreadlineError
+from threadline.outbound.actions import hideable
 
 HERE = Path(__file__).parent
 TEMPLATES = Jinja2Templates(directory=HERE / "templates")
@@ -56,7 +57,7 @@ def initials(name: str | None) -> str:
 
 TEMPLATES.env.filters.update(channel=channel_label, ago=ago, when=when, initials=initials)
 TEMPLATES.env.globals.update(channel_labels=CHANNEL_LABELS, masked_text=masked_text,
-                             has_public_pii=public_pii_spans)
+                             has_public_pii=public_pii_spans, hideable=hideable)
 
 
 def is_htmx(request: Request) -> bool:
