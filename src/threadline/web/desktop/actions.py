@@ -3,6 +3,7 @@ resolve/reopen, split and merge. Each answers with the refreshed conversation pa
 
 from __future__ import annotations
 
+import re
 import uuid
 from datetime import UTC, datetime, timedelta
 from html import escape
@@ -68,9 +69,13 @@ async def reply(conversation_id: uuid.UUID, request: Request,
         account_id = _parse_uuid(account_raw, "channel account") if account_raw else None
         if len(text) > 20_000:
             raise ValidationFailed("a message has at most 20,000 characters")
+        options = closed_window_options(form) if kind == "message" else {}
+        if not text and "template" in options:  # the record of what was sent
+            template = options["template"]
+            text = f"[WhatsApp template {template['name']}]"
         message = post_reply(session, user.workspace_id, conversation_id,
                              Reply(text=text, visibility=visibility, channel_account_id=account_id,
-                                   kind=kind), user.actor)
+                                   kind=kind, options=options), user.actor)
     except ThreadlineError as exc:
         session.rollback()
         ctx = conversation_context(session, user, conversation_id, request.query_params)
@@ -86,6 +91,44 @@ async def reply(conversation_id: uuid.UUID, request: Request,
     if kind == "message" and is_htmx(request):
         response.headers["HX-Trigger"] = f'{{"tl:sent": "{message.id}"}}'
     return response
+
+
+TEMPLATE_NAME = re.compile(r"[a-z0-9_]{1,512}")
+TEMPLATE_LANGUAGE = re.compile(r"[A-Za-z]{2,3}(_[A-Za-z0-9]{2,8})?")
+MAX_TEMPLATE_PARAMETERS = 20
+
+
+def closed_window_options(form: Any) -> dict[str, Any]:
+    """The composer's ways through a closed messaging window: the human-agent tag
+    (Messenger, Instagram; up to 7 days after the customer's last message) and an approved
+    WhatsApp template (its name, language and body parameters, one per line). The channel
+    adapter decides whether the message may go; this only checks the form's shape."""
+    options: dict[str, Any] = {}
+    if form_value(form, "tag"):
+        if form_value(form, "tag") != "HUMAN_AGENT":
+            raise ValidationFailed("the only tag the desktop sends is HUMAN_AGENT",
+                                   code="unknown_tag", details={"field": "tag"})
+        options["tag"] = "HUMAN_AGENT"
+    name = form_value(form, "wa_template")
+    if name:
+        language = form_value(form, "wa_language") or "en_US"
+        if not TEMPLATE_NAME.fullmatch(name):
+            raise ValidationFailed("a template name is lowercase letters, digits and _",
+                                   code="bad_template", details={"field": "wa_template"})
+        if not TEMPLATE_LANGUAGE.fullmatch(language):
+            raise ValidationFailed("a template language is a code such as en_US or es",
+                                   code="bad_template", details={"field": "wa_language"})
+        params = [p.strip() for p in form_value(form, "wa_params").splitlines() if p.strip()]
+        if len(params) > MAX_TEMPLATE_PARAMETERS or any(len(p) > 1024 for p in params):
+            raise ValidationFailed(f"at most {MAX_TEMPLATE_PARAMETERS} parameters of 1,024 "
+                                   "characters", code="bad_template",
+                                   details={"field": "wa_params"})
+        template: dict[str, Any] = {"name": name, "language": language}
+        if params:
+            template["components"] = [{"type": "body", "parameters": [
+                {"type": "text", "text": p} for p in params]}]
+        options["template"] = template
+    return options
 
 
 def _conv(session: Session, user: DeskUser, conversation_id: uuid.UUID) -> Any:
