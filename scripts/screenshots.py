@@ -27,6 +27,7 @@ from sqlalchemy import func, select
 
 from threadline.config import Settings
 from threadline.contacts.models import Customer
+from threadline.contacts.service import record_consent
 from threadline.conversations.models import Conversation, Message
 from threadline.conversations.service import Actor, assign, set_labels, set_status
 from threadline.db.base import utcnow
@@ -37,6 +38,7 @@ from threadline.demo.seed_queue import seed_queue
 from threadline.demo.seed_routing import seed_routing
 from threadline.demo.traffic import Traffic
 from threadline.events.models import InboundEvent, OutboxJob
+from threadline.hops.records.callbacks import request_callback
 from threadline.jobs.runtime import Runtime
 from threadline.outbound.actions import request_action
 from threadline.outbound.replies import Reply, post_reply
@@ -154,6 +156,16 @@ def agent_work(runtime: Runtime, workspace_id: uuid.UUID) -> dict[str, Any]:
         if comment is not None:
             request_action(s, workspace_id, comment.conversation_id, comment.id, "hide", actor)
     settle(runtime)
+    with runtime.db.session() as s:  # two customers asked to be called back (callbacks page)
+        for n, conv in enumerate(convs[:2]):
+            number = f"+44 20 7946 0{n + 1}23"
+            if conv.customer_id is not None:
+                record_consent(s, workspace_id, conv.customer_id, kind="phone", address=number,
+                               purpose="callback", method="verbal",
+                               wording="You may call me back on this number")
+                request_callback(s, workspace_id, s.get(Conversation, conv.id), phone=number,
+                                 window_start=utcnow() + timedelta(hours=1 + n),
+                                 window_end=None, actor_type="agent", actor_id=str(dana.id))
     with runtime.db.session(write=False) as s:
         customer = s.get(Conversation, ids["maya"]).customer_id if ids.get("maya") else None
     return {"maya": ids.get("maya"), "tom": ids.get("tom"), "customer": customer,
@@ -179,7 +191,8 @@ def shoot(base_url: str, ids: dict[str, Any]) -> list[Path]:
                           ("customer", f"/customers/{ids['customer']}"),
                           ("supervisor", "/supervisor"),
                           *((("moderation", f"/conversations/{ids['hidden']}"),)
-                            if ids.get("hidden") else ())):
+                            if ids.get("hidden") else ()),
+                          ("callbacks", "/callbacks")):
             page.goto(url)
             page.wait_for_load_state("networkidle") if name != "conversation" else None
             page.wait_for_timeout(600)

@@ -22,6 +22,7 @@ from threadline.web.desktop import (
     approval,
     automation,
     brand,
+    callbacks,
     csat,
     customers,
     dashboards,
@@ -72,6 +73,6 @@ def vendor_file(package: str, name: str) -> Response:
 
 
 for module in (login, account, inbox, actions, hops, subjects, customers, admin, brand,
-               automation, approval, routing, sla, quality, csat,
+               automation, approval, routing, sla, quality, csat, callbacks,
                 stream, activity, journeys, dashboards):
     router.include_router(module.router)
