@@ -7,14 +7,20 @@ import uuid
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
+from pydantic import ValidationError
 from starlette.responses import RedirectResponse, Response
 
 from threadline.analytics.timeline import as_dict, customer_file
 from threadline.contacts import service
-from threadline.contacts.models import Evidence
+from threadline.contacts.models import Consent, Evidence, Identity
 from threadline.conversations.customer_merge import merge_customers, undo_merge
-from threadline.errors import ValidationFailed
+from threadline.conversations.service import access_conversation
+from threadline.errors import NotFound, ValidationFailed, invalid_input
+from threadline.hops.flow.contact import send_verification
+from threadline.hops.flow.schemas import ConsentIn
+from threadline.jobs.runtime import Runtime
 from threadline.subjects.service import erased_at
+from threadline.web.deps import get_runtime
 from threadline.web.desktop.render import CHANNEL_LABELS, render
 from threadline.web.desktop.security import (
     DesktopRoute,
@@ -24,6 +30,7 @@ from threadline.web.desktop.security import (
     current_user,
     form_value,
 )
+from threadline.web.hops.api import link_base
 
 router = APIRouter(route_class=DesktopRoute, include_in_schema=False)
 IDENTITY_KINDS = ("email", "phone", "x", "facebook", "instagram", "telegram", "whatsapp",
@@ -105,6 +112,57 @@ async def add_identity(customer_id: uuid.UUID, request: Request,
                           evidence=Evidence.AGENT, actor_type="agent",
                           actor_id=str(user.agent_id))
     return _back(customer_id, "identity-added")
+
+
+@router.post("/customers/{customer_id}/consents")
+async def add_consent(customer_id: uuid.UUID, request: Request,
+                      user: Annotated[DeskUser, Depends(current_user)],
+                      session: WriteSession) -> Response:
+    """Consent the customer gave outside a form (on a call, in a DM), with the wording he
+    was shown; the same checks as `POST /api/v1/customers/{id}/consents`."""
+    form = await request.form()
+    try:
+        body = ConsentIn.model_validate({k: form_value(form, k) for k in (
+            "kind", "address", "purpose", "method", "wording")})
+    except ValidationError as exc:
+        raise invalid_input(exc, "bad_consent", what="consent") from None
+    customer = service.access_customer(session, user.workspace_id, customer_id)
+    service.record_consent(session, user.workspace_id, customer.id, kind=body.kind,
+                           address=body.address, purpose=body.purpose, method=body.method,
+                           wording=body.wording, source=f"agent:{user.agent_id}")
+    return _back(customer_id, "consent-added")
+
+
+@router.post("/customers/{customer_id}/consents/{consent_id}/revoke")
+def revoke_consent(customer_id: uuid.UUID, consent_id: uuid.UUID,
+                   user: Annotated[DeskUser, Depends(current_user)],
+                   session: WriteSession) -> Response:
+    customer = service.access_customer(session, user.workspace_id, customer_id)
+    consent = session.get(Consent, consent_id)
+    if consent is None or consent.customer_id != customer.id:
+        raise NotFound("consent not found", code="consent_not_found")
+    if consent.revoked_at is None:
+        service.revoke_consent(session, consent)
+    return _back(customer_id, "consent-revoked")
+
+
+@router.post("/customers/{customer_id}/identities/{identity_id}/verify")
+async def verify_identity(customer_id: uuid.UUID, identity_id: uuid.UUID, request: Request,
+                          user: Annotated[DeskUser, Depends(current_user)],
+                          session: WriteSession,
+                          runtime: Annotated[Runtime, Depends(get_runtime)]) -> Response:
+    """Send a verification link over the coordinate, in one of the customer's conversations;
+    opening it marks the identity verified (needs the customer's consent or his own word)."""
+    form = await request.form()
+    customer = service.access_customer(session, user.workspace_id, customer_id)
+    identity = session.get(Identity, identity_id)
+    if identity is None or identity.customer_id != customer.id:
+        raise NotFound("identity not found", code="identity_not_found")
+    conversation_id = _uuid(form_value(form, "conversation_id"), "conversation")
+    conv = access_conversation(session, user.workspace_id, conversation_id)
+    send_verification(session, user.workspace_id, identity, conv.id,
+                      link_base(request, runtime), user.actor)
+    return _back(customer_id, "verification-sent")
 
 
 @router.post("/customers/{customer_id}/merge")
