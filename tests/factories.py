@@ -61,3 +61,15 @@ def post_events(client: Any, account: Any, events: list[dict[str, Any]]) -> Any:
     raw = body(events)
     return client.post(f"/webhooks/api/{account.id}", content=raw,
                        headers=signed_headers(account, raw))
+
+
+def only_api_conversation(runtime: Runtime, workspace_id: uuid.UUID, client: Any, worker: Any,
+                          text: str = "hello") -> dict[str, Any]:
+    """A customer writes once through a new API channel account; the workspace's only
+    conversation (as `GET /api/v1/conversations` lists it)."""
+    account = api_account(runtime, workspace_id)
+    assert post_events(client, account, [message_event(f"c-{uuid.uuid4().hex[:8]}",
+                                                       text=text)]).status_code == 200
+    worker.drain()
+    [conv] = client.get("/api/v1/conversations").json()["items"]
+    return dict(conv)

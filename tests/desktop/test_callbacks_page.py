@@ -10,7 +10,7 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from tests.desktop.conftest import desk_for
-from tests.factories import api_account, message_event, post_events
+from tests.factories import only_api_conversation
 from threadline.contacts.service import record_consent
 from threadline.db.base import utcnow
 from threadline.events.models import AuditEvent, OutboxJob
@@ -21,12 +21,7 @@ PHONE = "+1 415 555 0188"
 
 
 def _callback(runtime, workspace_id, client, worker) -> tuple[str, str]:
-    account = api_account(runtime, workspace_id)
-    assert post_events(client, account, [message_event(f"cb-{uuid.uuid4().hex[:8]}",
-                                                       text="please call me back")]
-                       ).status_code == 200
-    worker.drain()
-    [conv] = client.get("/api/v1/conversations").json()["items"]
+    conv = only_api_conversation(runtime, workspace_id, client, worker, "please call me back")
     with runtime.db.session() as s:
         record_consent(s, workspace_id, uuid.UUID(conv["customer_id"]), kind="phone",
                        address=PHONE, purpose="callback", method="verbal",

@@ -13,7 +13,7 @@ import httpx
 from sqlalchemy import select
 
 from tests.desktop.conftest import desk_for
-from tests.factories import api_account, message_event, post_events
+from tests.factories import only_api_conversation
 from threadline.contacts.models import Consent, Evidence, Identity
 from threadline.contacts.service import link_identity
 from threadline.workspace import service as workspace_service
@@ -23,12 +23,7 @@ LINK = re.compile(r"/s/[A-Za-z0-9_-]+")
 
 
 def _customer(runtime, workspace_id, client, worker) -> tuple[str, str]:
-    account = api_account(runtime, workspace_id)
-    assert post_events(client, account, [message_event(f"cc-{uuid.uuid4().hex[:8]}",
-                                                       text="please text me")]
-                       ).status_code == 200
-    worker.drain()
-    [conv] = client.get("/api/v1/conversations").json()["items"]
+    conv = only_api_conversation(runtime, workspace_id, client, worker, "please text me")
     return conv["customer_id"], conv["id"]
 
 
