@@ -159,3 +159,22 @@ def customer_file(session: Session, workspace_id: uuid.UUID,
 def as_dict(value: Any) -> dict[str, Any]:
     """Custom fields as a plain dict (JSON columns may hold anything)."""
     return dict(value) if isinstance(value, dict) else {}
+
+
+SOCIAL_HISTORY_LIMIT = 5
+
+
+def social_history(session: Session, workspace_id: uuid.UUID, customer_id: uuid.UUID | None,
+                   limit: int = SOCIAL_HISTORY_LIMIT) -> list[Message]:
+    """What the customer said in public lately, on any channel and in any of his
+    conversations, newest first: shown beside a phone call so that the agent can pick up
+    where social left off (thank him for a kind post, mention the complaint he made)."""
+    if customer_id is None:
+        return []
+    return list(session.scalars(
+        select(Message).join(Conversation, Conversation.id == Message.conversation_id)
+        .where(Conversation.workspace_id == workspace_id,
+               Conversation.customer_id == customer_id,
+               Message.direction == "inbound", Message.visibility == "public",
+               Message.deleted_at.is_(None))
+        .order_by(Message.created_at.desc()).limit(limit)))

@@ -27,6 +27,7 @@ from threadline.channels.base import (
     DeliveryState,
     Direction,
     InboundMessage,
+    MessageKind,
     NormalizedItem,
     Visibility,
 )
@@ -424,6 +425,10 @@ class BatchContext(StoredMessageUpdates):
         self.stream.append((self.workspace_id, "message.created",
                             {"conversation_id": str(state.id), "message_id": str(message_id),
                              "direction": direction.value}))
+        if inbound and item.kind is MessageKind.CALL:  # the desktops ring (desktop.js)
+            self.stream.append((self.workspace_id, "call.incoming",
+                                {"conversation_id": str(state.id),
+                                 "message_id": str(message_id)}))
         if extra is not None and extra.public_pii:
             self.audits.append(self._audit("message.pii_flagged", "message", message_id, {
                 "types": sorted({p["type"] for p in extra.triage["pii"]})}))

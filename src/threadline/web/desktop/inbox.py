@@ -11,7 +11,7 @@ from fastapi import APIRouter, Depends, Request
 from sqlalchemy.orm import Session
 from starlette.responses import RedirectResponse, Response
 
-from threadline.analytics.timeline import ConversationStory, conversation_story
+from threadline.analytics.timeline import ConversationStory, conversation_story, social_history
 from threadline.channels.base import ChannelError
 from threadline.channels.registry import get_adapter
 from threadline.conversations.inbox import InboxFilter, counts, facets, list_inbox, neighbours
@@ -125,6 +125,13 @@ def traits_hint(story: ConversationStory, account: ChannelAccount | None,
     return hint
 
 
+def _social(session: Session, user: DeskUser, story: ConversationStory) -> list[Any]:
+    """Beside a phone call, the caller's recent public posts (`analytics.timeline`)."""
+    if not any(e.message is not None and e.message.kind == "call" for e in story.entries):
+        return []
+    return social_history(session, user.workspace_id, story.conversation.customer_id)
+
+
 def conversation_context(session: Session, user: DeskUser, conversation_id: uuid.UUID,
                          params: Any) -> dict[str, Any]:
     story = conversation_story(session, user.workspace_id, conversation_id)
@@ -142,6 +149,7 @@ def conversation_context(session: Session, user: DeskUser, conversation_id: uuid
             "hint": traits_hint(story, account, visibility),
             "templates": templates, "agents": list(story.agents.values()),
             "hop": hop_panel(session, conv), "kpi_marks": timeline_marks(session, story),
+            "social": _social(session, user, story),
             "filters": raw, "query": urlencode(raw)}
 
 

@@ -64,7 +64,33 @@
         if (data.conversation_id && data.conversation_id === selectedId()) refreshTimeline(data.conversation_id);
       });
     });
+    source.addEventListener("call.incoming", function (event) {
+      var data = {};
+      try { data = JSON.parse(event.data); } catch (e) { return; }
+      callNotice(data.conversation_id);
+    });
     source.addEventListener("ready", function () { document.body.dataset.live = "1"; });
+  }
+  // A customer calls: a notice with a link to the call's conversation, where the caller's
+  // recent public posts are shown beside the call (partials/conversation.html).
+  function callNotice(conversationId) {
+    var area = document.getElementById("flash");
+    if (!area || !conversationId) return;
+    var box = document.createElement("div");
+    box.className = "alert call-notice";
+    box.setAttribute("role", "alert");
+    box.dataset.conversationId = conversationId;
+    var text = document.createElement("strong");
+    text.textContent = "Incoming call";
+    box.appendChild(text);
+    var link = document.createElement("a");
+    link.href = "/conversations/" + encodeURIComponent(conversationId);
+    link.className = "btn btn-sm";
+    link.textContent = "Open with the caller's social history";
+    box.appendChild(document.createTextNode(" "));
+    box.appendChild(link);
+    area.appendChild(box);
+    setTimeout(function () { box.remove(); }, 60000);
   }
 
   // --- keyboard shortcuts ----------------------------------------------------------------------
