@@ -11,7 +11,7 @@ import time
 from sqlalchemy import select
 
 from threadline.events.models import StreamEvent
-from threadline.events.service import latest_stream_id, publish
+from threadline.events.service import latest_stream_position, publish
 from threadline.web.events_stream import _fetch
 
 
@@ -22,7 +22,7 @@ def _names(items):
 def test_an_event_committed_late_is_not_skipped(runtime, workspace_id):
     db = runtime.db
     with db.session(write=False) as session:
-        start = latest_stream_id(session, workspace_id)
+        start = latest_stream_position(session, workspace_id)
     first_open = threading.Event()
     release_first = threading.Event()
     first_done = threading.Event()

@@ -232,7 +232,7 @@ def stream_after(session: Session, workspace_id: uuid.UUID, after: int,
     return list(session.scalars(stmt))
 
 
-def latest_stream_id(session: Session, workspace_id: uuid.UUID) -> int:
+def latest_stream_position(session: Session, workspace_id: uuid.UUID) -> int:
     """The newest position of the workspace's stream (0 when it has none)."""
     return int(session.scalar(select(func.max(StreamEvent.position)).where(
         StreamEvent.workspace_id == workspace_id)) or 0)

@@ -15,7 +15,7 @@ from typing import Any
 from starlette.concurrency import run_in_threadpool
 
 from threadline.events.service import (
-    latest_stream_id,
+    latest_stream_position,
     sequence_stream,
     stream_after,
     stream_topic,
@@ -37,7 +37,7 @@ def _fetch(runtime: Runtime, workspace_id: uuid.UUID, after: int) -> list[dict[s
 
 def _latest(runtime: Runtime, workspace_id: uuid.UUID) -> int:
     with runtime.db.session(write=False) as session:
-        return latest_stream_id(session, workspace_id)
+        return latest_stream_position(session, workspace_id)
 
 
 async def start_after(runtime: Runtime, workspace_id: uuid.UUID, last_event_id: int | None,

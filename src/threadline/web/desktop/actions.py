@@ -104,8 +104,9 @@ def closed_window_options(form: Any) -> dict[str, Any]:
     WhatsApp template (its name, language and body parameters, one per line). The channel
     adapter decides whether the message may go; this only checks the form's shape."""
     options: dict[str, Any] = {}
-    if form_value(form, "tag"):
-        if form_value(form, "tag") != "HUMAN_AGENT":
+    tag = form_value(form, "tag")
+    if tag:
+        if tag != "HUMAN_AGENT":
             raise ValidationFailed("the only tag the desktop sends is HUMAN_AGENT",
                                    code="unknown_tag", details={"field": "tag"})
         options["tag"] = "HUMAN_AGENT"

@@ -18,7 +18,7 @@ from sse_starlette.sse import EventSourceResponse
 from starlette.concurrency import run_in_threadpool
 
 from threadline.errors import BadRequest
-from threadline.events.service import latest_stream_id, sequence_stream, stream_after
+from threadline.events.service import latest_stream_position, sequence_stream, stream_after
 from threadline.jobs.runtime import Runtime
 from threadline.web.events_stream import poll_events
 from threadline.web.webchat.guard import cors_headers
@@ -31,7 +31,7 @@ MESSAGE_EVENTS = frozenset({"message.created", "message.delivery", "message.edit
 
 
 def latest(session: Session, account: ChannelAccount) -> int:
-    return latest_stream_id(session, account.workspace_id)
+    return latest_stream_position(session, account.workspace_id)
 
 
 def _message_id(payload: Any) -> uuid.UUID | None:
@@ -41,13 +41,10 @@ def _message_id(payload: Any) -> uuid.UUID | None:
         return None
 
 
-def fetch(runtime: Runtime, account_id: str, visitor: Visitor,
+def fetch(runtime: Runtime, account_id: str, workspace_id: uuid.UUID, visitor: Visitor,
           after: int) -> tuple[list[dict[str, Any]], int]:
     """The visitor's share of the stream events after `after`, and the new position."""
-    if runtime.db.dialect == "postgresql":  # positions are given after commit there
-        with runtime.db.session(write=False) as session:
-            workspace_id = service.chat_account(session, account_id).workspace_id
-        sequence_stream(runtime.db, workspace_id)
+    sequence_stream(runtime.db, workspace_id)  # PostgreSQL: positions given after commit
     with runtime.db.session(write=False) as session:
         account = service.chat_account(session, account_id)
         events = stream_after(session, account.workspace_id, after)
@@ -95,7 +92,8 @@ async def respond(runtime: Runtime, request: Request, account_id: str,
         yield {"id": str(after), "event": "ready", "data": json.dumps({"cursor": str(after)})}
         async for item in poll_events(
                 runtime, workspace_id,
-                lambda position: fetch(runtime, account_id, visitor, position), after):
+                lambda position: fetch(runtime, account_id, workspace_id, visitor, position),
+                after):
             yield item
 
     return EventSourceResponse(events(), ping=15, headers=cors_headers(request))

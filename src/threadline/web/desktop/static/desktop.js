@@ -71,26 +71,35 @@
     });
     source.addEventListener("ready", function () { document.body.dataset.live = "1"; });
   }
+  // A notice in the page's flash area with a link to a conversation, gone after `ttl` ms;
+  // shared with sla.js (window.threadlineNotice).
+  function notice(className, text, conversationId, linkText, ttl) {
+    var area = document.getElementById("flash");
+    if (!area) return;
+    var box = document.createElement("div");
+    box.className = "alert " + className;
+    box.setAttribute("role", "alert");
+    box.dataset.conversationId = conversationId || "";
+    var strong = document.createElement("strong");
+    strong.textContent = text;
+    box.appendChild(strong);
+    if (conversationId) {
+      var link = document.createElement("a");
+      link.href = "/conversations/" + encodeURIComponent(conversationId);
+      link.className = "btn btn-sm";
+      link.textContent = linkText;
+      box.appendChild(document.createTextNode(" "));
+      box.appendChild(link);
+    }
+    area.appendChild(box);
+    setTimeout(function () { box.remove(); }, ttl);
+  }
+  window.threadlineNotice = notice;
   // A customer calls: a notice with a link to the call's conversation, where the caller's
   // recent public posts are shown beside the call (partials/conversation.html).
   function callNotice(conversationId) {
-    var area = document.getElementById("flash");
-    if (!area || !conversationId) return;
-    var box = document.createElement("div");
-    box.className = "alert call-notice";
-    box.setAttribute("role", "alert");
-    box.dataset.conversationId = conversationId;
-    var text = document.createElement("strong");
-    text.textContent = "Incoming call";
-    box.appendChild(text);
-    var link = document.createElement("a");
-    link.href = "/conversations/" + encodeURIComponent(conversationId);
-    link.className = "btn btn-sm";
-    link.textContent = "Open with the caller's social history";
-    box.appendChild(document.createTextNode(" "));
-    box.appendChild(link);
-    area.appendChild(box);
-    setTimeout(function () { box.remove(); }, 60000);
+    if (conversationId) notice("call-notice", "Incoming call", conversationId,
+                               "Open with the caller's social history", 60000);
   }
 
   // --- keyboard shortcuts ----------------------------------------------------------------------

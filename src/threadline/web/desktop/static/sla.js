@@ -8,27 +8,12 @@
   var supervisor = script && script.dataset.supervisor === "1";
 
   function label(target) { return String(target || "").replace(/_/g, " "); }
-  function notice(kind, data) {
-    var area = document.getElementById("flash");
-    if (!area) return;
-    var box = document.createElement("div");
-    box.className = "alert " + (kind === "sla.breach" ? "alert-error" : "") + " sla-notice";
-    box.setAttribute("role", "alert");
-    box.dataset.conversationId = data.conversation_id || "";
-    var text = document.createElement("strong");
-    text.textContent = (kind === "sla.breach" ? "Service level breached: " : "Service level at risk: ") +
-      label(data.target) + (data.priority ? " (P" + data.priority + ")" : "");
-    box.appendChild(text);
-    if (data.conversation_id) {
-      var link = document.createElement("a");
-      link.href = "/conversations/" + encodeURIComponent(data.conversation_id);
-      link.className = "btn btn-sm";
-      link.textContent = "Open";
-      box.appendChild(document.createTextNode(" "));
-      box.appendChild(link);
-    }
-    area.appendChild(box);
-    setTimeout(function () { box.remove(); }, 30000);
+  function notice(kind, data) {  // the desktop's notices (desktop.js)
+    if (!window.threadlineNotice) return;
+    window.threadlineNotice((kind === "sla.breach" ? "alert-error " : "") + "sla-notice",
+      (kind === "sla.breach" ? "Service level breached: " : "Service level at risk: ") +
+      label(data.target) + (data.priority ? " (P" + data.priority + ")" : ""),
+      data.conversation_id, "Open", 30000);
   }
   function refreshPanel() {
     var panel = document.getElementById("sla-panel");
