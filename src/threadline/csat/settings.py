@@ -14,9 +14,8 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool, field_validator
 from sqlalchemy.orm import Session
 
 from threadline.conversations.service import Actor
-from threadline.errors import NotFound
 from threadline.events.service import audit
-from threadline.workspace.models import Workspace
+from threadline.workspace.service import read_setting, write_setting
 
 SETTING = "csat"
 DEFAULT_QUESTION = "How would you rate the help you received?"
@@ -46,27 +45,15 @@ class CsatSettings(BaseModel):
         return text
 
 
-def _workspace(session: Session, workspace_id: uuid.UUID) -> Workspace:
-    workspace = session.get(Workspace, workspace_id)
-    if workspace is None:
-        raise NotFound("workspace not found")
-    return workspace
-
-
 def csat_settings(session: Session, workspace_id: uuid.UUID) -> CsatSettings:
-    stored = (_workspace(session, workspace_id).settings or {}).get(SETTING)
-    if not isinstance(stored, dict):
-        return CsatSettings()
-    try:
-        return CsatSettings.model_validate(stored)
-    except ValueError:  # saved by an older version: surveys stay off until saved again
-        return CsatSettings(enabled=False)
+    # saved by an older version and unreadable: surveys stay off until saved again
+    return read_setting(session, workspace_id, SETTING, CsatSettings,
+                        unreadable=CsatSettings(enabled=False))
 
 
 def set_csat_settings(session: Session, workspace_id: uuid.UUID, value: CsatSettings,
                       actor: Actor) -> CsatSettings:
-    workspace = _workspace(session, workspace_id)
-    workspace.settings = {**(workspace.settings or {}), SETTING: value.model_dump()}
+    data = write_setting(session, workspace_id, SETTING, value)
     audit(session, workspace_id, "workspace.csat_settings_set", "workspace", workspace_id,
-          actor_type=actor.type, actor_id=actor.id, data=value.model_dump())
+          actor_type=actor.type, actor_id=actor.id, data=data)
     return value

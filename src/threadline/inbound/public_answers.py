@@ -7,14 +7,13 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from sqlalchemy.orm import Session
 
 from threadline.conversations.service import Actor
-from threadline.errors import NotFound
 from threadline.events.service import audit
 from threadline.triage.public_answers import PublicAnswers, Topic
-from threadline.workspace.models import Workspace
+from threadline.workspace.service import read_setting, write_setting
 
 SETTING = "public_answers"
 MAX_TOPICS = 30
@@ -40,21 +39,8 @@ class PublicAnswersIn(BaseModel):
     private: list[TopicIn] = Field(default_factory=list, max_length=MAX_TOPICS)
 
 
-def _workspace(session: Session, workspace_id: uuid.UUID) -> Workspace:
-    workspace = session.get(Workspace, workspace_id)
-    if workspace is None:
-        raise NotFound("workspace not found")
-    return workspace
-
-
 def stored_public_answers(session: Session, workspace_id: uuid.UUID) -> PublicAnswersIn:
-    raw = (_workspace(session, workspace_id).settings or {}).get(SETTING)
-    if not isinstance(raw, dict):
-        return PublicAnswersIn()
-    try:
-        return PublicAnswersIn.model_validate(raw)
-    except ValidationError:
-        return PublicAnswersIn()
+    return read_setting(session, workspace_id, SETTING, PublicAnswersIn)
 
 
 def as_policy(stored: PublicAnswersIn) -> PublicAnswers:
@@ -69,9 +55,7 @@ def public_answers(session: Session, workspace_id: uuid.UUID) -> PublicAnswers:
 
 def set_public_answers(session: Session, workspace_id: uuid.UUID, policy: PublicAnswersIn,
                        actor: Actor) -> PublicAnswersIn:
-    workspace = _workspace(session, workspace_id)
-    data = policy.model_dump()
-    workspace.settings = {**(workspace.settings or {}), SETTING: data}
+    data = write_setting(session, workspace_id, SETTING, policy)
     audit(session, workspace_id, "workspace.public_answers_set", "workspace", workspace_id,
           actor_type=actor.type, actor_id=actor.id,
           data={"public": [t["topic"] for t in data["public"]],

@@ -26,7 +26,8 @@ from threadline.conversations.service import Actor
 from threadline.errors import NotFound
 from threadline.events.service import audit, publish
 from threadline.triage import CATEGORIES
-from threadline.workspace.models import Agent, Template, Workspace
+from threadline.workspace.models import Agent, Template
+from threadline.workspace.service import read_setting, write_setting
 from threadline.workspace.templates import VARIABLE
 
 SETTING = "approval_policy"
@@ -56,29 +57,17 @@ class ApprovalPolicy(BaseModel):
         return sorted(set(value))
 
 
-def _workspace(session: Session, workspace_id: uuid.UUID) -> Workspace:
-    workspace = session.get(Workspace, workspace_id)
-    if workspace is None:
-        raise NotFound("workspace not found")
-    return workspace
-
-
 def approval_policy(session: Session, workspace_id: uuid.UUID) -> ApprovalPolicy:
-    stored = (_workspace(session, workspace_id).settings or {}).get(SETTING)
-    if not isinstance(stored, dict):
-        return ApprovalPolicy()
-    try:
-        return ApprovalPolicy.model_validate(stored)
-    except ValueError:  # a setting saved by an older version: the safe reading holds all
-        return ApprovalPolicy(all=True)
+    # saved by an older version and unreadable: the safe reading holds every public reply
+    return read_setting(session, workspace_id, SETTING, ApprovalPolicy,
+                        unreadable=ApprovalPolicy(all=True))
 
 
 def set_approval_policy(session: Session, workspace_id: uuid.UUID, policy: ApprovalPolicy,
                         actor: Actor) -> ApprovalPolicy:
-    workspace = _workspace(session, workspace_id)
-    workspace.settings = {**(workspace.settings or {}), SETTING: policy.model_dump()}
+    data = write_setting(session, workspace_id, SETTING, policy)
     audit(session, workspace_id, "workspace.approval_policy_set", "workspace", workspace_id,
-          actor_type=actor.type, actor_id=actor.id, data=policy.model_dump())
+          actor_type=actor.type, actor_id=actor.id, data=data)
     return policy
 
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from pydantic import ValidationError
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -30,7 +29,7 @@ from threadline.quality.schemas import (
     ScorecardOut,
     ScorecardVersionOut,
 )
-from threadline.workspace.models import Workspace
+from threadline.workspace.service import read_setting, write_setting
 
 SETTING = "quality_sampling"
 TOPIC = "quality.changed"
@@ -255,29 +254,15 @@ def set_active(session: Session, workspace_id: uuid.UUID, scorecard_id: uuid.UUI
 # --- sampling settings ------------------------------------------------------------------------
 
 
-def _workspace(session: Session, workspace_id: uuid.UUID) -> Workspace:
-    workspace = session.get(Workspace, workspace_id)
-    if workspace is None:
-        raise NotFound("workspace not found")
-    return workspace
-
-
 def sampling_settings(session: Session, workspace_id: uuid.UUID) -> SamplingSettings:
-    stored = (_workspace(session, workspace_id).settings or {}).get(SETTING)
-    if not isinstance(stored, dict):
-        return SamplingSettings()
-    try:
-        return SamplingSettings.model_validate(stored)
-    except ValidationError:  # saved by another version: the defaults
-        return SamplingSettings()
+    return read_setting(session, workspace_id, SETTING, SamplingSettings)
 
 
 def set_sampling_settings(session: Session, workspace_id: uuid.UUID, data: SamplingSettings,
                           actor: Actor) -> SamplingSettings:
-    workspace = _workspace(session, workspace_id)
-    workspace.settings = {**(workspace.settings or {}), SETTING: data.model_dump()}
+    stored = write_setting(session, workspace_id, SETTING, data)
     session.flush()
     audit(session, workspace_id, "quality.sampling_set", "workspace", workspace_id,
-          actor_type=actor.type, actor_id=actor.id, data=data.model_dump())
+          actor_type=actor.type, actor_id=actor.id, data=stored)
     publish(session, workspace_id, TOPIC, {"action": "quality.sampling_set"})
     return data

@@ -9,10 +9,11 @@ import secrets
 import uuid
 from collections.abc import Callable
 from datetime import timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from argon2 import PasswordHasher
 from argon2.exceptions import VerificationError
+from pydantic import BaseModel, ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -54,6 +55,33 @@ def access_workspace(session: Session, workspace_id: uuid.UUID) -> Workspace:
     if ws is None:
         raise NotFound("workspace not found")
     return ws
+
+
+SettingT = TypeVar("SettingT", bound=BaseModel)
+
+
+def read_setting(session: Session, workspace_id: uuid.UUID, key: str, model: type[SettingT],
+                 *, unreadable: SettingT | None = None) -> SettingT:
+    """A typed setting kept under `key` in the workspace's settings: the model's defaults
+    when it was never saved, `unreadable` (else the defaults) when what is stored no longer
+    validates (saved by another version)."""
+    stored = (access_workspace(session, workspace_id).settings or {}).get(key)
+    if not isinstance(stored, dict):
+        return model()
+    try:
+        return model.model_validate(stored)
+    except ValidationError:
+        return unreadable if unreadable is not None else model()
+
+
+def write_setting(session: Session, workspace_id: uuid.UUID, key: str,
+                  value: BaseModel) -> dict[str, Any]:
+    """Keep `value` under `key` in the workspace's settings; returns what was stored (the
+    caller audits the change)."""
+    workspace = access_workspace(session, workspace_id)
+    data = value.model_dump()
+    workspace.settings = {**(workspace.settings or {}), key: data}
+    return data
 
 
 # --- channel accounts -------------------------------------------------------------------------

@@ -11,9 +11,9 @@ from pydantic import BaseModel, Field, ValidationError, field_validator
 from sqlalchemy.orm import Session
 
 from threadline.conversations.service import Actor
-from threadline.errors import NotFound, ValidationFailed
+from threadline.errors import ValidationFailed
 from threadline.events.service import audit
-from threadline.workspace.models import Workspace
+from threadline.workspace.service import read_setting, write_setting
 
 SETTING = "kpi_costs"
 _CURRENCY = re.compile(r"^[A-Z]{3}$")
@@ -34,21 +34,8 @@ class Costs(BaseModel):
         return value
 
 
-def _workspace(session: Session, workspace_id: uuid.UUID) -> Workspace:
-    workspace = session.get(Workspace, workspace_id)
-    if workspace is None:
-        raise NotFound("workspace not found")
-    return workspace
-
-
 def costs_of(session: Session, workspace_id: uuid.UUID) -> Costs:
-    stored = (_workspace(session, workspace_id).settings or {}).get(SETTING)
-    if not isinstance(stored, dict):
-        return Costs()
-    try:
-        return Costs.model_validate(stored)
-    except ValidationError:
-        return Costs()
+    return read_setting(session, workspace_id, SETTING, Costs)
 
 
 def parse_costs(data: dict[str, Any]) -> Costs:
@@ -62,8 +49,7 @@ def parse_costs(data: dict[str, Any]) -> Costs:
 
 
 def set_costs(session: Session, workspace_id: uuid.UUID, costs: Costs, actor: Actor) -> Costs:
-    workspace = _workspace(session, workspace_id)
-    workspace.settings = {**(workspace.settings or {}), SETTING: costs.model_dump()}
+    data = write_setting(session, workspace_id, SETTING, costs)
     audit(session, workspace_id, "workspace.kpi_costs_set", "workspace", workspace_id,
-          actor_type=actor.type, actor_id=actor.id, data=costs.model_dump())
+          actor_type=actor.type, actor_id=actor.id, data=data)
     return costs
