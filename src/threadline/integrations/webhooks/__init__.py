@@ -1,0 +1,1 @@
+"""Outbound webhooks: subscriptions, signed deliveries through the outbox, the delivery log."""
