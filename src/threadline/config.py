@@ -69,6 +69,19 @@ class Settings(BaseSettings):
     allow_custom_provider_urls: bool = False
     trusted_internal_hosts: list[str] = Field(default_factory=list)
 
+    # Video calls (docs/video.md): a meeting link on a self-hostable service, Jitsi Meet by
+    # default. With an app id and secret, every participant gets a signed token (JWT, HS256)
+    # as a self-hosted Jitsi with token authentication requires; without, the room's name is
+    # the only protection (public meet.jit.si). `template`: an https URL with {room} for
+    # another meeting tool; `none`: no video calls.
+    video_provider: Literal["jitsi", "template", "none"] = "jitsi"
+    video_base_url: str = "https://meet.jit.si"
+    video_jwt_app_id: str | None = None
+    video_jwt_secret: str | None = Field(default=None, repr=False)
+    video_jwt_audience: str = "jitsi"
+    video_url_template: str | None = None
+    video_link_hours: float = Field(default=3.0, gt=0, le=24)
+
     # Web hardening (docs/decisions/0106-web-hardening.md).
     trusted_proxies: str = Field(
         default="", description="Comma-separated addresses or networks of the reverse proxies "

@@ -24,6 +24,7 @@ from threadline.demo.seed_sla import seed_service_levels
 from threadline.demo.traffic import Traffic
 from threadline.jobs.runtime import Runtime
 from threadline.sandbox.core import create_app as create_sandbox
+from threadline.sandbox.providers import jitsi as sandbox_jitsi
 from threadline.web.app import create_app
 from threadline.web.proxies import run_server
 from threadline.workspace.models import ChannelAccount
@@ -107,12 +108,19 @@ def _replay(runtime: Runtime, workspace_id: uuid.UUID, path: Path) -> None:
 
 def run_demo(*, host: str = "127.0.0.1", port: int = 8000,
              replay_path: Path | None = None) -> None:
-    # Every demo account calls the local sandbox, not the providers' official hosts.
-    runtime = Runtime.create(get_settings().model_copy(
-        update={"allow_custom_provider_urls": True}))
-    upgrade(runtime.db)
     sandbox_port = port + 1
     sandbox_url = f"http://{host}:{sandbox_port}"
+    # Every demo account calls the local sandbox, not the providers' official hosts; video
+    # calls open rooms on the sandbox's token-checking Jitsi unless one is configured.
+    settings = get_settings()
+    update: dict[str, object] = {"allow_custom_provider_urls": True}
+    if "video_base_url" not in settings.model_fields_set:
+        update.update(video_base_url=f"{sandbox_url}{sandbox_jitsi.PREFIX}",
+                      video_jwt_app_id=sandbox_jitsi.APP_ID,
+                      video_jwt_secret=sandbox_jitsi.APP_SECRET,
+                      video_jwt_audience=sandbox_jitsi.AUDIENCE)
+    runtime = Runtime.create(settings.model_copy(update=update))
+    upgrade(runtime.db)
     _serve_in_thread(create_sandbox(), host, sandbox_port)
     with runtime.db.session() as session:
         ws = get_or_create_default_workspace(session)

@@ -37,6 +37,7 @@ PROVIDERS: dict[str, str] = {
     "meta": "threadline.sandbox.providers.meta",
     "twilio": "threadline.sandbox.providers.twilio",
     "telegram": "threadline.sandbox.providers.telegram",
+    "jitsi": "threadline.sandbox.providers.jitsi",
 }
 
 

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, Field
 
 from threadline.conversations import service
@@ -23,10 +24,17 @@ from threadline.conversations.schemas import (
     MessageOut,
     SplitIn,
 )
-from threadline.errors import BadRequest, NotFound, PolicyViolation, ValidationFailed
+from threadline.errors import (
+    BadRequest,
+    Conflict,
+    NotFound,
+    PolicyViolation,
+    ValidationFailed,
+)
 from threadline.events.service import audit
 from threadline.hops.flow.marks import mark_messages, with_takers
 from threadline.hops.flow.schemas import ConversationWithTakers
+from threadline.hops.flow.video import end_video, start_video
 from threadline.outbound.actions import request_action
 from threadline.outbound.replies import Reply, post_reply
 from threadline.schema_types import (
@@ -44,6 +52,7 @@ from threadline.web.deps import (
     ReadSession,
     WriteSession,
     current_principal,
+    get_runtime,
 )
 
 router = APIRouter(prefix="/conversations", tags=["conversations"])
@@ -167,6 +176,57 @@ def create_message(conversation_id: uuid.UUID, body: MessageIn,
     out = message_out(message)
     mark_messages(session, conversation_id, [out])
     return out
+
+
+class VideoIn(BaseModel):
+    model_config = {"extra": "forbid"}
+
+    text: str | None = Field(default=None, min_length=1, max_length=2000, description=(
+        "The invitation sent to the customer; `{url}` is replaced by his link (appended "
+        "when absent)."))
+
+
+class VideoOut(BaseModel):
+    room: str
+    url: str = Field(description="The caller's own link (with token authentication, a "
+                     "short-lived token for the caller only: not stored, do not share)")
+    expires_at: datetime
+    provider: str
+    invitation: MessageOut
+    note_id: uuid.UUID
+
+
+class VideoEndOut(BaseModel):
+    note_id: uuid.UUID
+    minutes: int
+
+
+@router.post("/{conversation_id}/video", response_model=VideoOut, status_code=201,
+             responses=errors(NotFound, Conflict, PolicyViolation, ValidationFailed))
+def start_video_call(conversation_id: uuid.UUID, body: VideoIn, request: Request,
+                     principal: Annotated[Principal, Depends(current_principal)],
+                     session: WriteSession) -> VideoOut:
+    """Start a video call: a room on the configured video service, the customer's link sent
+    in the conversation's private channel (guard and approval apply), the start noted in the
+    timeline."""
+    started = start_video(session, principal.workspace_id, conversation_id, principal.actor,
+                          agent_name="API", settings=get_runtime(request).settings,
+                          text=body.text)
+    link = started.agent_link
+    return VideoOut(room=started.room, url=link.url, expires_at=link.expires_at,
+                    provider=link.provider, invitation=message_out(started.invitation),
+                    note_id=started.note.id)
+
+
+@router.post("/{conversation_id}/video/end", response_model=VideoEndOut,
+             responses=errors(NotFound))
+def end_video_call(conversation_id: uuid.UUID,
+                   principal: Annotated[Principal, Depends(current_principal)],
+                   session: WriteSession) -> VideoEndOut:
+    """End the running video call: its end and length noted in the timeline."""
+    note = end_video(session, principal.workspace_id, conversation_id, principal.actor,
+                     agent_name="API")
+    return VideoEndOut(note_id=note.id, minutes=note.meta["video"]["minutes"])
 
 
 @router.patch("/{conversation_id}", response_model=ConversationOut,

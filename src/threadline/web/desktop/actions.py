@@ -20,6 +20,7 @@ from threadline.db.base import utcnow
 from threadline.errors import NotFound, ThreadlineError, ValidationFailed
 from threadline.events.service import audit
 from threadline.hops.flow import offers as hop_flow
+from threadline.hops.flow.video import end_video, start_video
 from threadline.outbound.actions import request_action
 from threadline.outbound.replies import Reply, post_reply
 from threadline.triage import CATEGORIES, SENTIMENTS
@@ -91,6 +92,25 @@ async def reply(conversation_id: uuid.UUID, request: Request,
     if kind == "message" and is_htmx(request):
         response.headers["HX-Trigger"] = f'{{"tl:sent": "{message.id}"}}'
     return response
+
+
+@router.post("/conversations/{conversation_id}/video")
+async def video_start(conversation_id: uuid.UUID, request: Request,
+                      user: Annotated[DeskUser, Depends(current_user)],
+                      session: WriteSession) -> Response:
+    """Send the customer a video call link; the pane offers the agent his own link."""
+    started = start_video(session, user.workspace_id, conversation_id, user.actor,
+                          agent_name=user.name, settings=request.app.state.runtime.settings)
+    return _pane(request, session, user, conversation_id,
+                 video={"running": True, "link": started.agent_link.url})
+
+
+@router.post("/conversations/{conversation_id}/video/end")
+async def video_end(conversation_id: uuid.UUID, request: Request,
+                    user: Annotated[DeskUser, Depends(current_user)],
+                    session: WriteSession) -> Response:
+    end_video(session, user.workspace_id, conversation_id, user.actor, agent_name=user.name)
+    return _pane(request, session, user, conversation_id)
 
 
 TEMPLATE_NAME = re.compile(r"[a-z0-9_]{1,512}")

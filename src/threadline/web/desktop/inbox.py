@@ -19,6 +19,7 @@ from threadline.conversations.queue import check_priority
 from threadline.conversations.service import access_conversation
 from threadline.db.base import utcnow
 from threadline.errors import ValidationFailed
+from threadline.hops.flow.video import running_call
 from threadline.kpis.timeline import Mark
 from threadline.kpis.timeline import marks as kpi_marks
 from threadline.web.desktop.approval import composer_visibility
@@ -150,6 +151,7 @@ def conversation_context(session: Session, user: DeskUser, conversation_id: uuid
             "templates": templates, "agents": list(story.agents.values()),
             "hop": hop_panel(session, conv), "kpi_marks": timeline_marks(session, story),
             "social": _social(session, user, story),
+            "video": {"running": running_call(session, conv.id) is not None, "link": None},
             "filters": raw, "query": urlencode(raw)}
 
 
