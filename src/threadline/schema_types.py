@@ -47,7 +47,10 @@ ChannelKind = Literal["api", "email", "facebook", "instagram", "messenger", "sms
 # workspace.models.Role.ALL
 RoleName = Literal["agent", "supervisor", "admin"]
 # hops.service.METHODS and REASONS (the ways, and why, a conversation leaves a public channel)
-HopMethod = Literal["dm_invite", "private_reply", "chat_link", "callback_form", "email_form"]
+HopMethod = Literal["dm_invite", "private_reply", "chat_link", "callback_form", "email_form",
+                    "choice_link"]
+# hops.links.CHOICE_FORMS and CHOICE_CHANNELS (what a choice link may offer)
+HopChoice = Literal["chat", "callback", "email", "whatsapp", "sms"]
 HopReason = Literal["privacy", "practicality", "customer_choice"]
 # hops.callbacks.OUTCOMES
 CallbackOutcome = Literal["completed", "no_answer", "busy", "failed", "canceled"]

@@ -27,7 +27,8 @@ from threadline.conversations.service import Actor, access_conversation, set_sta
 from threadline.db.base import utcnow
 from threadline.errors import NotFound, ValidationFailed
 from threadline.events.service import audit
-from threadline.hops.records import service
+from threadline.hops.records import options, service
+from threadline.hops.records.links import CHOICE_CHANNELS, CHOICE_FORMS
 from threadline.hops.records.models import Hop
 from threadline.jobs.registry import Job, handler
 from threadline.jobs.runtime import Runtime
@@ -45,6 +46,8 @@ OFFER_TEXT = {
     "callback_form": "We can call you back. Leave a number and a time that suits you here: "
                      "{url}",
     "email_form": "We can continue by email. Tell us where to write to here: {url}",
+    "choice_link": "We'd like to help with this in private, the way that suits you best "
+                   "(chat, a call back, email...). Choose here: {url}",
     "dm_invite": "We'd like to help with this in private. Please send us a direct message.",
     "private_reply": "Hi, following up on your comment in private so we can help. "
                      "How can we help?",
@@ -72,6 +75,38 @@ def first_account(session: Session, workspace_id: uuid.UUID, kind: str) -> Chann
     return session.scalar(select(ChannelAccount).where(
         ChannelAccount.workspace_id == workspace_id, ChannelAccount.kind == kind,
         ChannelAccount.active.is_(True)).order_by(ChannelAccount.created_at).limit(1))
+
+
+FORM_ACCOUNT = {"chat": "webchat", "callback": "voice", "email": "email"}
+
+
+def available_choices(session: Session, workspace_id: uuid.UUID) -> list[str]:
+    """What a choice link can offer in this workspace: the forms whose channel has an active
+    account, and WhatsApp or SMS where the offered channels list an address for them."""
+    found = [form for form in CHOICE_FORMS
+             if first_account(session, workspace_id, FORM_ACCOUNT[form]) is not None]
+    listed = {c["kind"] for c in options.offered_channels(session, workspace_id)
+              if c["address"]}
+    return found + [kind for kind in CHOICE_CHANNELS if kind in listed]
+
+
+def _choices(session: Session, workspace_id: uuid.UUID, method: str,
+             asked: list[str] | None) -> tuple[str, ...]:
+    if method != "choice_link":
+        if asked:
+            raise ValidationFailed("choices are for a choice_link only", code="invalid_choices",
+                                   details={"field": "choices"})
+        return ()
+    available = available_choices(session, workspace_id)
+    chosen = tuple(dict.fromkeys(asked or available))
+    missing = [c for c in chosen if c not in available]
+    if missing or not chosen:
+        raise ValidationFailed(
+            "this workspace cannot offer " + (", ".join(missing) or "any choice") +
+            " (a form needs an active account of its channel; WhatsApp and SMS need an "
+            "address in the offered channels)", code="choice_unavailable",
+            details={"field": "choices", "allowed": available})
+    return chosen
 
 
 def _target_account(session: Session, workspace_id: uuid.UUID, method: str,
@@ -106,27 +141,33 @@ def _comment_to_answer(session: Session, conv: Conversation, account: ChannelAcc
 
 def offer(session: Session, workspace_id: uuid.UUID, conversation_id: uuid.UUID, *,
           method: str, reason: str, actor: Actor, base_url: str, text: str | None = None,
-          channel_account_id: uuid.UUID | None = None) -> OfferResult:
-    """Offer a hop: record it and send the offer where the customer wrote."""
+          channel_account_id: uuid.UUID | None = None,
+          choices: list[str] | None = None) -> OfferResult:
+    """Offer a hop: record it and send the offer where the customer wrote. A choice link
+    offers several ways at once (`choices`, by default every one available)."""
     conv = access_conversation(session, workspace_id, conversation_id)
     origin = _account(session, workspace_id, conv.origin_account_id)
-    target = _target_account(session, workspace_id, method, channel_account_id, origin)
-    if method == "private_reply" and target.kind not in PRIVATE_REPLY_KINDS:
+    chosen = _choices(session, workspace_id, method, choices)
+    target = (None if method == "choice_link" else
+              _target_account(session, workspace_id, method, channel_account_id, origin))
+    if method == "private_reply" and target is not None and \
+            target.kind not in PRIVATE_REPLY_KINDS:
         raise ValidationFailed("private replies exist on Facebook and Instagram only",
                                code="private_reply_unavailable")
-    if method == "dm_invite" and target.kind != "x":
+    if method == "dm_invite" and target is not None and target.kind != "x":
         raise ValidationFailed("a DM invitation is an X reply; use private_reply on Meta",
                                code="dm_invite_unavailable")
     result = service.offer_hop(session, workspace_id, conv, method=method, reason=reason,
-                               to_channel=target.kind, to_account_id=target.id,
-                               actor_type=actor.type, actor_id=actor.id)
+                               to_channel=target.kind if target else None,
+                               to_account_id=target.id if target else None,
+                               actor_type=actor.type, actor_id=actor.id, choices=chosen)
     hop = result.hop
     url = f"{base_url.rstrip('/')}/s/{result.code}" if result.code else None
     body = (text or OFFER_TEXT[method]).strip()
     if url and "{url}" not in body and url not in body:
         body = f"{body} {url}"
     body = body.replace("{url}", url or "")
-    if method == "private_reply":
+    if method == "private_reply" and target is not None:
         comment = _comment_to_answer(session, conv, target)
         message = post_reply(session, workspace_id, conv.id, Reply(
             text=body, visibility="private", channel_account_id=target.id,

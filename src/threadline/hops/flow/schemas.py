@@ -15,6 +15,7 @@ from threadline.schema_types import (
     ChannelKind,
     ConversationStatus,
     DatetimeIn,
+    HopChoice,
     HopMethod,
     HopReason,
     OfferedKind,
@@ -32,6 +33,10 @@ class HopIn(StrictInput):
     reason: HopReason = "privacy"
     text: str | None = Field(default=None, min_length=1, max_length=2000)
     channel_account_id: UUIDIn | None = None
+    choices: list[HopChoice] | None = Field(
+        default=None, min_length=1, max_length=5,
+        description="choice_link only: the ways the customer may pick from (default: every "
+                    "one the workspace can offer)")
 
 
 class HopOut(BaseModel):

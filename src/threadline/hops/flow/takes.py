@@ -23,9 +23,11 @@ from threadline.conversations.models import Conversation
 from threadline.conversations.service import Actor
 from threadline.db.base import utcnow
 from threadline.errors import ValidationFailed
+from threadline.events.service import audit
 from threadline.hops.flow.contact import send_to_coordinate
 from threadline.hops.flow.offers import first_account
-from threadline.hops.records import callbacks, service, takers
+from threadline.hops.records import callbacks, options, service, takers
+from threadline.hops.records.links import CHOICE_CHANNELS, CHOICE_FORMS
 from threadline.hops.records.models import ShortLink
 from threadline.webchat import service as webchat
 from threadline.webchat import tokens
@@ -60,16 +62,61 @@ def wording(purpose: str, company: str) -> str:
     return WORDING.get(purpose, "").replace("{company}", company)
 
 
+def chosen_form(link: ShortLink, values: dict[str, str]) -> str:
+    """The form a submission fills: the link's own, or on a choice link the one the customer
+    picked among those offered (anything else is refused)."""
+    if link.purpose != "choice":
+        return link.purpose
+    picked = values.get("choice", "")
+    if picked not in CHOICE_FORMS or picked not in choices_of(link):
+        raise ValidationFailed("Please pick one of the ways offered.", code="invalid_choice",
+                               details={"field": "choice"})
+    return picked
+
+
+def choices_of(link: ShortLink) -> list[str]:
+    stored = (link.meta or {}).get("choices")
+    return [c for c in stored if c in (*CHOICE_FORMS, *CHOICE_CHANNELS)] \
+        if isinstance(stored, list) else []
+
+
+def choose_channel(session: Session, link: ShortLink, kind: str) -> str:
+    """The customer picked WhatsApp or SMS on a choice link: the choice is recorded on the hop
+    (the link stays usable: nothing proves who clicked) and the deep link to the company's
+    number is returned, built from the offered channel's number only."""
+    if kind not in CHOICE_CHANNELS or kind not in choices_of(link):
+        raise ValidationFailed("This way is not offered here.", code="invalid_choice")
+    address = next((c["address"] for c in options.offered_channels(session, link.workspace_id)
+                    if c["kind"] == kind and c["address"]), "")
+    try:
+        number = normalize_phone(address)
+    except ValidationFailed:
+        raise ValidationFailed("This way is not available right now.",
+                               code="choice_unavailable") from None
+    hop = service.hop_of_link(session, link)
+    if hop is not None:
+        service.set_hop_meta(hop, chosen=kind)
+    audit(session, link.workspace_id, "hop.chosen", "conversation", link.conversation_id,
+          actor_type="customer", data={"link_id": str(link.id), "choice": kind})
+    digits = number.lstrip("+")
+    return f"https://wa.me/{digits}" if kind == "whatsapp" else f"sms:+{digits}"
+
+
 def take(session: Session, link: ShortLink, values: dict[str, str], *, company: str,
          secret: str) -> Taken:
     """Carry out a submitted form for a link opened in this (writing) session."""
-    text = wording(link.purpose, company)
-    if link.purpose == "chat":
+    purpose = chosen_form(link, values)
+    text = wording(purpose, company)
+    if purpose != link.purpose:
+        hop = service.hop_of_link(session, link)
+        if hop is not None:
+            service.set_hop_meta(hop, chosen=purpose)
+    if purpose == "chat":
         account, token, proof = _take_chat(session, link, values, text, secret)
         return Taken("chat", proof, account.id, token)
-    if link.purpose == "callback":
+    if purpose == "callback":
         return Taken("callback", _take_callback(session, link, values, text))
-    if link.purpose == "email":
+    if purpose == "email":
         return Taken("email", _take_email(session, link, values, text))
     service.confirm_verification(session, link)
     return Taken("verify")

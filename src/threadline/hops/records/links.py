@@ -23,8 +23,12 @@ from threadline.events.service import audit
 from threadline.hops.records.models import ShortLink
 
 CODE_BYTES = 18  # 144 bits
-PURPOSES = ("chat", "callback", "email", "chat_session", "verify")
-FORM_PURPOSES = ("chat", "callback", "email")
+PURPOSES = ("chat", "callback", "email", "choice", "chat_session", "verify")
+FORM_PURPOSES = ("chat", "callback", "email", "choice")
+# A `choice` link lets the customer pick one of these forms (its `meta["choices"]`), or one of
+# the company's other offered channels (WhatsApp, SMS) where it lists an address.
+CHOICE_FORMS = ("chat", "callback", "email")
+CHOICE_CHANNELS = ("whatsapp", "sms")
 THREADING_PURPOSES = ("chat_session",)
 LATE_GRACE = timedelta(hours=1)  # a message stored just before expiry is still threaded
 

@@ -29,9 +29,11 @@ from threadline.events.service import audit, publish
 from threadline.hops.records.links import create_short_link, find_link
 from threadline.hops.records.models import Callback, Hop, HopTaker, ShortLink
 
-METHODS = ("dm_invite", "private_reply", "chat_link", "callback_form", "email_form")
+METHODS = ("dm_invite", "private_reply", "chat_link", "callback_form", "email_form",
+           "choice_link")
 REASONS = ("privacy", "practicality", "customer_choice")
-LINK_PURPOSE = {"chat_link": "chat", "callback_form": "callback", "email_form": "email"}
+LINK_PURPOSE = {"chat_link": "chat", "callback_form": "callback", "email_form": "email",
+                "choice_link": "choice"}
 TARGET_CHANNEL = {"chat_link": "webchat", "callback_form": "voice", "email_form": "email"}
 DEFAULT_LINK_TTL = timedelta(days=7)
 SESSION_LINK_TTL = timedelta(days=30)
@@ -62,7 +64,9 @@ class Offer:
 def offer_hop(session: Session, workspace_id: uuid.UUID, conv: Conversation, *, method: str,
               reason: str, to_channel: str | None, to_account_id: uuid.UUID | None,
               actor_type: str, actor_id: str | None,
-              ttl: timedelta = DEFAULT_LINK_TTL) -> Offer:
+              ttl: timedelta = DEFAULT_LINK_TTL, choices: tuple[str, ...] = ()) -> Offer:
+    """Record an offered hop (and the short link behind its form). A `choice_link` names the
+    `choices` the customer may pick from (links.CHOICE_FORMS and CHOICE_CHANNELS)."""
     if method not in METHODS:
         raise ValidationFailed(f"method must be one of {', '.join(METHODS)}",
                                code="invalid_hop_method")
@@ -77,14 +81,16 @@ def offer_hop(session: Session, workspace_id: uuid.UUID, conv: Conversation, *, 
     if method in LINK_PURPOSE:
         link, code = create_short_link(session, workspace_id, purpose=LINK_PURPOSE[method],
                                        conversation_id=conv.id, customer_id=conv.customer_id,
-                                       ttl=ttl)
+                                       ttl=ttl,
+                                       meta={"choices": list(choices)} if choices else None)
     hop = Hop(id=new_id(), workspace_id=workspace_id, conversation_id=conv.id,
               from_channel=conv.origin_channel or "unknown",
               from_visibility=conv.origin_visibility or "public",
               to_channel=to_channel or TARGET_CHANNEL.get(method), to_visibility="private",
               to_account_id=to_account_id, reason=reason, method=method,
               origin_message_id=_origin_message(session, conv),
-              short_link_id=link.id if link else None, offered_at=utcnow(), meta={})
+              short_link_id=link.id if link else None, offered_at=utcnow(),
+              meta={"choices": list(choices)} if choices else {})
     session.add(hop)
     session.flush()
     audit(session, workspace_id, "hop.offered", "conversation", conv.id, actor_type=actor_type,

@@ -16,7 +16,7 @@ from threadline.hops.records.service import REASONS
 
 LABELS = {"dm_invite": "Invite to DM", "private_reply": "Private reply",
           "chat_link": "Send chat link", "callback_form": "Offer a callback",
-          "email_form": "Continue by email"}
+          "email_form": "Continue by email", "choice_link": "Let the customer choose"}
 PUBLIC_ONLY = {"dm_invite": ("x",), "private_reply": ("facebook", "instagram")}
 
 

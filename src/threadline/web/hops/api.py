@@ -69,7 +69,8 @@ def offer_hop(conversation_id: uuid.UUID, body: HopIn, request: Request, princip
     result = flows.offer(session, principal.workspace_id, conversation_id, method=body.method,
                          reason=body.reason, actor=principal.actor,
                          base_url=link_base(request, runtime), text=body.text,
-                         channel_account_id=body.channel_account_id)
+                         channel_account_id=body.channel_account_id,
+                         choices=list(body.choices) if body.choices else None)
     return HopOfferOut(hop=HopOut.model_validate(result.hop), url=result.url,
                        message=message_out(result.message) if result.message else None)
 

@@ -17,7 +17,7 @@ from threadline.conversations.privacy import masked_text
 from threadline.errors import ThreadlineError
 from threadline.hops.flow import takes
 from threadline.hops.records import options
-from threadline.hops.records.links import FORM_PURPOSES, find_link
+from threadline.hops.records.links import CHOICE_FORMS, FORM_PURPOSES, find_link
 from threadline.hops.records.models import ShortLink
 from threadline.jobs.runtime import Runtime
 from threadline.web.security_headers import page_headers, policy
@@ -30,7 +30,13 @@ PAGE_HEADERS = {**page_headers(policy(), referrer="no-referrer"), "cache-control
 HEADINGS = {"chat": ("Continue in a private chat", "Start the chat"),
             "callback": ("We call you back", "Ask for the call"),
             "email": ("Continue by email", "Continue by email"),
-            "verify": ("Confirm your address", "Confirm")}
+            "verify": ("Confirm your address", "Confirm"),
+            "choice": ("How would you like to continue?", "")}
+CHOICES = {"chat": ("Chat with us now", "A private chat in your browser, right away."),
+           "callback": ("We call you back", "Leave a number and a time that suits you."),
+           "email": ("Continue by email", "We write to you; answer whenever it suits you."),
+           "whatsapp": ("WhatsApp", "Message us on WhatsApp."),
+           "sms": ("Text message (SMS)", "Text us from your phone.")}
 ERRORS = {
     "link_not_found": ("This link is not valid",
                        "Please check that you copied the whole link. Our links come from our "
@@ -93,15 +99,36 @@ def origin_text(session: Session, link: ShortLink) -> str | None:
 
 def form_page(request: Request, session: Session, link: ShortLink, code: str, *,
               values: dict[str, str] | None = None, error: str | None = None,
-              status: int = 200) -> Response:
+              status: int = 200, purpose: str | None = None) -> Response:
+    """The link's form; on a choice link, the form the customer picked (`purpose`), else the
+    list of choices."""
+    purpose = purpose or link.purpose
+    if link.purpose == "choice" and (purpose not in CHOICE_FORMS
+                                     or purpose not in takes.choices_of(link)):
+        return choice_page(request, session, link, code, error=error, status=status)
     base = company_and_channels(session, link.workspace_id)
-    heading, button = HEADINGS[link.purpose]
-    wording = takes.wording(link.purpose, base["company"])
+    heading, button = HEADINGS[purpose]
+    wording = takes.wording(purpose, base["company"])
     context = origin_text(session, link) if link.purpose in FORM_PURPOSES else None
     return page(request, "form.html", {
-        **base, "purpose": link.purpose, "code": code, "heading": heading, "button": button,
+        **base, "purpose": purpose, "code": code, "heading": heading, "button": button,
         "wording": wording, "wording_version": takes.WORDING_VERSION, "context": context,
-        "values": values or {}, "error": error}, status)
+        "values": values or {}, "error": error,
+        "choice": purpose if link.purpose == "choice" else None}, status)
+
+
+def choice_page(request: Request, session: Session, link: ShortLink, code: str, *,
+                error: str | None = None, status: int = 200) -> Response:
+    """A choice link's page: the ways offered, each a form here or the company's number on
+    WhatsApp or SMS (where the offered channels list one)."""
+    base = company_and_channels(session, link.workspace_id)
+    listed = {c["kind"] for c in base["channels"] if c["address"]}
+    ways = [{"kind": kind, "label": CHOICES[kind][0], "hint": CHOICES[kind][1],
+             "href": f"/s/{code}?m={kind}" if kind in CHOICE_FORMS else f"/s/{code}/go/{kind}"}
+            for kind in takes.choices_of(link) if kind in CHOICE_FORMS or kind in listed]
+    return page(request, "choice.html", {
+        **base, "heading": HEADINGS["choice"][0], "ways": ways, "error": error,
+        "context": origin_text(session, link)}, status)
 
 
 def check_value(purpose: str, values: dict[str, str]) -> str | None:

@@ -7,14 +7,17 @@ gets a clear page and changes nothing; a form with a bad value is shown again, u
 from __future__ import annotations
 
 from fastapi import APIRouter, Request
-from fastapi.responses import FileResponse, HTMLResponse, Response
+from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from threadline.errors import NotFound, RateLimited
+from threadline.errors import NotFound, RateLimited, ThreadlineError
+from threadline.hops.flow import takes
 from threadline.hops.records import service
 from threadline.web.hops.pages import (
     HERE,
+    PAGE_HEADERS,
     PAGE_PURPOSES,
+    choice_page,
     error_page,
     form_page,
     message_page,
@@ -41,9 +44,27 @@ def show_link(code: str, request: Request) -> Response:
     try:
         with runtime.db.session(write=False) as session:
             link = service.open_link(session, code, PAGE_PURPOSES)
-            return form_page(request, session, link, code)
+            return form_page(request, session, link, code,
+                             purpose=request.query_params.get("m"))
     except service.LinkUnavailable as exc:
         return error_page(request, runtime, code, exc)
+
+
+@router.get("/s/{code}/go/{kind}", response_class=HTMLResponse)
+def go_to_channel(code: str, kind: str, request: Request) -> Response:
+    """A choice link's WhatsApp or SMS way: the choice recorded, then the company's number."""
+    runtime = runtime_of(request)
+    try:
+        with runtime.db.session() as session:
+            link = service.open_link(session, code, ("choice",))
+            target = takes.choose_channel(session, link, kind)
+    except service.LinkUnavailable as exc:
+        return error_page(request, runtime, code, exc)
+    except ThreadlineError as exc:
+        with runtime.db.session(write=False) as session:
+            link = service.open_link(session, code, ("choice",))
+            return choice_page(request, session, link, code, error=exc.message, status=422)
+    return RedirectResponse(target, status_code=303, headers=PAGE_HEADERS)
 
 
 @router.post("/s/{code}", response_class=HTMLResponse)

@@ -26,10 +26,14 @@ def take(request: Request, code: str, values: dict[str, str]) -> Response:
     try:
         with runtime.db.session(write=False) as session:
             link = service.open_link(session, code, PAGE_PURPOSES)
-            problem = check_value(link.purpose, values)
+            try:
+                purpose = takes.chosen_form(link, values)
+            except ThreadlineError as exc:
+                return form_page(request, session, link, code, error=exc.message, status=422)
+            problem = check_value(purpose, values)
             if problem is not None:
                 return form_page(request, session, link, code, values=values, error=problem,
-                                 status=422)
+                                 status=422, purpose=purpose)
     except service.LinkUnavailable as exc:
         return error_page(request, runtime, code, exc)
     try:
@@ -44,7 +48,8 @@ def take(request: Request, code: str, values: dict[str, str]) -> Response:
         with runtime.db.session(write=False) as session:
             link = service.open_link(session, code, PAGE_PURPOSES)
             return form_page(request, session, link, code, values=values, error=exc.message,
-                             status=exc.status if 400 <= exc.status < 500 else 422)
+                             status=exc.status if 400 <= exc.status < 500 else 422,
+                             purpose=purpose)
     if taken.purpose == "chat":
         return page(request, "handoff.html", {
             **base, "account_id": str(taken.account_id), "token": taken.token,
