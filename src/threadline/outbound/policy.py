@@ -5,7 +5,7 @@ brand's own contacts (the `brand_contacts` setting and the addresses of the offe
 both set by admins) and, for a conversation, every coordinate of its customer(s): the
 identities of the conversation's customer and of everyone who wrote in it (merged-in profiles
 included), the consents given on the conversation's hop forms or by those customers, and the
-callback numbers typed on its callback forms.
+callback numbers typed on its callback forms, and the details given on its secure forms.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from threadline.contacts.brand import brand_contacts
 from threadline.contacts.models import Consent, Customer, Identity
 from threadline.conversations.models import Conversation, Message
 from threadline.errors import PolicyViolation
+from threadline.hops.records.details import known_details
 from threadline.hops.records.models import Callback, ShortLink
 from threadline.hops.records.options import offered_channels
 from threadline.triage import Known, check_outbound
@@ -71,8 +72,11 @@ def check_outbound_text(session: Session, workspace_id: uuid.UUID, text: str, vi
     conversation's customer coordinates never, the brand's own contacts only."""
     if visibility != "public":
         return
-    known = Known(customer=customer_coordinates(session, conversation) if conversation else (),
-                  brand=brand_list(session, workspace_id))
+    given = known_details(session, conversation.id) if conversation else []
+    known = Known(customer=(*(customer_coordinates(session, conversation) if conversation
+                              else ()), *(v for k, v in given if k in ("EMAIL", "PHONE"))),
+                  brand=brand_list(session, workspace_id),
+                  details=tuple((k, v) for k, v in given if k not in ("EMAIL", "PHONE")))
     verdict = check_outbound(text, visibility=visibility, known=known)
     if verdict.blocked:
         reasons = verdict.to_dict()["reasons"]

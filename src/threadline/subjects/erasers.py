@@ -49,7 +49,7 @@ from threadline.conversations.models import Conversation, Message, Status
 from threadline.db.base import UTCDateTime, utcnow
 from threadline.db.models import load_all
 from threadline.events.models import AuditEvent, InboundEvent, OutboxJob, StreamEvent, WorkStatus
-from threadline.hops.records.models import Callback, Hop, HopTaker, ShortLink
+from threadline.hops.records.models import Callback, DetailRequest, Hop, HopTaker, ShortLink
 from threadline.subjects.matching import Matcher
 from threadline.subjects.subject import Subject
 from threadline.workspace.models import TriageModelRecord
@@ -379,6 +379,17 @@ def erase_hop_takers(session: Session, e: Erasure) -> int:
     return done
 
 
+def erase_detail_requests(session: Session, e: Erasure) -> int:
+    """What he gave on secure forms in his conversations: the rows go, values and all."""
+    done = 0
+    for chunk in _chunks(e.subject.conversation_ids):
+        result: Any = session.execute(
+            delete(DetailRequest).where(DetailRequest.conversation_id.in_(chunk))
+            .execution_options(synchronize_session=False))
+        done += int(result.rowcount or 0)
+    return done
+
+
 def erase_quality_reviews(session: Session, e: Erasure) -> int:
     """Reviews of his conversations lose the reviewer's comment (it may quote him); the
     answers and the score (about the agent's work) stay for the QA figures. The table is
@@ -451,6 +462,10 @@ ERASERS: tuple[Eraser, ...] = (
     Eraser("csat_survey_details", erase_csat_details, scrubbed=("answer_provider_id",),
            kept=_none(question="the brand's question, written by admins",
                       answer_source=ENUM)),
+    Eraser("detail_requests", erase_detail_requests, deletes_rows=True,
+           kept=_none(fields="names of the fields asked (a fixed vocabulary)",
+                      note="other customers' requests", requested_by=ID,
+                      values="other customers' answers")),
     Eraser("hop_takers", erase_hop_takers, deletes_rows=True,
            kept=_none(channel=ENUM, state=ENUM, proven_by=ENUM,
                       proof_hash="other takers' (a hash of a code of Threadline's own)",

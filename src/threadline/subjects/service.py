@@ -21,7 +21,7 @@ from threadline.db.locks import workspace_lock
 from threadline.errors import ValidationFailed
 from threadline.events.models import AuditEvent
 from threadline.events.service import audit, enqueue, publish
-from threadline.hops.records.models import Callback, Hop, ShortLink
+from threadline.hops.records.models import Callback, DetailRequest, Hop, ShortLink
 from threadline.subjects.erasers import (
     CSAT_EXPORTED,
     CSAT_SURVEYS,
@@ -87,6 +87,17 @@ def _audit_about(session: Session, subject: Subject) -> list[dict[str, Any]]:
         .order_by(AuditEvent.id))]
 
 
+def _detail_requests(session: Session, subject: Subject) -> list[dict[str, Any]]:
+    """What he gave on secure forms (decrypted: it is his)."""
+    ids = subject.conversation_ids
+    out: list[dict[str, Any]] = []
+    for start in range(0, len(ids), 500):
+        out.extend(row_dict(r) for r in session.scalars(
+            select(DetailRequest).where(DetailRequest.conversation_id.in_(ids[start:start + 500]))
+            .order_by(DetailRequest.created_at)))
+    return out
+
+
 def _csat_surveys(session: Session, subject: Subject) -> list[dict[str, Any]]:
     ids = csat_survey_ids(session, subject)
     out: list[dict[str, Any]] = []
@@ -116,6 +127,7 @@ def export_customer(session: Session, workspace_id: uuid.UUID, customer_id: uuid
         "hops": _rows(session, Hop, subject.hop_ids, Hop.created_at),
         "short_links": _rows(session, ShortLink, subject.link_ids, ShortLink.created_at),
         "callbacks": _rows(session, Callback, subject.callback_ids, Callback.created_at),
+        "detail_requests": _detail_requests(session, subject),
         "merges": _rows(session, CustomerMerge, subject.merge_ids, CustomerMerge.created_at),
         "merge_suggestions": _rows(session, MergeSuggestion, subject.suggestion_ids,
                                    MergeSuggestion.created_at),

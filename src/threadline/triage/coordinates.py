@@ -53,6 +53,40 @@ def _kind(value: str) -> str:
     return "handle"
 
 
+MIN_DETAIL = 5  # a shorter part of an address ("Flat", "Main") says nothing about whose it is
+MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August",
+          "September", "October", "November", "December")
+
+
+def detail_forms(kind: str, value: str) -> list[str]:
+    """The ways a secure-form value is written again: an address whole and by its lines or
+    comma-separated parts, a date of birth (YYYY-MM-DD) in the usual numeric and English
+    forms, anything else as given."""
+    text = " ".join(value.split())
+    if kind == "DATE_OF_BIRTH":
+        try:
+            year, month, day = (int(p) for p in value.strip().split("-"))
+        except ValueError:
+            return [text]
+        name = MONTHS[month - 1] if 1 <= month <= 12 else ""
+        forms = [f"{year:04d}-{month:02d}-{day:02d}"]
+        for d, m in ((f"{day:02d}", f"{month:02d}"), (str(day), str(month))):
+            forms += [f"{d}/{m}/{year}", f"{m}/{d}/{year}", f"{d}.{m}.{year}", f"{d}-{m}-{year}"]
+        if name:
+            forms += [f"{day} {name} {year}", f"{name} {day}, {year}", f"{name} {day} {year}",
+                      f"{day} {name[:3]} {year}", f"{name[:3]} {day}, {year}"]
+        return forms
+    if kind == "ADDRESS":
+        parts = [" ".join(p.split()) for p in re.split(r"[\n,;]+", value)]
+        return [text, *(p for p in parts if len(p) >= MIN_DETAIL)]
+    return [text] if len(text) >= 3 else []
+
+
+def _detail_pattern(form: str) -> re.Pattern[str]:
+    words = [re.escape(w) for w in form.split()]
+    return re.compile(r"(?<!\w)" + r"[\s,]+".join(words) + r"(?!\w)", re.IGNORECASE)
+
+
 @dataclass(frozen=True, slots=True)
 class Match:
     kind: str  # PHONE_NUMBER | EMAIL_ADDRESS | ACCOUNT_HANDLE
@@ -67,6 +101,12 @@ class Known:
 
     customer: tuple[str, ...] = field(default=(), repr=False)  # personal data: never logged
     brand: tuple[str, ...] = ()
+    # What the customer gave on a secure form: (kind, value), kind ADDRESS, ORDER_NUMBER or
+    # DATE_OF_BIRTH; refused in public in any spacing or case (an address also by its lines,
+    # a date in the usual written forms).
+    details: tuple[tuple[str, str], ...] = field(default=(), repr=False)
+    _details: tuple[tuple[str, re.Pattern[str]], ...] = field(init=False, repr=False,
+                                                              compare=False)
     _phone_forms: frozenset[str] = field(init=False, repr=False, compare=False)
     _phone_parts: frozenset[str] = field(init=False, repr=False, compare=False)
     _emails: tuple[re.Pattern[str], ...] = field(init=False, repr=False, compare=False)
@@ -92,6 +132,9 @@ class Known:
         set_(self, "_handles", tuple(
             re.compile(r"(?<![\w@.+-])@?" + re.escape(h) + r"(?![\w-])", re.IGNORECASE)
             for h in sorted(handles) if len(h) >= MIN_HANDLE))
+        set_(self, "_details", tuple(
+            (kind, _detail_pattern(form)) for kind, value in self.details
+            for form in dict.fromkeys(detail_forms(kind, value))))
         brand: dict[str, list[str]] = {"phone": [], "email": [], "handle": [], "url": []}
         for value in self.brand:
             if value and value.strip():
@@ -109,6 +152,8 @@ class Known:
         for pattern in self._handles:
             found += [Match("ACCOUNT_HANDLE", m.start(), m.end())
                       for m in pattern.finditer(text)]
+        for kind, pattern in self._details:
+            found += [Match(kind, m.start(), m.end()) for m in pattern.finditer(text)]
         return sorted(found, key=lambda m: (m.start, m.end))
 
     def _phone_matches(self, text: str) -> Iterator[Match]:

@@ -26,6 +26,7 @@ LABELS: dict[str, str] = {
     "DATE_OF_BIRTH": "a date of birth",
     "PASSPORT": "a passport number",
     "BOOKING_REFERENCE": "a booking reference",
+    "ORDER_NUMBER": "an order number",
     "ADDRESS": "a postal address",
     "PASSWORD": "a password or PIN",
     "MEDICAL": "health information",

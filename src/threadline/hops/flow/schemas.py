@@ -174,3 +174,32 @@ class TakerOut(BaseModel):
 
 class ConversationWithTakers(ConversationDetail):
     takers: list[TakerOut] = Field(default_factory=list)
+
+
+DetailFieldName = Literal["delivery_address", "order_number", "date_of_birth", "email", "phone"]
+
+
+class DetailRequestIn(StrictInput):
+    fields: list[DetailFieldName] = Field(min_length=1, max_length=5)
+    note: str | None = Field(default=None, min_length=1, max_length=300,
+                             description="Why you ask (shown on the form)")
+
+
+class DetailFieldOut(BaseModel):
+    name: DetailFieldName
+    label: str
+    value: str | None = Field(description="What the customer gave (None until he does)")
+
+
+class DetailRequestOut(BaseModel):
+    id: uuid.UUID
+    note: str | None
+    created_at: datetime
+    submitted_at: datetime | None
+    fields: list[DetailFieldOut]
+
+
+class DetailRequestCreated(BaseModel):
+    request: DetailRequestOut
+    url: str
+    message: MessageOut

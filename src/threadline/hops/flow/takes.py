@@ -26,7 +26,7 @@ from threadline.errors import ValidationFailed
 from threadline.events.service import audit
 from threadline.hops.flow.contact import send_to_coordinate
 from threadline.hops.flow.offers import first_account
-from threadline.hops.records import callbacks, options, service, takers
+from threadline.hops.records import callbacks, details, options, service, takers
 from threadline.hops.records.links import CHOICE_CHANNELS, CHOICE_FORMS
 from threadline.hops.records.models import ShortLink
 from threadline.webchat import service as webchat
@@ -41,6 +41,7 @@ WORDING = {
                 "my support case.",
     "email": "I agree that {company} writes to me at this email address about my support "
              "case.",
+    "details": "I agree that {company} uses these details for my support case only.",
 }
 EMAIL_TEXT = ("Hello, you asked us to continue your support case by email. Simply reply to this "
               "message and an agent will answer here.")
@@ -118,6 +119,9 @@ def take(session: Session, link: ShortLink, values: dict[str, str], *, company: 
         return Taken("callback", _take_callback(session, link, values, text))
     if purpose == "email":
         return Taken("email", _take_email(session, link, values, text))
+    if purpose == "details":
+        details.submit(session, link, values)
+        return Taken("details")
     service.confirm_verification(session, link)
     return Taken("verify")
 

@@ -23,8 +23,8 @@ from threadline.events.service import audit
 from threadline.hops.records.models import ShortLink
 
 CODE_BYTES = 18  # 144 bits
-PURPOSES = ("chat", "callback", "email", "choice", "chat_session", "verify")
-FORM_PURPOSES = ("chat", "callback", "email", "choice")
+PURPOSES = ("chat", "callback", "email", "choice", "details", "chat_session", "verify")
+FORM_PURPOSES = ("chat", "callback", "email", "choice", "details")
 # A `choice` link lets the customer pick one of these forms (its `meta["choices"]`), or one of
 # the company's other offered channels (WhatsApp, SMS) where it lists an address.
 CHOICE_FORMS = ("chat", "callback", "email")

@@ -10,6 +10,7 @@ from sqlalchemy import ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from threadline.db.base import Base, IdMixin, TimestampMixin
+from threadline.db.crypto import EncryptedJSON
 from threadline.db.redacted import RedactedJSON, RedactedText
 
 
@@ -97,3 +98,21 @@ class HopTaker(IdMixin, TimestampMixin, Base):
     proven_at: Mapped[datetime | None]
     # proof_message_id, agent_id, merge_id
     meta: Mapped[dict[str, Any]] = mapped_column(RedactedJSON, default=dict)
+
+
+class DetailRequest(IdMixin, TimestampMixin, Base):
+    """Details an agent asked the customer for through a secure form (a delivery address, an
+    order number, a date of birth): the fields asked, and the values given, encrypted at rest,
+    shown to agents in the conversation and refused in public replies by the guard."""
+
+    __tablename__ = "detail_requests"
+
+    workspace_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("workspaces.id"), index=True)
+    conversation_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("conversations.id"),
+                                                       index=True)
+    short_link_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("short_links.id"))
+    fields: Mapped[list[Any]] = mapped_column(default=list)  # names from records.details.FIELDS
+    note: Mapped[str | None] = mapped_column(String(300))  # why, written by the agent
+    requested_by: Mapped[str | None] = mapped_column(String(64))  # the agent's or token's id
+    values: Mapped[dict[str, Any] | None] = mapped_column(EncryptedJSON)
+    submitted_at: Mapped[datetime | None]

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Depends, Request
 from starlette.responses import Response
 
 from threadline.errors import NotFound
+from threadline.hops.flow import details as details_flow
 from threadline.hops.flow import offers as hop_flow
 from threadline.hops.records import takers
 from threadline.web.desktop.actions import _pane
@@ -31,6 +32,21 @@ async def offer(conversation_id: uuid.UUID, request: Request,
     hop_flow.offer(session, user.workspace_id, conversation_id,
                    method=form_value(form, "method"), reason=form_value(form, "reason"),
                    actor=user.actor, base_url=str(request.base_url))
+    return _pane(request, session, user, conversation_id)
+
+
+@router.post("/conversations/{conversation_id}/details")
+async def request_details(conversation_id: uuid.UUID, request: Request,
+                          user: Annotated[DeskUser, Depends(current_user)],
+                          session: WriteSession) -> Response:
+    """Send the customer a secure form for the ticked details."""
+    form = await request.form()
+    fields = [str(v) for v in form.getlist("fields")]
+    details_flow.request_details(session, user.workspace_id, conversation_id, fields,
+                                 user.actor,
+                                 base_url=request.app.state.runtime.settings.public_url
+                                 or str(request.base_url),
+                                 note=form_value(form, "note") or None)
     return _pane(request, session, user, conversation_id)
 
 

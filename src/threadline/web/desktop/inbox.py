@@ -20,6 +20,7 @@ from threadline.conversations.service import access_conversation
 from threadline.db.base import utcnow
 from threadline.errors import ValidationFailed
 from threadline.hops.flow.video import running_call
+from threadline.hops.records import details
 from threadline.kpis.timeline import Mark
 from threadline.kpis.timeline import marks as kpi_marks
 from threadline.web.desktop.approval import composer_visibility
@@ -152,6 +153,8 @@ def conversation_context(session: Session, user: DeskUser, conversation_id: uuid
             "hop": hop_panel(session, conv), "kpi_marks": timeline_marks(session, story),
             "social": _social(session, user, story),
             "video": {"running": running_call(session, conv.id) is not None, "link": None},
+            "details": details.as_rows(details.requests_of(session, conv.id)),
+            "detail_fields": [(name, f.label) for name, f in details.FIELDS.items()],
             "filters": raw, "query": urlencode(raw)}
 
 

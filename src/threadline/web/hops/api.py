@@ -14,6 +14,7 @@ from threadline.contacts.service import access_customer, record_consent, revoke_
 from threadline.conversations.schemas import ConversationOut, MessageOut
 from threadline.conversations.service import access_conversation
 from threadline.errors import NotFound, PolicyViolation
+from threadline.hops.flow import details as details_flow
 from threadline.hops.flow import offers as flows
 from threadline.hops.flow.callbacks import sync_outcomes
 from threadline.hops.flow.contact import send_verification
@@ -24,6 +25,9 @@ from threadline.hops.flow.schemas import (
     ConsentCreated,
     ConsentIn,
     ConsentRevoked,
+    DetailRequestCreated,
+    DetailRequestIn,
+    DetailRequestOut,
     FollowUpIn,
     FollowUpOut,
     HopIn,
@@ -37,7 +41,7 @@ from threadline.hops.flow.schemas import (
     VerificationIn,
     VerificationOut,
 )
-from threadline.hops.records import callbacks, options, service, takers
+from threadline.hops.records import callbacks, details, options, service, takers
 from threadline.jobs.runtime import Runtime
 from threadline.schema_types import CallbackState
 from threadline.web.api.conversations import message_out
@@ -59,6 +63,33 @@ Writer = WriteSession
 def link_base(request: Request, runtime: Runtime) -> str:
     """Where customers reach the short links: the configured public URL, else this host."""
     return runtime.settings.public_url or str(request.base_url)
+
+
+@router.post("/conversations/{conversation_id}/detail-requests",
+             response_model=DetailRequestCreated, status_code=201, tags=["hops"],
+             responses=errors(NotFound, PolicyViolation))
+def request_details(conversation_id: uuid.UUID, body: DetailRequestIn, request: Request,
+                    principal: Agent, session: Writer,
+                    runtime: Annotated[Runtime, Depends(get_runtime)]) -> DetailRequestCreated:
+    """Ask the customer for details (a delivery address, an order number, a date of birth,
+    an email or phone) on a signed single-use form, sent as a private reply. The values are
+    stored encrypted, listed below, and refused in public replies."""
+    sent = details_flow.request_details(session, principal.workspace_id, conversation_id,
+                                        list(body.fields), principal.actor,
+                                        base_url=link_base(request, runtime), note=body.note)
+    [row] = details.as_rows([sent.request])
+    return DetailRequestCreated(request=DetailRequestOut.model_validate(row), url=sent.url,
+                                message=message_out(sent.message))
+
+
+@router.get("/conversations/{conversation_id}/detail-requests",
+            response_model=list[DetailRequestOut], tags=["hops"], responses=errors(NotFound))
+def list_detail_requests(conversation_id: uuid.UUID, principal: Agent,
+                         session: Writer) -> list[DetailRequestOut]:
+    """The secure forms sent in this conversation, with what the customer gave."""
+    access_conversation(session, principal.workspace_id, conversation_id)
+    return [DetailRequestOut.model_validate(row)
+            for row in details.as_rows(details.requests_of(session, conversation_id))]
 
 
 @router.post("/conversations/{conversation_id}/hops", response_model=HopOfferOut,

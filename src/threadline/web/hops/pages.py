@@ -16,7 +16,7 @@ from threadline.conversations.models import Conversation, Message
 from threadline.conversations.privacy import masked_text
 from threadline.errors import ThreadlineError
 from threadline.hops.flow import takes
-from threadline.hops.records import options
+from threadline.hops.records import details, options
 from threadline.hops.records.links import CHOICE_FORMS, FORM_PURPOSES, find_link
 from threadline.hops.records.models import ShortLink
 from threadline.jobs.runtime import Runtime
@@ -31,7 +31,8 @@ HEADINGS = {"chat": ("Continue in a private chat", "Start the chat"),
             "callback": ("We call you back", "Ask for the call"),
             "email": ("Continue by email", "Continue by email"),
             "verify": ("Confirm your address", "Confirm"),
-            "choice": ("How would you like to continue?", "")}
+            "choice": ("How would you like to continue?", ""),
+            "details": ("Your details, securely", "Send securely")}
 CHOICES = {"chat": ("Chat with us now", "A private chat in your browser, right away."),
            "callback": ("We call you back", "Leave a number and a time that suits you."),
            "email": ("Continue by email", "We write to you; answer whenever it suits you."),
@@ -110,11 +111,15 @@ def form_page(request: Request, session: Session, link: ShortLink, code: str, *,
     heading, button = HEADINGS[purpose]
     wording = takes.wording(purpose, base["company"])
     context = origin_text(session, link) if link.purpose in FORM_PURPOSES else None
+    asked = details.request_of_link(session, link) if purpose == "details" else None
     return page(request, "form.html", {
         **base, "purpose": purpose, "code": code, "heading": heading, "button": button,
         "wording": wording, "wording_version": takes.WORDING_VERSION, "context": context,
         "values": values or {}, "error": error,
-        "choice": purpose if link.purpose == "choice" else None}, status)
+        "choice": purpose if link.purpose == "choice" else None,
+        "detail_fields": [(f, details.FIELDS[f]) for f in asked.fields
+                          if f in details.FIELDS] if asked else [],
+        "detail_note": asked.note if asked else None}, status)
 
 
 def choice_page(request: Request, session: Session, link: ShortLink, code: str, *,
@@ -131,10 +136,18 @@ def choice_page(request: Request, session: Session, link: ShortLink, code: str, 
         "context": origin_text(session, link)}, status)
 
 
-def check_value(purpose: str, values: dict[str, str]) -> str | None:
-    """The first problem with a submitted form, in words for the customer; None when fine."""
+def check_value(purpose: str, values: dict[str, str],
+                fields: list[str] | None = None) -> str | None:
+    """The first problem with a submitted form, in words for the customer; None when fine.
+    `fields`: a secure form's fields."""
     if purpose != "verify" and values.get("consent") != "yes":
         return "Please tick the box to agree, so that we may contact you."
+    if purpose == "details":
+        try:
+            details.clean_values(fields or [], values)
+        except ThreadlineError as exc:
+            return exc.message
+        return None
     try:
         if purpose == "callback":
             normalize_phone(values.get("phone", ""))

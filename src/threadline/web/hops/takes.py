@@ -8,7 +8,7 @@ from fastapi.responses import Response
 
 from threadline.errors import ThreadlineError
 from threadline.hops.flow import takes
-from threadline.hops.records import service
+from threadline.hops.records import details, service
 from threadline.web.hops.pages import (
     PAGE_PURPOSES,
     check_value,
@@ -30,7 +30,8 @@ def take(request: Request, code: str, values: dict[str, str]) -> Response:
                 purpose = takes.chosen_form(link, values)
             except ThreadlineError as exc:
                 return form_page(request, session, link, code, error=exc.message, status=422)
-            problem = check_value(purpose, values)
+            asked = details.request_of_link(session, link) if purpose == "details" else None
+            problem = check_value(purpose, values, list(asked.fields) if asked else None)
             if problem is not None:
                 return form_page(request, session, link, code, values=values, error=problem,
                                  status=422, purpose=purpose)
@@ -62,5 +63,9 @@ def take(request: Request, code: str, values: dict[str, str]) -> Response:
         return message_page(request, {**base, "proof": taken.proof}, "We will write to you",
                             "Thank you. We will continue by email; look out for our "
                             "message.", code="email_started")
+    if taken.purpose == "details":
+        return message_page(request, base, "Thank you",
+                            "We have your details; only our support team sees them. You can "
+                            "close this page.", code="details_received")
     return message_page(request, base, "Thank you",
                         "Your address is confirmed. You can close this page.", code="verified")
