@@ -35,10 +35,15 @@ FILES: dict[str, dict[str, str]] = {
 }
 
 
-def _locked_versions() -> dict[str, str]:
+# Test tools from the npm registry, installed by `npm ci` with the libraries but never copied
+# into the package: axe-core, the accessibility checks of the browser tests.
+TEST_LIBRARIES = ("axe-core",)
+
+
+def _locked_versions(names: tuple[str, ...] = tuple(FILES)) -> dict[str, str]:
     lock = json.loads((ROOT / "package-lock.json").read_text(encoding="utf-8"))
     packages = lock.get("packages", {})
-    return {name: str(packages[f"node_modules/{name}"]["version"]) for name in FILES}
+    return {name: str(packages[f"node_modules/{name}"]["version"]) for name in names}
 
 
 def _installed_version(name: str) -> str | None:
@@ -57,7 +62,8 @@ def _npm_ci() -> None:
 
 def build(*, force_install: bool) -> None:
     locked = _locked_versions()
-    if force_install or any(_installed_version(n) != v for n, v in locked.items()):
+    wanted = {**locked, **_locked_versions(TEST_LIBRARIES)}
+    if force_install or any(_installed_version(n) != v for n, v in wanted.items()):
         _npm_ci()
     for name, files in FILES.items():
         if _installed_version(name) != locked[name]:
