@@ -351,6 +351,20 @@ def erase_csat_details(session: Session, e: Erasure) -> int:
     return done
 
 
+# The customer data lookup's cache (threadline.integrations.lookup): named here, not imported.
+LOOKUP_CACHE = core_table("lookup_cache", _C("customer_id", Uuid()))
+
+
+def erase_lookup_cache(session: Session, e: Erasure) -> int:
+    """What the brand's own system said about him: the cached answers go."""
+    done = 0
+    for chunk in _chunks(e.subject.customer_ids):
+        result: Any = session.execute(delete(LOOKUP_CACHE).where(
+            LOOKUP_CACHE.c.customer_id.in_(chunk)))
+        done += int(result.rowcount or 0)
+    return done
+
+
 def erase_merge_suggestions(session: Session, e: Erasure) -> int:
     return _delete(session, MergeSuggestion.id, e.subject.suggestion_ids)
 
@@ -462,6 +476,13 @@ ERASERS: tuple[Eraser, ...] = (
     Eraser("csat_survey_details", erase_csat_details, scrubbed=("answer_provider_id",),
            kept=_none(question="the brand's question, written by admins",
                       answer_source=ENUM)),
+    Eraser("lookup_cache", erase_lookup_cache, deletes_rows=True,
+           kept=_none(lookup_id=ID, outcome=ENUM, error_code=ENUM,
+                      message="other customers' answers: an HTTP status or a refusal",
+                      data="other customers' answers")),
+    Eraser("lookup_endpoints", None,
+           kept=_none(url="the brand's own endpoint",
+                      secret="the brand's credentials")),  # noqa: S106 (a reason)
     Eraser("detail_requests", erase_detail_requests, deletes_rows=True,
            kept=_none(fields="names of the fields asked (a fixed vocabulary)",
                       note="other customers' requests", requested_by=ID,

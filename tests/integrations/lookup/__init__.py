@@ -1,0 +1,1 @@
+"""The customer data lookup (threadline.integrations.lookup)."""
