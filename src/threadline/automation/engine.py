@@ -31,6 +31,7 @@ from threadline.automation.schemas import Action, RuleIn
 from threadline.conversations.models import Conversation, Status
 from threadline.db.base import utcnow
 from threadline.errors import ThreadlineError
+from threadline.events.names import Live
 from threadline.events.service import ConversationEvent, acting_for_rules, audit, publish
 from threadline.jobs.hooks import AUTOMATION, ConversationEvents, conversation_hook
 from threadline.routing.conditions import facts_for, matches, parse_conditions
@@ -39,7 +40,7 @@ if TYPE_CHECKING:
     from threadline.jobs.runtime import Runtime
 
 log = logging.getLogger("threadline.automation")
-FIRED_ACTION = "automation.fired"
+FIRED_ACTION = Live.AUTOMATION_FIRED
 MAX_ERROR = 500
 _TRIGGER_OF = {ConversationEvent.MESSAGE_RECEIVED: "message_received",
                ConversationEvent.CREATED: "conversation_created",

@@ -16,6 +16,7 @@ from threadline.automation.schemas import ACTION_TYPES, MAX_RULES, RuleIn
 from threadline.conversations.service import Actor
 from threadline.db.base import new_id, utcnow
 from threadline.errors import NotFound, ValidationFailed, validated
+from threadline.events.names import Live
 from threadline.events.service import audit, publish
 from threadline.routing import ordering
 from threadline.workspace.models import Agent, Team, Template
@@ -78,7 +79,7 @@ def _changed(session: Session, rule: AutomationRule, action: str, actor: Actor,
     audit(session, rule.workspace_id, action, "automation_rule", rule.id,
           actor_type=actor.type, actor_id=actor.id,
           data={"name": rule.name, "trigger": rule.trigger, **(data or {})})
-    publish(session, rule.workspace_id, "automation.rules_changed",
+    publish(session, rule.workspace_id, Live.AUTOMATION_RULES_CHANGED,
             {"rule_id": str(rule.id), "action": action})
 
 
@@ -141,7 +142,7 @@ def reorder(session: Session, workspace_id: uuid.UUID, rule_ids: list[uuid.UUID]
     return ordering.reorder(session, workspace_id, list_rules(session, workspace_id), rule_ids,
                             actor, field="rule_ids", what="automation rule",
                             action="automation.rules_reordered",
-                            topic="automation.rules_changed")
+                            topic=Live.AUTOMATION_RULES_CHANGED)
 
 
 def move(session: Session, workspace_id: uuid.UUID, rule_id: uuid.UUID, step: int,

@@ -20,6 +20,7 @@ from threadline.conversations.models import Conversation
 from threadline.conversations.service import Actor
 from threadline.db.base import new_id, utcnow
 from threadline.errors import NotFound, ValidationFailed
+from threadline.events.names import Live
 from threadline.events.service import audit, publish
 
 
@@ -61,7 +62,7 @@ def merge_customers(session: Session, workspace_id: uuid.UUID, source_id: uuid.U
     audit(session, workspace_id, "customer.merged", "customer", target.id,
           actor_type=actor.type, actor_id=actor.id,
           data={"source": str(source.id), "merge_id": str(merge.id), **merge.moved})
-    publish(session, workspace_id, "customer.merged",
+    publish(session, workspace_id, Live.CUSTOMER_MERGED,
             {"customer_id": str(target.id), "source_id": str(source.id)})
     return merge
 
@@ -87,6 +88,6 @@ def undo_merge(session: Session, workspace_id: uuid.UUID, merge_id: uuid.UUID,
     audit(session, workspace_id, "customer.merge_undone", "customer", source.id,
           actor_type=actor.type, actor_id=actor.id,
           data={"merge_id": str(merge.id), "target": str(merge.target_id)})
-    publish(session, workspace_id, "customer.unmerged",
+    publish(session, workspace_id, Live.CUSTOMER_UNMERGED,
             {"customer_id": str(source.id), "target_id": str(merge.target_id)})
     return source

@@ -17,6 +17,7 @@ from threadline.conversations.models import Conversation, Message, Status
 from threadline.conversations.queue import check_priority, most_relevant
 from threadline.db.base import new_id, utcnow
 from threadline.errors import NotFound, ValidationFailed
+from threadline.events.names import Live
 from threadline.events.service import ConversationEvent, audit, conversation_event, publish
 from threadline.workspace.models import Agent, Team
 
@@ -73,7 +74,7 @@ def _changed(session: Session, conv: Conversation, action: str, actor: Actor,
     conv.updated_at = utcnow()
     audit(session, conv.workspace_id, action, "conversation", conv.id, actor_type=actor.type,
           actor_id=actor.id, data=data)
-    publish(session, conv.workspace_id, "conversation.updated",
+    publish(session, conv.workspace_id, Live.CONVERSATION_UPDATED,
             {"conversation_id": str(conv.id), "action": action, "status": conv.status})
 
 
@@ -185,7 +186,7 @@ def merge_conversations(session: Session, source: Conversation, target: Conversa
     target.relevance = most_relevant(target.relevance, source.relevance)
     if source.created_at < target.created_at:
         target.created_at = source.created_at
-    _changed(session, source, "conversation.merged", actor,
+    _changed(session, source, Live.CONVERSATION_MERGED, actor,
              {"into": str(target.id), "messages": moved})
     _changed(session, target, "conversation.merged_in", actor,
              {"from": str(source.id), "messages": moved})

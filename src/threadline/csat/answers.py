@@ -32,6 +32,7 @@ from threadline.csat import rules
 from threadline.csat.models import CsatSurvey, CsatSurveyDetails, SurveyStatus
 from threadline.db.base import utcnow
 from threadline.errors import Conflict, NotFound, ThreadlineError, ValidationFailed
+from threadline.events.names import Live
 from threadline.events.service import audit, enqueue, publish
 from threadline.hops.records.links import hash_code
 from threadline.inbound.intercept import interceptor
@@ -108,7 +109,7 @@ def record(session: Session, survey: CsatSurvey, answer: Answer,
     _mark_message(session, survey, details, answer.score)
     audit(session, survey.workspace_id, "csat.answered", "conversation", survey.conversation_id,
           data={"survey_id": str(survey.id), "score": answer.score, "source": answer.source})
-    publish(session, survey.workspace_id, "csat.answered",
+    publish(session, survey.workspace_id, Live.CSAT_ANSWERED,
             {"conversation_id": str(survey.conversation_id), "survey_id": str(survey.id),
              "score": answer.score})
     return Outcome.RECORDED
@@ -123,7 +124,7 @@ def _mark_message(session: Session, survey: CsatSurvey, details: CsatSurveyDetai
     meta = dict(message.meta or {})
     meta["csat"] = {**dict(meta.get("csat") or {}), "answered": True, "score": score}
     message.meta = meta
-    publish(session, survey.workspace_id, "message.edited",
+    publish(session, survey.workspace_id, Live.MESSAGE_EDITED,
             {"conversation_id": str(message.conversation_id), "message_id": str(message.id)})
 
 

@@ -38,6 +38,7 @@ from threadline.csat.models import CsatSurvey, CsatSurveyDetails, Method, Survey
 from threadline.csat.settings import CsatSettings, csat_settings
 from threadline.db.base import new_id, utcnow
 from threadline.db.locks import workspace_lock
+from threadline.events.names import Live
 from threadline.events.service import ConversationEvent, audit, enqueue, publish
 from threadline.hops.records.links import hash_code, new_code
 from threadline.jobs.hooks import ConversationEvents, conversation_hook
@@ -297,7 +298,7 @@ def _create(session: Session, settings: Settings, config: CsatSettings, conv: Co
     audit(session, conv.workspace_id, "csat.sent", "conversation", conv.id,
           data={"survey_id": str(survey_id), "channel": account.kind,
                 "method": target.method, "message_id": str(message.id)})
-    publish(session, conv.workspace_id, "message.created",
+    publish(session, conv.workspace_id, Live.MESSAGE_CREATED,
             {"conversation_id": str(conv.id), "message_id": str(message.id),
              "direction": "outbound"})
     return survey

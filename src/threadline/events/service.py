@@ -21,6 +21,7 @@ from threadline.db.base import utcnow
 from threadline.db.engine import Database
 from threadline.db.locks import workspace_lock
 from threadline.events.models import AuditEvent, InboundEvent, OutboxJob, StreamEvent
+from threadline.events.names import Live
 from threadline.logs import current_request_id
 
 WAKE_TOPIC = "threadline:wake"
@@ -158,7 +159,7 @@ def conversation_event(session: Session, workspace_id: uuid.UUID, conversation_i
                         chain=chain)
 
 
-def publish(session: Session, workspace_id: uuid.UUID, name: str,
+def publish(session: Session, workspace_id: uuid.UUID, name: Live,
             payload: dict[str, Any]) -> None:
     """A real-time event for the desktops, durable with the change (SSE replays it)."""
     session.execute(_table(StreamEvent).insert(), [{"workspace_id": workspace_id, "name": name,
@@ -166,7 +167,8 @@ def publish(session: Session, workspace_id: uuid.UUID, name: str,
     notify_after_commit(session, stream_topic(workspace_id))
 
 
-def publish_many(session: Session, rows: Iterable[tuple[uuid.UUID, str, dict[str, Any]]]) -> None:
+def publish_many(session: Session,
+                 rows: Iterable[tuple[uuid.UUID, Live, dict[str, Any]]]) -> None:
     now = utcnow()
     rows_list = list(rows)
     values = [{"workspace_id": ws, "name": name, "payload": payload, "created_at": now}

@@ -39,6 +39,7 @@ from threadline.conversations.models import Conversation, Message, Status
 from threadline.conversations.queue import DEFAULT_PRIORITY, most_relevant
 from threadline.db.base import new_id, utcnow
 from threadline.errors import ValidationFailed
+from threadline.events.names import Live
 from threadline.events.service import (
     ConversationEvent,
     audit_many,
@@ -108,7 +109,7 @@ class BatchContext(StoredMessageUpdates):
     meta_patches: list[tuple[uuid.UUID, dict[str, Any]]] = field(default_factory=list)
     watermarks: list[tuple[uuid.UUID, str, datetime, str]] = field(default_factory=list)
     audits: list[dict[str, Any]] = field(default_factory=list)
-    stream: list[tuple[uuid.UUID, str, dict[str, Any]]] = field(default_factory=list)
+    stream: list[tuple[uuid.UUID, Live, dict[str, Any]]] = field(default_factory=list)
     merges: list[tuple[uuid.UUID, uuid.UUID]] = field(default_factory=list)
     missing: list[str] = field(default_factory=list)
     coordinates: list[tuple[uuid.UUID, str, str]] = field(default_factory=list)
@@ -318,7 +319,7 @@ class BatchContext(StoredMessageUpdates):
                                                 "other_id": str(source)})
         self.audits.append(self._audit("conversation.merged", "conversation", source,
                                        {"into": str(target), "reason": "reply_chain"}))
-        self.stream.append((self.workspace_id, "conversation.merged",
+        self.stream.append((self.workspace_id, Live.CONVERSATION_MERGED,
                             {"conversation_id": str(source), "into": str(target)}))
 
     def _new_conversation(self, account: ChannelAccount, item: InboundMessage,
@@ -422,17 +423,17 @@ class BatchContext(StoredMessageUpdates):
         self.ops.setdefault(state.id, []).append(  # an echo: the brand wrote on the channel
             {"event": ConversationEvent.MESSAGE_RECEIVED if inbound
              else ConversationEvent.MESSAGE_ECHOED, "message_id": str(message_id)})
-        self.stream.append((self.workspace_id, "message.created",
+        self.stream.append((self.workspace_id, Live.MESSAGE_CREATED,
                             {"conversation_id": str(state.id), "message_id": str(message_id),
                              "direction": direction.value}))
         if inbound and item.kind is MessageKind.CALL:  # the desktops ring (desktop.js)
-            self.stream.append((self.workspace_id, "call.incoming",
+            self.stream.append((self.workspace_id, Live.CALL_INCOMING,
                                 {"conversation_id": str(state.id),
                                  "message_id": str(message_id)}))
         if extra is not None and extra.public_pii:
             self.audits.append(self._audit("message.pii_flagged", "message", message_id, {
                 "types": sorted({p["type"] for p in extra.triage["pii"]})}))
-            self.stream.append((self.workspace_id, "message.pii", {
+            self.stream.append((self.workspace_id, Live.MESSAGE_PII, {
                 "conversation_id": str(state.id), "message_id": str(message_id),
                 "suggest_hop": "privacy"}))
 

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from threadline.channels.base import DeliveryState, MessageDelete, MessageEdit, StatusUpdate
 from threadline.conversations.models import Message
+from threadline.events.names import Live
 from threadline.events.service import ConversationEvent
 from threadline.inbound.matching import bind_echo
 from threadline.workspace.models import ChannelAccount
@@ -56,7 +57,7 @@ class StoredMessageUpdates:
     meta_patches: list[tuple[uuid.UUID, dict[str, Any]]]
     watermarks: list[tuple[uuid.UUID, str, datetime, str]]
     audits: list[dict[str, Any]]
-    stream: list[tuple[uuid.UUID, str, dict[str, Any]]]
+    stream: list[tuple[uuid.UUID, Live, dict[str, Any]]]
     missing: list[str]
 
     def resolve(self, conv_id: uuid.UUID) -> uuid.UUID:
@@ -103,7 +104,7 @@ class StoredMessageUpdates:
         ref.delivery = item.state.value
         self.message_updates.append({"id": ref.id, "delivery": item.state.value,
                                      "delivery_error": item.error})
-        self.stream.append((self.workspace_id, "message.delivery",
+        self.stream.append((self.workspace_id, Live.MESSAGE_DELIVERY,
                             {"conversation_id": str(self.resolve(ref.conversation_id)),
                              "message_id": str(ref.id), "delivery": item.state.value}))
 
@@ -117,7 +118,7 @@ class StoredMessageUpdates:
             self.ops.setdefault(ref.conversation_id, []).append(
                 {"event": ConversationEvent.MESSAGE_EDITED, "message_id": str(ref.id)})
         self.audits.append(self._audit("message.edited", "message", ref.id, {}))
-        self.stream.append((self.workspace_id, "message.edited",
+        self.stream.append((self.workspace_id, Live.MESSAGE_EDITED,
                             {"conversation_id": str(self.resolve(ref.conversation_id)),
                              "message_id": str(ref.id)}))
 
@@ -127,7 +128,7 @@ class StoredMessageUpdates:
             return
         self.message_updates.append({"id": ref.id, "deleted_at": item.at})
         self.audits.append(self._audit("message.deleted", "message", ref.id, {}))
-        self.stream.append((self.workspace_id, "message.deleted",
+        self.stream.append((self.workspace_id, Live.MESSAGE_DELETED,
                             {"conversation_id": str(self.resolve(ref.conversation_id)),
                              "message_id": str(ref.id)}))
 

@@ -23,6 +23,7 @@ from threadline.channels.registry import get_adapter
 from threadline.conversations.models import Message
 from threadline.conversations.service import Actor
 from threadline.errors import NotFound, ValidationFailed
+from threadline.events.names import Live
 from threadline.events.service import audit, enqueue, publish
 from threadline.jobs.registry import Job, PermanentFailure, RetryLater, handler
 from threadline.jobs.runtime import Runtime
@@ -105,6 +106,6 @@ def run_action(runtime: Runtime, job: Job) -> None:
         session.execute(update(Message).where(Message.id == message_id).values(meta=meta))
         audit(session, message.workspace_id, f"message.{action}", "message", message_id,
               data={"reason": job.payload.get("reason", "public_pii")})
-        publish(session, message.workspace_id, "message.updated",
+        publish(session, message.workspace_id, Live.MESSAGE_UPDATED,
                 {"conversation_id": str(message.conversation_id),
                  "message_id": str(message_id), "hidden": meta["hidden"]})

@@ -21,6 +21,7 @@ from threadline.conversations.models import Conversation, Message
 from threadline.conversations.service import Actor, access_conversation
 from threadline.db.base import utcnow
 from threadline.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from threadline.events.names import Live
 from threadline.events.service import audit, enqueue, publish
 from threadline.outbound.approval_rules import HELD, REJECTED
 from threadline.outbound.replies import recheck, release
@@ -130,8 +131,8 @@ def _pending(approval: ReplyApproval) -> None:
 def _published(session: Session, approval: ReplyApproval, message: Message) -> None:
     payload = {"approval_id": str(approval.id), "conversation_id": str(approval.conversation_id),
                "message_id": str(message.id), "state": approval.state}
-    publish(session, approval.workspace_id, "approval.changed", payload)
-    publish(session, approval.workspace_id, "message.updated",
+    publish(session, approval.workspace_id, Live.APPROVAL_CHANGED, payload)
+    publish(session, approval.workspace_id, Live.MESSAGE_UPDATED,
             {"conversation_id": str(approval.conversation_id), "message_id": str(message.id),
              "delivery": message.delivery})
 

@@ -24,6 +24,7 @@ from threadline.conversations.approvals import ApprovalState, ReplyApproval
 from threadline.conversations.models import Conversation, Message
 from threadline.conversations.service import Actor
 from threadline.errors import NotFound
+from threadline.events.names import Live
 from threadline.events.service import audit, publish
 from threadline.triage import CATEGORIES
 from threadline.workspace.models import Agent, Template
@@ -171,7 +172,7 @@ def hold(session: Session, conv: Conversation, message: Message, actor: Actor,
           actor_type=actor.type, actor_id=actor.id,
           data={"conversation_id": str(conv.id), "approval_id": str(approval.id),
                 "held_for": reasons})
-    publish(session, conv.workspace_id, "approval.changed",
+    publish(session, conv.workspace_id, Live.APPROVAL_CHANGED,
             {"approval_id": str(approval.id), "conversation_id": str(conv.id),
              "message_id": str(message.id), "state": approval.state})
     return approval

@@ -32,6 +32,7 @@ from threadline.conversations.models import Conversation, Message, Status
 from threadline.conversations.service import Actor, access_conversation
 from threadline.db.base import new_id, utcnow
 from threadline.errors import NotFound, PolicyViolation, ValidationFailed
+from threadline.events.names import Live
 from threadline.events.service import (
     ConversationEvent,
     audit,
@@ -294,7 +295,7 @@ def _add(session: Session, conv: Conversation, actor: Actor, now: datetime, *, c
           "message", message.id, actor_type=actor.type, actor_id=actor.id,
           data={"conversation_id": str(conv.id), "visibility": visibility, "channel": channel,
                 **({"held": True} if held else {})})
-    publish(session, conv.workspace_id, "message.created",
+    publish(session, conv.workspace_id, Live.MESSAGE_CREATED,
             {"conversation_id": str(conv.id), "message_id": str(message.id),
              "direction": "outbound"})
     if kind != "note" and not held:

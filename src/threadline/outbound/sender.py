@@ -44,6 +44,7 @@ from threadline.channels.base import (
 from threadline.channels.registry import get_adapter
 from threadline.conversations.models import Message
 from threadline.db.base import utcnow
+from threadline.events.names import Live
 from threadline.events.service import audit, publish
 from threadline.jobs.registry import Job, RetryLater, handler
 from threadline.jobs.runtime import Runtime
@@ -221,6 +222,6 @@ def _record(session: Session, message: Message, *, state: str, provider_id: str 
         data["reconciled"] = True
     audit(session, message.workspace_id, f"message.{state}", "message", message_id,
           data=data)
-    publish(session, message.workspace_id, "message.delivery",
+    publish(session, message.workspace_id, Live.MESSAGE_DELIVERY,
             {"conversation_id": str(message.conversation_id),
              "message_id": str(message_id), "delivery": state, "error": error})

@@ -20,6 +20,7 @@ from threadline.conversations.models import Message
 from threadline.conversations.service import Actor, access_conversation
 from threadline.db.base import new_id, utcnow
 from threadline.errors import Conflict, Forbidden, NotFound, ValidationFailed, validated
+from threadline.events.names import Live
 from threadline.events.service import audit, publish
 from threadline.quality.models import QualityReview, QualityScorecard, Reason, ReviewStatus
 from threadline.quality.rules import AnswerError, check_answers, score, worth
@@ -34,7 +35,7 @@ from threadline.workspace.models import Agent
 
 CHUNK = 500
 MAX_LIST = 200
-TOPIC = "quality.reviewed"
+TOPIC = Live.QUALITY_REVIEWED
 
 
 # --- who handled a conversation ---------------------------------------------------------------
@@ -121,7 +122,7 @@ def add_conversation(session: Session, workspace_id: uuid.UUID, data: ReviewCrea
                        code="already_reviewed") from None
     audit(session, workspace_id, "quality.review_added", "conversation", conv.id,
           actor_type=actor.type, actor_id=actor.id, data={"review_id": str(review.id)})
-    publish(session, workspace_id, "quality.queue_changed", {"review_id": str(review.id)})
+    publish(session, workspace_id, Live.QUALITY_QUEUE_CHANGED, {"review_id": str(review.id)})
     return review
 
 

@@ -34,6 +34,7 @@ from threadline.csat.models import CsatSurvey
 from threadline.db.base import utcnow
 from threadline.db.locks import workspace_lock
 from threadline.events.models import OutboxJob
+from threadline.events.names import Live
 from threadline.events.service import enqueue, publish
 from threadline.hops.records.models import Hop
 from threadline.jobs.registry import Job, handler
@@ -210,7 +211,7 @@ def sample_workspace(session: Session, workspace_id: uuid.UUID,
                                scorecard_id=card.id, reason=reason))
         counts[reason] += 1
     session.flush()
-    publish(session, workspace_id, "quality.queue_changed", {"added": len(picked)})
+    publish(session, workspace_id, Live.QUALITY_QUEUE_CHANGED, {"added": len(picked)})
     return counts
 
 

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from threadline.conversations.service import Actor
 from threadline.db.base import new_id, utcnow
 from threadline.errors import NotFound, ValidationFailed, validated
+from threadline.events.names import Live
 from threadline.events.service import audit, publish
 from threadline.quality.models import QualityScorecard, QualityScorecardVersion
 from threadline.quality.rules import Criterion
@@ -32,7 +33,7 @@ from threadline.quality.schemas import (
 from threadline.workspace.service import read_setting, write_setting
 
 SETTING = "quality_sampling"
-TOPIC = "quality.changed"
+TOPIC = Live.QUALITY_CHANGED
 DEFAULT_NAME = "Standard review"
 DEFAULT_DESCRIPTION = "Tone, accuracy, policy and the public/private judgement of a conversation."
 DEFAULT_CRITERIA: tuple[dict[str, Any], ...] = (

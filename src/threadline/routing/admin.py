@@ -20,6 +20,7 @@ from threadline.conversations.service import Actor, access_conversation
 from threadline.db.base import new_id, utcnow
 from threadline.errors import Conflict, NotFound, ValidationFailed, validated
 from threadline.events.models import AuditEvent
+from threadline.events.names import Live
 from threadline.events.service import audit, publish
 from threadline.routing import ordering
 from threadline.routing.models import RoutingRule, TeamMember
@@ -53,7 +54,7 @@ def _changed(session: Session, workspace_id: uuid.UUID, action: str, subject_typ
              subject_id: uuid.UUID, actor: Actor, data: dict[str, Any]) -> None:
     audit(session, workspace_id, action, subject_type, subject_id, actor_type=actor.type,
           actor_id=actor.id, data=data)
-    publish(session, workspace_id, "routing.changed", {"action": action})
+    publish(session, workspace_id, Live.ROUTING_CHANGED, {"action": action})
 
 
 # --- teams -----------------------------------------------------------------------------------
@@ -300,7 +301,7 @@ def reorder(session: Session, workspace_id: uuid.UUID, rule_ids: list[uuid.UUID]
     """Every rule of the workspace, each once, in the new order."""
     return ordering.reorder(session, workspace_id, list_rules(session, workspace_id), rule_ids,
                             actor, field="rule_ids", what="routing rule",
-                            action="routing.rules_reordered", topic="routing.changed")
+                            action="routing.rules_reordered", topic=Live.ROUTING_CHANGED)
 
 
 def move(session: Session, workspace_id: uuid.UUID, rule_id: uuid.UUID, step: int,

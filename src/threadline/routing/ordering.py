@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from threadline.conversations.service import Actor
 from threadline.errors import NotFound, ValidationFailed
+from threadline.events.names import Live
 from threadline.events.service import audit, publish
 
 
@@ -44,7 +45,7 @@ def access(session: Session, model: Any, workspace_id: uuid.UUID, row_id: uuid.U
 
 def reorder(session: Session, workspace_id: uuid.UUID, rows: Sequence[Row],
             ids: list[uuid.UUID], actor: Actor, *, field: str, what: str, action: str,
-            topic: str) -> list[Row]:
+            topic: Live) -> list[Row]:
     """Give `rows` (every one of the workspace's) the positions of `ids`, which must list
     each exactly once (else a 422 naming `field`); audited as `action` with the names in
     their new order, published on `topic` for the desktops."""

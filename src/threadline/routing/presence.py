@@ -25,6 +25,7 @@ from threadline.conversations.service import Actor
 from threadline.db.base import utcnow
 from threadline.db.locks import workspace_lock
 from threadline.events.models import OutboxJob, WorkStatus
+from threadline.events.names import Live
 from threadline.events.service import audit, enqueue, publish
 from threadline.jobs.hooks import OPERATIONS_LOCK
 from threadline.jobs.registry import Job, handler
@@ -75,7 +76,7 @@ def set_presence(session: Session, agent: Agent, presence: str, actor: Actor) ->
     agent.presence = presence
     audit(session, agent.workspace_id, "agent.presence", "agent", agent.id,
           actor_type=actor.type, actor_id=actor.id, data={"from": previous, "to": presence})
-    publish(session, agent.workspace_id, "agent.presence",
+    publish(session, agent.workspace_id, Live.AGENT_PRESENCE,
             {"agent_id": str(agent.id), "presence": presence})
     session.flush()
     if presence == "offline":

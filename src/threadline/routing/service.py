@@ -39,6 +39,7 @@ from threadline.conversations.models import Conversation, Status
 from threadline.conversations.service import Actor, assign
 from threadline.db.base import utcnow
 from threadline.db.locks import workspace_lock
+from threadline.events.names import Live
 from threadline.events.service import ConversationEvent, audit_many, conversation_event, publish
 from threadline.jobs.hooks import OPERATIONS_LOCK, ROUTING, ConversationEvents, conversation_hook
 from threadline.routing.conditions import (
@@ -372,7 +373,7 @@ def _assigned(session: Session, conv: Conversation, agent_id: uuid.UUID | None,
                           "actor_type": actor.type, "actor_id": actor.id,
                           "data": {"assignee_id": str(agent_id) if agent_id else None}},
                          also])
-    publish(session, conv.workspace_id, "conversation.updated",
+    publish(session, conv.workspace_id, Live.CONVERSATION_UPDATED,
             {"conversation_id": str(conv.id), "action": "conversation.assigned",
              "status": conv.status})
     conversation_event(session, conv.workspace_id, conv.id, ConversationEvent.ASSIGNED,

@@ -25,6 +25,7 @@ from threadline.conversations.service import Actor, set_triage_fields
 from threadline.db.base import utcnow
 from threadline.db.locks import workspace_lock
 from threadline.events.models import OutboxJob
+from threadline.events.names import Live
 from threadline.events.service import (
     ConversationEvent,
     audit,
@@ -169,7 +170,7 @@ def _warn(session: Session, conv: Conversation, target: str, due: datetime | Non
     payload = _payload(conv, target, due, rule)
     audit(session, conv.workspace_id, "sla.warning", "conversation", conv.id,
           actor_type="system", actor_id="service-levels", data=payload)
-    publish(session, conv.workspace_id, "sla.warning", payload)
+    publish(session, conv.workspace_id, Live.SLA_WARNING, payload)
     conversation_event(session, conv.workspace_id, conv.id, ConversationEvent.SLA_WARNING,
                        clock=target, due_at=payload["due_at"])
 
@@ -190,7 +191,7 @@ def _breach(session: Session, conv: Conversation, clock: SlaClock, target: str,
     payload["actions"] = actions
     audit(session, conv.workspace_id, "sla.breached", "conversation", conv.id,
           actor_type="system", actor_id="service-levels", data=payload)
-    publish(session, conv.workspace_id, "sla.breach", payload)
+    publish(session, conv.workspace_id, Live.SLA_BREACH, payload)
     conversation_event(session, conv.workspace_id, conv.id, ConversationEvent.SLA_BREACH,
                        clock=target, due_at=payload["due_at"])
     log.info("service level breached", extra={"conversation_id": str(conv.id),

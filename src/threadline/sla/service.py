@@ -17,6 +17,7 @@ from threadline.conversations.models import Conversation
 from threadline.conversations.service import Actor, access_conversation
 from threadline.db.base import new_id, utcnow
 from threadline.errors import NotFound, ValidationFailed, validated
+from threadline.events.names import Live
 from threadline.events.service import audit, publish
 from threadline.routing import ordering
 from threadline.sla.engine import request_recompute
@@ -63,7 +64,7 @@ def _changed(session: Session, workspace_id: uuid.UUID, action: str, kind: str,
              row_id: uuid.UUID, name: str, actor: Actor) -> None:
     audit(session, workspace_id, action, kind, row_id, actor_type=actor.type,
           actor_id=actor.id, data={"name": name})
-    publish(session, workspace_id, "sla.settings_changed", {"action": action,
+    publish(session, workspace_id, Live.SLA_SETTINGS_CHANGED, {"action": action,
                                                             "id": str(row_id)})
     request_recompute(session, workspace_id)
 
@@ -221,7 +222,7 @@ def reorder_policies(session: Session, workspace_id: uuid.UUID, policy_ids: list
                      actor: Actor) -> list[SlaPolicy]:
     rows = ordering.reorder(session, workspace_id, list_policies(session, workspace_id),
                             policy_ids, actor, field="policy_ids", what="policy",
-                            action="sla.policies_reordered", topic="sla.settings_changed")
+                            action="sla.policies_reordered", topic=Live.SLA_SETTINGS_CHANGED)
     request_recompute(session, workspace_id)
     return rows
 

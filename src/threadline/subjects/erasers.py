@@ -49,6 +49,7 @@ from threadline.conversations.models import Conversation, Message, Status
 from threadline.db.base import UTCDateTime, utcnow
 from threadline.db.models import load_all
 from threadline.events.models import AuditEvent, InboundEvent, OutboxJob, StreamEvent, WorkStatus
+from threadline.events.names import Live
 from threadline.hops.records.models import Callback, DetailRequest, Hop, HopTaker, ShortLink
 from threadline.subjects.matching import Matcher
 from threadline.subjects.subject import Subject
@@ -58,7 +59,7 @@ CHUNK = 500
 LABEL_ACTION = "conversation.classified"  # a person's label: training data (inbound.learning)
 HUMAN_ACTORS = ("agent", "token")
 ERASED = "erased"
-ERASED_ACTION = "customer.erased"
+ERASED_ACTION = Live.CUSTOMER_ERASED
 EXPORTED_ACTION = "customer.exported"
 REQUEST_ACTIONS = (ERASED_ACTION, EXPORTED_ACTION)  # the requests' own records: kept
 

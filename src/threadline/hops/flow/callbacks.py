@@ -29,6 +29,7 @@ from threadline.channels.registry import get_adapter
 from threadline.contacts.service import has_consent
 from threadline.conversations.models import Conversation, Message
 from threadline.db.base import new_id, utcnow
+from threadline.events.names import Live
 from threadline.events.service import audit, publish
 from threadline.hops.flow.offers import first_account
 from threadline.hops.records import callbacks
@@ -135,7 +136,7 @@ def _placed(session: Session, callback: Callback, account: ChannelAccount,
     audit(session, conv.workspace_id, "message.created", "message", message.id,
           data={"conversation_id": str(conv.id), "kind": "call",
                 "callback_id": str(callback.id)})
-    publish(session, conv.workspace_id, "message.created",
+    publish(session, conv.workspace_id, Live.MESSAGE_CREATED,
             {"conversation_id": str(conv.id), "message_id": str(message.id),
              "direction": "outbound"})
 

@@ -22,6 +22,7 @@ from threadline.conversations.models import Message
 from threadline.conversations.service import Actor, access_conversation
 from threadline.db.base import new_id, utcnow
 from threadline.errors import PolicyViolation, ValidationFailed
+from threadline.events.names import Live
 from threadline.events.service import audit, enqueue, publish
 from threadline.hops.flow.offers import first_account
 from threadline.hops.records import service
@@ -68,7 +69,7 @@ def send_to_coordinate(session: Session, workspace_id: uuid.UUID, conversation_i
           actor_type=actor.type, actor_id=actor.id,
           data={"conversation_id": str(conv.id), "visibility": "private",
                 "channel": account.kind, "new_coordinate": True})
-    publish(session, workspace_id, "message.created",
+    publish(session, workspace_id, Live.MESSAGE_CREATED,
             {"conversation_id": str(conv.id), "message_id": str(message.id),
              "direction": "outbound"})
     return message

@@ -19,6 +19,7 @@ from threadline.contacts.service import has_consent
 from threadline.conversations.models import Conversation
 from threadline.db.base import new_id, utcnow
 from threadline.errors import ValidationFailed
+from threadline.events.names import Live
 from threadline.events.service import audit, enqueue, publish
 from threadline.hops.records.models import Callback
 from threadline.hops.records.service import ConsentRequired, access_scoped
@@ -73,7 +74,7 @@ def request_callback(session: Session, workspace_id: uuid.UUID, conv: Conversati
           actor_type=actor_type, actor_id=actor_id,
           data={"callback_id": str(callback.id), "window_start": start.isoformat(),
                 "window_end": end.isoformat()})
-    publish(session, workspace_id, "callback.requested",
+    publish(session, workspace_id, Live.CALLBACK_REQUESTED,
             {"conversation_id": str(conv.id), "callback_id": str(callback.id)})
     return callback
 
@@ -121,7 +122,7 @@ def set_state(session: Session, callback: Callback, state: str, *, actor_type: s
     audit(session, callback.workspace_id, f"callback.{state}", "conversation",
           callback.conversation_id, actor_type=actor_type, actor_id=actor_id,
           data={"callback_id": str(callback.id), "from": previous, "outcome": outcome})
-    publish(session, callback.workspace_id, "callback.updated",
+    publish(session, callback.workspace_id, Live.CALLBACK_UPDATED,
             {"conversation_id": str(callback.conversation_id), "callback_id": str(callback.id),
              "state": state})
 

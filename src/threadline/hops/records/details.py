@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from threadline.contacts.rules import normalize_email, normalize_phone
 from threadline.db.base import new_id, utcnow
 from threadline.errors import ThreadlineError, ValidationFailed
+from threadline.events.names import Live
 from threadline.events.service import audit, publish
 from threadline.hops.records.links import create_short_link
 from threadline.hops.records.models import DetailRequest, ShortLink
@@ -139,7 +140,7 @@ def submit(session: Session, link: ShortLink, values: dict[str, str]) -> DetailR
     audit(session, link.workspace_id, "details.received", "conversation",
           request.conversation_id, actor_type="customer",
           data={"request_id": str(request.id), "fields": list(request.fields)})
-    publish(session, link.workspace_id, "conversation.updated",
+    publish(session, link.workspace_id, Live.CONVERSATION_UPDATED,
             {"conversation_id": str(request.conversation_id)})
     return request
 

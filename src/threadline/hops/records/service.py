@@ -25,6 +25,7 @@ from threadline.contacts.service import (
 from threadline.conversations.models import Conversation, Message
 from threadline.db.base import new_id, utcnow
 from threadline.errors import NotFound, PolicyViolation, ThreadlineError, ValidationFailed
+from threadline.events.names import Live
 from threadline.events.service import audit, publish
 from threadline.hops.records.links import create_short_link, find_link
 from threadline.hops.records.models import Callback, Hop, HopTaker, ShortLink
@@ -95,7 +96,7 @@ def offer_hop(session: Session, workspace_id: uuid.UUID, conv: Conversation, *, 
     session.flush()
     audit(session, workspace_id, "hop.offered", "conversation", conv.id, actor_type=actor_type,
           actor_id=actor_id, data={"hop_id": str(hop.id), "method": method, "reason": reason})
-    publish(session, workspace_id, "hop.offered",
+    publish(session, workspace_id, Live.HOP_OFFERED,
             {"conversation_id": str(conv.id), "hop_id": str(hop.id), "method": method})
     return Offer(hop, link, code)
 
@@ -174,7 +175,7 @@ def take_link(session: Session, link: ShortLink, *, to_channel: str, taker: HopT
           data={"link_id": str(link.id), "hop_id": str(hop.id) if hop else None,
                 "to_channel": to_channel, "taker_id": str(taker.id)})
     set_preferred_channel(session, taker.customer_id, to_channel)
-    publish(session, link.workspace_id, "hop.taken",
+    publish(session, link.workspace_id, Live.HOP_TAKEN,
             {"conversation_id": str(link.conversation_id),
              "hop_id": str(hop.id) if hop else None, "to_channel": to_channel})
     return hop
@@ -257,7 +258,7 @@ def mark_returned(session: Session, hop: Hop, message_id: uuid.UUID, at: datetim
     set_hop_meta(hop, follow_up_message_id=str(message_id))
     audit(session, hop.workspace_id, "hop.returned", "conversation", hop.conversation_id,
           data={"hop_id": str(hop.id), "message_id": str(message_id)})
-    publish(session, hop.workspace_id, "hop.returned",
+    publish(session, hop.workspace_id, Live.HOP_RETURNED,
             {"conversation_id": str(hop.conversation_id), "hop_id": str(hop.id)})
 
 

@@ -30,6 +30,7 @@ from threadline.conversations.models import Conversation, Message
 from threadline.conversations.service import Actor
 from threadline.db.base import new_id, utcnow
 from threadline.errors import NotFound, ValidationFailed
+from threadline.events.names import Live
 from threadline.events.service import audit, publish
 from threadline.hops.records.models import Callback, HopTaker, ShortLink
 from threadline.hops.records.service import access_scoped
@@ -230,6 +231,6 @@ def recognise_proofs(session: Session, workspace_id: uuid.UUID,
 
 
 def _publish(session: Session, taker: HopTaker) -> None:
-    publish(session, taker.workspace_id, "hop.taker",
+    publish(session, taker.workspace_id, Live.HOP_TAKER,
             {"conversation_id": str(taker.conversation_id), "taker_id": str(taker.id),
              "state": taker.state})

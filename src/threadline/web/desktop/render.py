@@ -13,6 +13,7 @@ from starlette.responses import Response
 
 from threadline.conversations.privacy import masked_text, public_pii_spans
 from threadline.errors import ThreadlineError
+from threadline.events.names import desktop_registry
 from threadline.outbound.actions import hideable
 
 HERE = Path(__file__).parent
@@ -58,6 +59,10 @@ def initials(name: str | None) -> str:
 TEMPLATES.env.filters.update(channel=channel_label, ago=ago, when=when, initials=initials)
 TEMPLATES.env.globals.update(channel_labels=CHANNEL_LABELS, masked_text=masked_text,
                              has_public_pii=public_pii_spans, hideable=hideable)
+
+
+# The real-time events the desktop's script subscribes to (events/names.py), in every page.
+TEMPLATES.env.globals["live_events"] = desktop_registry()
 
 
 def is_htmx(request: Request) -> bool:

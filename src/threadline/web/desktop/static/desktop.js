@@ -52,16 +52,27 @@
     var tl = document.getElementById("timeline");
     if (tl) tl.scrollTop = tl.scrollHeight;
   }
+  // The registry of real-time events by what the desktop does with them (events/names.py,
+  // rendered into every page by base.html as the body's data-live-events).
+  function registry() {
+    try { return JSON.parse(document.body.dataset.liveEvents || "{}"); } catch (e) { return {}; }
+  }
   function connect() {
     if (!document.querySelector(".rail")) return;
     var source = new EventSource("/desktop/stream");
-    ["message.created", "message.delivery", "message.updated", "conversation.updated",
-      "conversation.created", "customer.merged", "customer.unmerged"].forEach(function (name) {
-      source.addEventListener(name, function (event) {
-        var data = {};
-        try { data = JSON.parse(event.data); } catch (e) { /* not JSON: refresh anyway */ }
-        scheduleList();
-        if (data.conversation_id && data.conversation_id === selectedId()) refreshTimeline(data.conversation_id);
+    var live = registry();
+    // Every event: a `tl:<name>` event on the body, which a page's panels reload on
+    // (hx-trigger="tl:<name> from:body").
+    Object.keys(live).forEach(function (group) {
+      live[group].forEach(function (name) {
+        source.addEventListener(name, function (event) {
+          var data = {};
+          try { data = JSON.parse(event.data); } catch (e) { /* not JSON: refresh anyway */ }
+          document.body.dispatchEvent(new CustomEvent("tl:" + name, { detail: data }));
+          if (group !== "refresh") return;
+          scheduleList();
+          if (data.conversation_id && data.conversation_id === selectedId()) refreshTimeline(data.conversation_id);
+        });
       });
     });
     source.addEventListener("call.incoming", function (event) {
