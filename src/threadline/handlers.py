@@ -16,6 +16,7 @@ def install() -> None:
     from threadline.hops.flow import callbacks, offers  # noqa: F401
     from threadline.inbound import process
     from threadline.ingest import polling  # noqa: F401
+    from threadline.integrations.crm import sync as crm_sync  # noqa: F401  (CRM hook, jobs)
     from threadline.jobs import hooks, retention  # noqa: F401
     from threadline.kpis import engine as kpis_engine  # noqa: F401  (KPIS hook, settle, rebuild)
     from threadline.kpis.dashboards import origins  # noqa: F401  (a web chat link's campaign)

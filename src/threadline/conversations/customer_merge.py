@@ -4,6 +4,7 @@ moved, and can be undone. Nothing is destroyed by a merge."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
@@ -22,6 +23,18 @@ from threadline.db.base import new_id, utcnow
 from threadline.errors import NotFound, ValidationFailed
 from threadline.events.names import Live
 from threadline.events.service import audit, publish
+
+# What higher layers keep per customer (CRM links) follows a merge in its transaction.
+MergeHook = Callable[[Session, CustomerMerge], None]
+_merge_hooks: dict[str, MergeHook] = {}
+
+
+def on_customer_merge(name: str) -> Callable[[MergeHook], MergeHook]:
+    def register(fn: MergeHook) -> MergeHook:
+        _merge_hooks[name] = fn
+        return fn
+
+    return register
 
 
 def merge_customers(session: Session, workspace_id: uuid.UUID, source_id: uuid.UUID,
@@ -59,6 +72,8 @@ def merge_customers(session: Session, workspace_id: uuid.UUID, source_id: uuid.U
         MergeSuggestion.customer_a_id.in_([source.id, target.id]),
         MergeSuggestion.customer_b_id.in_([source.id, target.id])).values(status="merged"))
     session.flush()
+    for hook in _merge_hooks.values():
+        hook(session, merge)
     audit(session, workspace_id, "customer.merged", "customer", target.id,
           actor_type=actor.type, actor_id=actor.id,
           data={"source": str(source.id), "merge_id": str(merge.id), **merge.moved})

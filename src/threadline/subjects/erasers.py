@@ -366,6 +366,37 @@ def erase_lookup_cache(session: Session, e: Erasure) -> int:
     return done
 
 
+# The CRM sync's tables (threadline.integrations.crm): named here, not imported. His links
+# (the CRM contact id and the fields pulled), his conversations' CRM record ids and his sync
+# log go; the records in the CRM itself are the brand's to erase there.
+CRM_LINKS = core_table("crm_links", _C("customer_id", Uuid()))
+CRM_ACTIVITIES = core_table("crm_activities", _C("conversation_id", Uuid()))
+CRM_SYNC_LOG = core_table("crm_sync_log", _C("customer_id", Uuid()),
+                          _C("conversation_id", Uuid()))
+
+
+def _delete_where(session: Session, column: Any, ids: Sequence[Any]) -> int:
+    done = 0
+    for chunk in _chunks(ids):
+        result: Any = session.execute(delete(column.table).where(column.in_(chunk)))
+        done += int(result.rowcount or 0)
+    return done
+
+
+def erase_crm_links(session: Session, e: Erasure) -> int:
+    return _delete_where(session, CRM_LINKS.c.customer_id, e.subject.customer_ids)
+
+
+def erase_crm_activities(session: Session, e: Erasure) -> int:
+    return _delete_where(session, CRM_ACTIVITIES.c.conversation_id, e.subject.conversation_ids)
+
+
+def erase_crm_sync_log(session: Session, e: Erasure) -> int:
+    return (_delete_where(session, CRM_SYNC_LOG.c.customer_id, e.subject.customer_ids)
+            + _delete_where(session, CRM_SYNC_LOG.c.conversation_id,
+                            e.subject.conversation_ids))
+
+
 def erase_merge_suggestions(session: Session, e: Erasure) -> int:
     return _delete(session, MergeSuggestion.id, e.subject.suggestion_ids)
 
@@ -484,6 +515,20 @@ ERASERS: tuple[Eraser, ...] = (
     Eraser("lookup_endpoints", None,
            kept=_none(url="the brand's own endpoint",
                       secret="the brand's credentials")),  # noqa: S106 (a reason)
+    Eraser("crm_links", erase_crm_links, deletes_rows=True,
+           kept=_none(external_id="other customers' CRM contact ids", matched_by=ENUM,
+                      fields="other customers' pulled CRM fields")),
+    Eraser("crm_activities", erase_crm_activities, deletes_rows=True,
+           kept=_none(external_id="other conversations' CRM record ids",
+                      contact_external_id="other customers' CRM contact ids", state=ENUM)),
+    Eraser("crm_sync_log", erase_crm_sync_log, deletes_rows=True,
+           kept=_none(action=ENUM, outcome=ENUM,
+                      detail="other customers' sync outcomes: codes and CRM ids")),
+    Eraser("crm_connections", None,
+           kept=_none(kind=ENUM, name=AGENTS, base_url="the brand's CRM",
+                      contact_fields="the CRM's field names, chosen by admins",
+                      account_fields="the CRM's field names, chosen by admins",
+                      settings="the CRM's API version")),
     Eraser("detail_requests", erase_detail_requests, deletes_rows=True,
            kept=_none(fields="names of the fields asked (a fixed vocabulary)",
                       note="other customers' requests", requested_by=ID,

@@ -36,6 +36,7 @@ from threadline.web.api import (
     stream,
     subjects,
 )
+from threadline.web.api import crm as crm_api
 from threadline.web.api import customer_data as customer_data_api
 from threadline.web.contract import document_body_errors, http_error_body
 from threadline.web.csat import routes as csat_pages
@@ -118,6 +119,7 @@ def create_app(runtime: Runtime | None = None, *, workers: int | None = None) ->
     app.include_router(webchat_router)
     app.include_router(hops_api.router, prefix="/api/v1", dependencies=api_checks)
     app.include_router(customer_data_api.router, prefix="/api/v1", dependencies=api_checks)
+    app.include_router(crm_api.router, prefix="/api/v1", dependencies=api_checks)
     app.include_router(hop_pages.router)
     app.include_router(csat_pages.router)
     app.include_router(health.router)

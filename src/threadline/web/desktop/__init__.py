@@ -36,6 +36,7 @@ from threadline.web.desktop import (
     stream,
     subjects,
 )
+from threadline.web.desktop import crm as crm_page
 from threadline.web.desktop import customer_data as customer_data_page
 from threadline.web.desktop.render import HERE, render_error
 from threadline.web.desktop.security import DesktopRoute
@@ -78,3 +79,4 @@ for module in (login, account, inbox, actions, hops, subjects, customers, admin,
                 stream, activity, journeys, dashboards):
     router.include_router(module.router)
 router.include_router(customer_data_page.router)
+router.include_router(crm_page.router)

@@ -1,0 +1,1 @@
+"""Tests of the CRM sync (threadline.integrations.crm)."""
