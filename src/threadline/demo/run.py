@@ -18,6 +18,7 @@ from threadline.conversations.service import SYSTEM
 from threadline.csat.settings import SETTING, CsatSettings, set_csat_settings
 from threadline.db.migrate import upgrade
 from threadline.demo.seed_approval import seed_approval
+from threadline.demo.seed_integrations import seed_integrations
 from threadline.demo.seed_queue import seed_queue
 from threadline.demo.seed_routing import seed_routing
 from threadline.demo.seed_sla import seed_service_levels
@@ -136,6 +137,7 @@ def run_demo(*, host: str = "127.0.0.1", port: int = 8000,
     accounts = ensure_accounts(runtime, workspace_id, sandbox_url)
     seed_queue(runtime, workspace_id, accounts)  # mentions, competitors, chatter: their views
     seed_routing(runtime, workspace_id)  # teams Care and Español, rules, agents online
+    seed_integrations(runtime, workspace_id, sandbox_url)  # the shop's lookup, HubSpot
     base_url = f"http://{host}:{port}"
     traffic = Traffic(base_url, accounts)
     app = create_app(runtime)

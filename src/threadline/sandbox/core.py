@@ -40,6 +40,7 @@ PROVIDERS: dict[str, str] = {
     "salesforce": "threadline.sandbox.providers.salesforce",
     "hubspot": "threadline.sandbox.providers.hubspot",
     "jitsi": "threadline.sandbox.providers.jitsi",
+    "shop": "threadline.sandbox.providers.shop",
 }
 
 
