@@ -44,6 +44,7 @@ from threadline.outbound.actions import request_action
 from threadline.outbound.replies import Reply, post_reply
 from threadline.sandbox.core import create_app as create_sandbox
 from threadline.web.app import create_app
+from threadline.workspace.models import Agent
 from threadline.workspace.service import create_agent, create_team, get_or_create_default_workspace
 from threadline.workspace.templates import create_template
 
@@ -204,7 +205,7 @@ def shoot(base_url: str, ids: dict[str, Any]) -> list[Path]:
     return shots
 
 
-def shoot_pages(base_url: str, pages: Sequence[tuple[str, str]], *,
+def shoot_pages(base_url: str, pages: Sequence[tuple[str, ...]], *,
                 email: str = "dana@acme.example", tallest: int = 3200,
                 settle_ms: int = 800) -> list[Path]:
     """Full-page shots of `(name, url)` pages, signed in as `email` (the demo's admin by
@@ -221,11 +222,18 @@ def shoot_pages(base_url: str, pages: Sequence[tuple[str, str]], *,
         page.fill("input[name=password]", PASSWORD)
         page.click("button[type=submit]")
         page.wait_for_url("**/inbox")
-        for name, url in pages:
+        for name, url, *part in pages:
             page.set_viewport_size({"width": 1440, "height": 1000})
             page.goto(url)
             page.wait_for_load_state("networkidle")
             page.wait_for_timeout(settle_ms)
+            if part:  # one element of the page (a card in a sidebar that scrolls)
+                element = page.locator(part[0])
+                element.scroll_into_view_if_needed()
+                path = OUT / f"{name}.png"
+                element.screenshot(path=str(path))
+                shots.append(path)
+                continue
             # the desktop scrolls inside its main pane: grow the window to the page's height
             height = page.evaluate("Math.max(...[...document.querySelectorAll('main, .page,"
                                    " body')].map(e => e.scrollHeight))")
@@ -324,6 +332,83 @@ def shoot_dashboards(base_url: str, customer: Any) -> list[Path]:
     return shoot_pages(base_url, pages, email="lee@acme.example", tallest=3600, settle_ms=900)
 
 
+def prepare_private_ways(runtime: Runtime, workspace_id: uuid.UUID, base_url: str,
+                         sandbox_url: str, ids: dict[str, Any]) -> dict[str, Any]:
+    """A video call running in Tom's conversation, a secure form Maya answered, a choice link
+    offered, and the integrations on (docs/screenshots/video-call.png, secure-*.png,
+    choice-link.png, customer-integrations.png, crm-settings.png, customer-data-settings.png).
+    """
+    from threadline.demo.seed_integrations import seed_integrations
+    from threadline.hops.flow import details as details_flow
+    from threadline.hops.flow import offers
+    from threadline.hops.flow.video import start_video
+    from threadline.hops.records.options import set_offered_channels
+    from threadline.sandbox.providers import jitsi
+
+    for name, value in {"video_base_url": f"{sandbox_url}{jitsi.PREFIX}",
+                        "video_jwt_app_id": jitsi.APP_ID, "video_jwt_secret": jitsi.APP_SECRET,
+                        "video_jwt_audience": jitsi.AUDIENCE}.items():
+        setattr(runtime.settings, name, value)
+    seed_integrations(runtime, workspace_id, sandbox_url)
+    out: dict[str, Any] = {}
+    with runtime.db.session() as s:
+        dana = s.scalar(select(Agent.id).where(Agent.email == "dana@acme.example"))
+        actor = Actor("agent", str(dana), agent_id=dana)
+        set_offered_channels(s, workspace_id, [
+            {"kind": "webchat", "label": "Chat with us on our website", "address": ""},
+            {"kind": "whatsapp", "label": "WhatsApp", "address": "+44 7700 900123"},
+            {"kind": "sms", "label": "Text us", "address": "+44 7700 900456"}],
+            actor_type="agent", actor_id=str(dana))
+        if ids.get("tom"):
+            start_video(s, workspace_id, ids["tom"], actor, agent_name="Dana Reyes",
+                        settings=runtime.settings)
+        if ids.get("maya"):
+            asked = details_flow.request_details(
+                s, workspace_id, ids["maya"], ["delivery_address", "order_number"], actor,
+                base_url=base_url, note="For the replacement parcel")
+            out["details_url"] = asked.url
+        public = s.scalar(select(Conversation.id).where(
+            Conversation.workspace_id == workspace_id, Conversation.origin_visibility == "public",
+            Conversation.status == "open").order_by(Conversation.created_at.desc()).limit(1))
+        if public is not None:
+            offered = offers.offer(s, workspace_id, public, method="choice_link",
+                                   reason="customer_choice", actor=actor, base_url=base_url)
+            out["choice_url"] = offered.url
+    settle(runtime)
+    if out.get("details_url"):
+        path = "/" + out["details_url"].split("/", 3)[3]
+        out["details_path"] = path
+        httpx.post(base_url + path, data={
+            "delivery_address": "Flat 3, 22 Kongens gate\n0153 Oslo\nNorway",
+            "order_number": "AC-20931", "consent": "yes"}, timeout=10)
+    settle(runtime)
+    return out
+
+
+def shoot_private_ways(base_url: str, ids: dict[str, Any], ways: dict[str, Any]) -> list[Path]:
+    shots = shoot_pages(base_url, [
+        ("video-call", f"/conversations/{ids['tom']}"),
+        ("secure-details", f"/conversations/{ids['maya']}", "#secure-details"),
+        ("customer-integrations", f"/customers/{ids['customer']}"),
+        ("crm-settings", "/settings/crm"),
+        ("customer-data-settings", "/settings/customer-data")], tallest=1400)
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:  # the customer's side: not signed in, a phone's width
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
+        page = browser.new_context(viewport={"width": 480, "height": 900}).new_page()
+        for name, url in (("choice-link", ways.get("choice_url")),):
+            if not url:
+                continue
+            page.goto(url)
+            page.wait_for_load_state("networkidle")
+            path = OUT / f"{name}.png"
+            page.screenshot(path=str(path), full_page=True)
+            shots.append(path)
+        browser.close()
+    return shots
+
+
 def main() -> int:
     logging.basicConfig(level=logging.WARNING)
     tmp = Path(tempfile.mkdtemp(prefix="threadline-shots-"))
@@ -343,7 +428,10 @@ def main() -> int:
         ids = agent_work(runtime, workspace_id)
         seed_routing(runtime, workspace_id)  # teams, rules, agents online; waiting work routed
         settle(runtime)
+        ways = prepare_private_ways(runtime, workspace_id, base_url, sandbox_url, ids)
         for path in shoot(base_url, ids) + shoot_pages(base_url, ROUTING_PAGES):
+            print(path.relative_to(ROOT))
+        for path in shoot_private_ways(base_url, ids, ways):
             print(path.relative_to(ROOT))
         seed_approval(runtime, workspace_id, wait_seconds=10)
         for path in shoot_pages(base_url, APPROVAL_PAGES):
