@@ -52,6 +52,15 @@ class Settings(BaseSettings):
 
     # Webhooks.
     max_webhook_body_bytes: int = 1024 * 1024
+    # Outbound webhooks (docs/integrations.md): request timeout, attempts per event, the
+    # backoff (base doubling per attempt up to max, with jitter), and a subscription is
+    # disabled after this many failures in a row spread over at least `disable_after_seconds`.
+    outbound_webhook_timeout_seconds: float = Field(default=15.0, gt=0, le=60)
+    outbound_webhook_max_attempts: int = Field(default=10, ge=1, le=50)
+    outbound_webhook_retry_base_seconds: float = Field(default=5.0, gt=0)
+    outbound_webhook_retry_max_seconds: float = Field(default=6 * 3600.0, gt=0)
+    outbound_webhook_disable_after_failures: int = Field(default=20, ge=1)
+    outbound_webhook_disable_after_seconds: float = Field(default=24 * 3600.0, ge=0)
 
     # Web.
     embedded_workers: int = 1

@@ -17,6 +17,7 @@ def install() -> None:
     from threadline.inbound import process
     from threadline.ingest import polling  # noqa: F401
     from threadline.integrations.crm import sync as crm_sync  # noqa: F401  (CRM hook, jobs)
+    from threadline.integrations.webhooks import delivery  # noqa: F401  (WEBHOOKS hook, dispatch)
     from threadline.jobs import hooks, retention  # noqa: F401
     from threadline.kpis import engine as kpis_engine  # noqa: F401  (KPIS hook, settle, rebuild)
     from threadline.kpis.dashboards import origins  # noqa: F401  (a web chat link's campaign)

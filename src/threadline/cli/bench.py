@@ -25,6 +25,7 @@ class BenchName(StrEnum):
     routing = "routing"
     sla = "sla"
     kpis = "kpis"
+    webhooks = "webhooks"
 
 
 BENCHES: dict[BenchName, str] = {
@@ -37,6 +38,7 @@ BENCHES: dict[BenchName, str] = {
     BenchName.routing: "threadline.bench.routing",
     BenchName.sla: "threadline.bench.sla",
     BenchName.kpis: "threadline.bench.kpis",
+    BenchName.webhooks: "threadline.bench.webhooks",
 }
 
 

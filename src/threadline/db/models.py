@@ -20,6 +20,7 @@ MODEL_MODULES = (
     "threadline.csat.models",
     "threadline.kpis.models",
     "threadline.kpis.dashboards.indexes",
+    "threadline.integrations.webhooks.models",
     "threadline.integrations.crm.models",
     "threadline.integrations.lookup.models",
 )

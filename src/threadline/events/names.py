@@ -42,6 +42,7 @@ class Live(StrEnum):
     QUALITY_CHANGED = "quality.changed"
     QUALITY_REVIEWED = "quality.reviewed"
     QUALITY_QUEUE_CHANGED = "quality.queue_changed"
+    WEBHOOK_DISABLED = "webhook.disabled"  # an outbound webhook subscription gave up
 
 
 class Handling(StrEnum):
@@ -59,7 +60,7 @@ HANDLING: dict[Live, Handling] = {
         Live.HOP_TAKER, Live.CALLBACK_REQUESTED, Live.CALLBACK_UPDATED, Live.CSAT_ANSWERED,
         Live.AUTOMATION_FIRED)},
     **{name: Handling.NOTICE for name in (Live.CALL_INCOMING, Live.SLA_WARNING,
-                                          Live.SLA_BREACH)},
+                                          Live.SLA_BREACH, Live.WEBHOOK_DISABLED)},
     **{name: Handling.PANEL for name in (
         Live.APPROVAL_CHANGED, Live.SLA_SETTINGS_CHANGED, Live.ROUTING_CHANGED,
         Live.AGENT_PRESENCE, Live.AUTOMATION_RULES_CHANGED, Live.QUALITY_CHANGED,

@@ -7,7 +7,7 @@ and its side effects durable together (the outbox pattern).
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import Any
@@ -187,6 +187,16 @@ def audit(session: Session, workspace_id: uuid.UUID, action: str, subject_type: 
                           "actor_type": actor_type, "actor_id": actor_id, "data": data or {}}])
 
 
+AuditListener = Callable[[Session, list[dict[str, Any]]], None]
+_audit_listeners: dict[str, AuditListener] = {}
+
+
+def on_audit(name: str, fn: AuditListener) -> None:
+    """Call `fn(session, rows)` with every batch of audit rows, in the transaction that
+    writes them (outbound webhooks turn some into deliveries); idempotent by `name`."""
+    _audit_listeners[name] = fn
+
+
 def audit_many(session: Session, rows: list[dict[str, Any]]) -> None:
     if not rows:
         return
@@ -196,6 +206,8 @@ def audit_many(session: Session, rows: list[dict[str, Any]]) -> None:
         row.setdefault("data", {})
         row.setdefault("actor_id", None)
     session.execute(_table(AuditEvent).insert(), rows)
+    for listener in _audit_listeners.values():
+        listener(session, rows)
 
 
 def sequence_stream(db: Database, workspace_id: uuid.UUID) -> int:

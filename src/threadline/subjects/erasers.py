@@ -14,6 +14,7 @@ whose salt is thrown away: the unique constraints still hold and nothing links b
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -397,6 +398,38 @@ def erase_crm_sync_log(session: Session, e: Erasure) -> int:
                             e.subject.conversation_ids))
 
 
+# Outbound webhooks' log (threadline.integrations.webhooks): named here, not imported. A
+# delivery whose body names him goes with its attempts (what was already sent to the brand's
+# systems is the brand's to erase there).
+WEBHOOK_DELIVERIES = core_table("webhook_deliveries", _C("id", Integer()),
+                                _C("workspace_id", Uuid()), _C("body", Text()),
+                                _C("created_at", UTCDateTime()))
+WEBHOOK_ATTEMPTS = core_table("webhook_attempts", _C("delivery_id", Integer()))
+
+
+def _json_or_text(body: str) -> Any:
+    try:
+        return json.loads(body)
+    except ValueError:
+        return body
+
+
+def erase_webhook_deliveries(session: Session, e: Erasure) -> int:
+    d = WEBHOOK_DELIVERIES.c
+    stmt = select(d.id, d.body).where(d.workspace_id == e.subject.workspace_id)
+    if e.subject.since is not None:
+        stmt = stmt.where(d.created_at >= e.subject.since)
+    matcher = e.match()
+    ids = [row_id for row_id, body in session.execute(stmt.execution_options(yield_per=1000))
+           if matcher.document(_json_or_text(body))]
+    done = 0
+    for chunk in _chunks(ids):
+        session.execute(delete(WEBHOOK_ATTEMPTS).where(WEBHOOK_ATTEMPTS.c.delivery_id.in_(chunk)))
+        result: Any = session.execute(delete(WEBHOOK_DELIVERIES).where(d.id.in_(chunk)))
+        done += int(result.rowcount or 0)
+    return done
+
+
 def erase_merge_suggestions(session: Session, e: Erasure) -> int:
     return _delete(session, MergeSuggestion.id, e.subject.suggestion_ids)
 
@@ -529,6 +562,17 @@ ERASERS: tuple[Eraser, ...] = (
                       contact_fields="the CRM's field names, chosen by admins",
                       account_fields="the CRM's field names, chosen by admins",
                       settings="the CRM's API version")),
+    Eraser("webhook_deliveries", erase_webhook_deliveries, deletes_rows=True,
+           kept=_none(event_id=ID, event_type=ENUM, ordering_key=ID, status=ENUM,
+                      body="other customers' events", last_error="a receiver's answer: "
+                      "an HTTP status or a network error")),
+    Eraser("webhook_attempts", None,
+           kept=_none(error="a receiver's answer: an HTTP status or a network error")),
+    Eraser("webhook_subscriptions", None,
+           kept=_none(url="the brand's own endpoint", description=AGENTS,
+                      event_types="event names (a fixed vocabulary)",
+                      secret="the brand's credentials",  # noqa: S106 (a reason)
+                      status=ENUM, disabled_reason="a receiver's answers")),
     Eraser("detail_requests", erase_detail_requests, deletes_rows=True,
            kept=_none(fields="names of the fields asked (a fixed vocabulary)",
                       note="other customers' requests", requested_by=ID,

@@ -38,6 +38,7 @@ from threadline.web.api import (
 )
 from threadline.web.api import crm as crm_api
 from threadline.web.api import customer_data as customer_data_api
+from threadline.web.api import outbound_webhooks as outbound_webhooks_api
 from threadline.web.contract import document_body_errors, http_error_body
 from threadline.web.csat import routes as csat_pages
 from threadline.web.hops import api as hops_api
@@ -115,6 +116,7 @@ def create_app(runtime: Runtime | None = None, *, workers: int | None = None) ->
                    approval.router, routing.router, sla.router, quality.router,
                     csat.router, kpis.router):
         app.include_router(router, prefix="/api/v1", dependencies=api_checks)
+    app.include_router(outbound_webhooks_api.router, prefix="/api/v1", dependencies=api_checks)
     app.include_router(webhooks.router)
     app.include_router(webchat_router)
     app.include_router(hops_api.router, prefix="/api/v1", dependencies=api_checks)

@@ -38,6 +38,7 @@ from threadline.web.desktop import (
 )
 from threadline.web.desktop import crm as crm_page
 from threadline.web.desktop import customer_data as customer_data_page
+from threadline.web.desktop import outbound_webhooks as outbound_webhooks_page
 from threadline.web.desktop.render import HERE, render_error
 from threadline.web.desktop.security import DesktopRoute
 
@@ -80,3 +81,4 @@ for module in (login, account, inbox, actions, hops, subjects, customers, admin,
     router.include_router(module.router)
 router.include_router(customer_data_page.router)
 router.include_router(crm_page.router)
+router.include_router(outbound_webhooks_page.router)

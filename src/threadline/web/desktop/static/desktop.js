@@ -80,6 +80,10 @@
       try { data = JSON.parse(event.data); } catch (e) { return; }
       callNotice(data.conversation_id);
     });
+    source.addEventListener("webhook.disabled", function () {
+      notice("alert-error webhook-notice", "An outbound webhook was disabled after repeated failures",
+             "", "", 30000);
+    });
     source.addEventListener("ready", function () { document.body.dataset.live = "1"; });
   }
   // A notice in the page's flash area with a link to a conversation, gone after `ttl` ms;
