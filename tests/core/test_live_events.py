@@ -89,7 +89,7 @@ def test_an_edit_and_a_delete_on_the_provider_refresh_an_open_desktop(
     agent = make_agent(runtime, workspace_id, "agent", "Live Agent")
     page = browser_login(chromium, live_server.url, agent.email, agent.password)
     page.goto(f"/conversations/{conv['id']}")
-    page.locator("body[data-live='1']").wait_for(state="attached", timeout=10000)
+    page.locator("body[data-live='1']").wait_for(state="attached", timeout=15000)
     text = page.locator(f"#text-{message['id']}")
     assert "the lid does not close" in text.inner_text()
 
@@ -97,12 +97,12 @@ def test_an_edit_and_a_delete_on_the_provider_refresh_an_open_desktop(
                                        post_id=post, comment_id=comment, verb="edited")
     assert e2e.post(edited).status_code == 200
     page.locator(f"#text-{message['id']}", has_text="the lid closes now").wait_for(
-        timeout=10000)
-    page.locator(f"#msg-{message['id']} .muted", has_text="edited").wait_for(timeout=5000)
+        timeout=15000)
+    page.locator(f"#msg-{message['id']} .muted", has_text="edited").wait_for(timeout=15000)
     removed = meta.page_comment_webhook(account, config, text="", post_id=post,
                                         comment_id=comment, verb="remove")
     assert e2e.post(removed).status_code == 200
     page.locator(f"#text-{message['id']}", has_text="deleted by the author").wait_for(
-        timeout=10000)
+        timeout=15000)
     page.context.close()
     e2e.close()

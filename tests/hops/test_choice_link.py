@@ -118,7 +118,7 @@ def test_the_choice_page_in_a_browser(hop: Hops, chromium: Any) -> None:
     desk.select_option("#hop-actions select[name=reason]", "customer_choice")
     desk.click("#hop-actions button[type=submit]")
     sent = desk.locator(".msg.dir-outbound", has_text="Choose here")
-    sent.wait_for(timeout=5000)
+    sent.wait_for(timeout=15000)
     url = next(w for w in sent.inner_text().split() if "/s/" in w)
 
     customer = chromium.new_context(viewport={"width": 420, "height": 800})
@@ -129,7 +129,7 @@ def test_the_choice_page_in_a_browser(hop: Hops, chromium: Any) -> None:
     page.fill("input[name=phone]", phone())
     page.check("input[name=consent]")
     page.click("button[type=submit]")
-    page.locator("text=We will call you").wait_for(timeout=5000)
+    page.locator("text=We will call you").wait_for(timeout=15000)
     customer.close()
     [record] = hop.hops(conv["id"])
     assert record["meta"]["chosen"] == "callback" and record["to_channel"] == "voice"
