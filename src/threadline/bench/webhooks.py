@@ -22,6 +22,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 
+from threadline.adapters.config import url_policy
 from threadline.bench.common import fresh_runtime, new_workspace, peak_rss_mb
 from threadline.conversations.service import Actor
 from threadline.integrations.webhooks import rules, service
@@ -95,7 +96,7 @@ def webhooks_bench(n: int, *, database_url: str | None = None) -> dict[str, Any]
         with runtime.db.session() as session:
             created = service.create_subscription(
                 session, workspace_id, SubscriptionIn(url=url, event_types=["message.created"]),
-                Actor("system"), service.url_policy(runtime.settings))
+                Actor("system"), url_policy(runtime.settings))
         ours.send(created.secret)
         conversations = [uuid.uuid4() for _ in range(CONVERSATIONS)]
         started = time.perf_counter()

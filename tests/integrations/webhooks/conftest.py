@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 from sqlalchemy import delete
 
+from threadline.adapters.config import url_policy
 from threadline.conversations.service import Actor
 from threadline.events.models import OutboxJob
 from threadline.integrations.webhooks import service
@@ -168,7 +169,7 @@ def subscribe(rt: Runtime, workspace_id: uuid.UUID, url: str,
                 "conversation.created", "message.created", "conversation.resolved",
                 "conversation.reopened", "conversation.assigned", "customer.created",
                 "hop.offered", "csat.recorded"]}),
-            ADMIN, service.url_policy(rt.settings))
+            ADMIN, url_policy(rt.settings))
     return created.id, created.secret
 
 

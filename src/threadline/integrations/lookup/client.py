@@ -8,12 +8,8 @@ endpoint's behaviour, and nothing logs the body or the customer's coordinates.""
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
 import ipaddress
 import logging
-import secrets
 import time
 from dataclasses import dataclass
 from datetime import datetime
@@ -33,11 +29,12 @@ from threadline.channels.urls import (
 )
 from threadline.integrations.lookup.contract import CustomerData
 from threadline.integrations.lookup.models import Outcome
+from threadline.integrations.signing import new_secret as new_secret  # used from here
+from threadline.integrations.signing import sign
 
 log = logging.getLogger(__name__)
 MAX_BODY = 256 * 1024
 CONNECT_SECONDS = 2.0
-SECRET_PREFIX = "whsec_"  # noqa: S105 (the format's prefix, not a secret)
 USER_AGENT = "Threadline-Lookup/1"
 
 
@@ -49,19 +46,6 @@ class Answer:
     message: str | None = None
     data: CustomerData | None = None
     retry_after: int | None = None
-
-
-def new_secret() -> str:
-    """A fresh signing secret, shown once: `whsec_` + base64 of 32 random bytes."""
-    return SECRET_PREFIX + base64.b64encode(secrets.token_bytes(32)).decode()
-
-
-def sign(secret: str, msg_id: str, timestamp: int, body: bytes) -> str:
-    """The `webhook-signature` header (Standard Webhooks `v1`): HMAC-SHA256 keyed with the
-    decoded secret bytes over `{id}.{timestamp}.{body}`, base64."""
-    key = base64.b64decode(secret.removeprefix(SECRET_PREFIX))
-    mac = hmac.new(key, f"{msg_id}.{timestamp}.".encode() + body, hashlib.sha256).digest()
-    return "v1," + base64.b64encode(mac).decode()
 
 
 def request_body(*, lookup_id: str, workspace_id: str, customer: dict[str, Any],

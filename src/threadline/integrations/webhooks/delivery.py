@@ -33,6 +33,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, aliased
 
+from threadline.adapters.config import url_policy
 from threadline.channels.urls import UrlPolicy
 from threadline.config import Settings
 from threadline.db.base import utcnow
@@ -51,7 +52,6 @@ from threadline.integrations.webhooks.service import (
     check_url,
     disable,
     signing_secrets,
-    url_policy,
 )
 from threadline.jobs.hooks import ConversationEvents, conversation_hook
 from threadline.jobs.registry import Job, handler

@@ -5,19 +5,18 @@ response means. No database, no network (docs/decisions/0318-outbound-webhooks.m
 
 from __future__ import annotations
 
-import base64
-import binascii
-import hashlib
 import hmac
 import random
-import secrets
 import time
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 
-SECRET_PREFIX = "whsec_"  # noqa: S105  (the prefix of every secret, not one)
-SECRET_BYTES = 32
+from threadline.integrations.signing import SECRET_PREFIX as SECRET_PREFIX  # used from here
+from threadline.integrations.signing import new_secret as new_secret
+from threadline.integrations.signing import secret_key as secret_key
+from threadline.integrations.signing import sign
+
 TOLERANCE_SECONDS = 300
 
 # Every event a subscription may ask for (docs/integrations.md#outbound-webhooks).
@@ -34,26 +33,6 @@ EVENT_TYPES: tuple[str, ...] = (
     "customer.merged",
     "csat.recorded",
 )
-
-
-def new_secret() -> str:
-    return SECRET_PREFIX + base64.b64encode(secrets.token_bytes(SECRET_BYTES)).decode()
-
-
-def secret_key(secret: str) -> bytes:
-    """The HMAC key: the base64-decoded bytes after `whsec_` (padding may be missing)."""
-    text = secret.removeprefix(SECRET_PREFIX)
-    try:
-        return base64.b64decode(text + "=" * (-len(text) % 4), validate=True)
-    except (binascii.Error, ValueError):
-        raise ValueError("not a whsec_ secret") from None
-
-
-def sign(secret: str, event_id: str, timestamp: int, body: bytes) -> str:
-    """The `webhook-signature` value for one secret: `v1,<base64 HMAC-SHA256>`."""
-    signed = f"{event_id}.{timestamp}.".encode() + body
-    digest = hmac.new(secret_key(secret), signed, hashlib.sha256).digest()
-    return "v1," + base64.b64encode(digest).decode()
 
 
 ROTATION_OVERLAP_SECONDS = 24 * 3600  # after a rotation, the old secret signs too this long

@@ -14,7 +14,6 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from threadline.channels.urls import Resolver, UrlPolicy, UrlRefused, check_endpoint
-from threadline.config import Settings
 from threadline.conversations.service import Actor
 from threadline.db.base import utcnow
 from threadline.errors import NotFound, ValidationFailed
@@ -40,14 +39,6 @@ from threadline.integrations.webhooks.schemas import (
 )
 
 LOG_PAGE = 50
-
-
-def url_policy(settings: Settings) -> UrlPolicy:
-    """The operator's rule for destinations: the same settings as provider hosts and the API
-    channel's endpoint (docs/decisions/0102-provider-hosts.md)."""
-    return UrlPolicy(allow_custom=settings.allow_custom_provider_urls,
-                     trusted_hosts=frozenset(h.strip().lower().rstrip(".")
-                                             for h in settings.trusted_internal_hosts))
 
 
 def check_url(url: str, policy: UrlPolicy, *, resolve: Resolver | None = None) -> str:

@@ -21,6 +21,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Path, Query, Response
 
+from threadline.adapters.config import url_policy
 from threadline.errors import NotFound
 from threadline.integrations.webhooks import service
 from threadline.integrations.webhooks.schemas import (
@@ -56,7 +57,7 @@ def create_subscription(body: SubscriptionIn, principal: Admin, session: WriteSe
                         runtime: RuntimeDep) -> SubscriptionCreated:
     """A subscription; the response carries its secret (`whsec_…`), shown only this once."""
     return service.create_subscription(session, principal.workspace_id, body, principal.actor,
-                                       service.url_policy(runtime.settings))
+                                       url_policy(runtime.settings))
 
 
 @router.get("/webhooks/deliveries", response_model=DeliveryList, responses=errors(
@@ -107,7 +108,7 @@ def update_subscription(subscription_id: uuid.UUID, body: SubscriptionUpdate,
     """Change it; with `rotate_secret` the response carries the new secret (shown once)."""
     row, secret = service.update_subscription(session, principal.workspace_id,
                                               subscription_id, body, principal.actor,
-                                              service.url_policy(runtime.settings))
+                                              url_policy(runtime.settings))
     session.flush()
     out = service.subscription_out(row)
     return SubscriptionCreated(**out.model_dump(), secret=secret) if secret else out

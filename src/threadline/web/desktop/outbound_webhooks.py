@@ -14,6 +14,7 @@ from fastapi import APIRouter, Request
 from pydantic import ValidationError
 from starlette.responses import RedirectResponse, Response
 
+from threadline.adapters.config import url_policy
 from threadline.errors import NotFound, ValidationFailed
 from threadline.integrations.webhooks import service
 from threadline.integrations.webhooks.rules import EVENT_TYPES
@@ -71,7 +72,7 @@ async def create(request: Request, user: Admin, session: WriteSession) -> Respon
     try:
         body = SubscriptionIn.model_validate(draft)
         created = service.create_subscription(session, user.workspace_id, body, user.actor,
-                                              service.url_policy(get_runtime(request).settings))
+                                              url_policy(get_runtime(request).settings))
     except ValidationError as exc:
         return _page(request, session, user, draft=draft, error=_invalid(exc), status=422)
     except ValidationFailed as exc:
@@ -111,7 +112,7 @@ async def update(subscription_id: str, request: Request, user: Admin,
         body = SubscriptionUpdate.model_validate(fields)
         row, secret = service.update_subscription(
             session, user.workspace_id, sub_id, body, user.actor,
-            service.url_policy(get_runtime(request).settings))
+            url_policy(get_runtime(request).settings))
     except ValidationError as exc:
         return _page(request, session, user, error=_invalid(exc), status=422)
     except ValidationFailed as exc:
