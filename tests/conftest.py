@@ -262,6 +262,9 @@ class LiveServer:
     def stop(self) -> None:
         self.server.should_exit = True
         self.thread.join(timeout=10)
+        if self.thread.is_alive():  # a connection that never ends (a live stream): cut it
+            self.server.force_exit = True
+            self.thread.join(timeout=10)
 
 
 class Serving:
@@ -288,13 +291,19 @@ class Serving:
 
 
 @pytest.fixture
-def live_server(runtime: Runtime) -> Iterator[LiveServer]:
+def live_server(runtime: Runtime, request: pytest.FixtureRequest) -> Iterator[LiveServer]:
     """Threadline itself over real HTTP, with one embedded worker (per test, so that no
-    background worker races the tests that drain work themselves)."""
+    background worker races the tests that drain work themselves). A browser test's pages
+    are closed first, also when it failed half-way: an open desktop holds its live stream,
+    and a server that cannot close it would outlive the test with its embedded worker taking
+    the next tests' jobs."""
     server = LiveServer(create_app(runtime, workers=1)).start()
     LIVE_WORKERS[0] += 1
     yield server
     LIVE_WORKERS[0] -= 1
+    if "chromium" in request.fixturenames:
+        for context in request.getfixturevalue("chromium").contexts:
+            context.close()
     server.stop()
 
 

@@ -131,5 +131,6 @@ def test_the_choice_page_in_a_browser(hop: Hops, chromium: Any) -> None:
     page.click("button[type=submit]")
     page.locator("text=We will call you").wait_for(timeout=15000)
     customer.close()
+    desk.context.close()
     [record] = hop.hops(conv["id"])
     assert record["meta"]["chosen"] == "callback" and record["to_channel"] == "voice"
