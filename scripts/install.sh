@@ -3,7 +3,8 @@
 # uv.lock (runtime only; with --test the test tools and the `train` extra too), the desktop's
 # front-end libraries at the versions pinned in package-lock.json, copied into the package by
 # scripts/build_assets.py, and with --test the system packages the tests use (Debian: Dovecot
-# for the email channel tests, Chromium for the browser tests). Safe to run again.
+# for the email channel tests, Chromium for the browser tests, Tesseract for the OCR of images
+# in public posts). Safe to run again.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -14,6 +15,7 @@ if [ "$with_test" = 1 ]; then
   need=()
   command -v dovecot >/dev/null 2>&1 || [ -x /usr/sbin/dovecot ] || need+=(dovecot-imapd)
   command -v chromium >/dev/null 2>&1 || need+=(chromium)
+  command -v tesseract >/dev/null 2>&1 || need+=(tesseract-ocr)
   if [ "${#need[@]}" -gt 0 ]; then
     if [ "$(id -u)" = 0 ]; then
       apt-get update -qq

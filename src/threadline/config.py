@@ -146,6 +146,23 @@ class Settings(BaseSettings):
     kpi_settle_seconds: float = Field(default=3600.0, ge=10)
     kpi_activity_max_seconds: float = Field(default=60.0, ge=5, le=600)
 
+    # Media (docs/media.md, decision 0323): where attachment bytes live ("local": under
+    # data_dir/media; "s3": an S3-compatible bucket, for scaled mode), how long signed URLs
+    # live (for agents; for providers fetching a file we send by link), the upload cap, the
+    # pixel cap of images, and per-channel size overrides ({"whatsapp": {"video": 20000000}}).
+    media_store: Literal["local", "s3"] = "local"
+    media_s3_endpoint_url: str | None = None
+    media_s3_bucket: str | None = None
+    media_s3_region: str = "us-east-1"
+    media_s3_access_key_id: str | None = None
+    media_s3_secret_access_key: str | None = Field(default=None, repr=False)
+    media_s3_create_bucket: bool = False
+    media_url_minutes: float = Field(default=15.0, gt=0, le=24 * 60)
+    media_provider_url_hours: float = Field(default=24.0, gt=0, le=24 * 7)
+    media_upload_max_bytes: int = Field(default=100 * 1024 * 1024, gt=0)
+    media_max_image_pixels: int = Field(default=40_000_000, gt=0)
+    media_limits: dict[str, dict[str, int]] = Field(default_factory=dict)
+
     def resolved_secret_key(self) -> str:
         """The configured secret, or one generated on first use and kept in data_dir."""
         if self.secret_key:

@@ -21,6 +21,7 @@ def install() -> None:
     from threadline.jobs import hooks, retention  # noqa: F401
     from threadline.kpis import engine as kpis_engine  # noqa: F401  (KPIS hook, settle, rebuild)
     from threadline.kpis.dashboards import origins  # noqa: F401  (a web chat link's campaign)
+    from threadline.media import fetch as media_fetch  # noqa: F401  (inbound downloads)
     from threadline.outbound import actions, replies  # noqa: F401
     from threadline.quality import sampling  # noqa: F401  (the review queue's sampler)
     from threadline.routing import presence, service  # noqa: F401  (ROUTING hook, tick)

@@ -503,6 +503,9 @@ def messaging_body(message: OutboundMessage, *, thread_prefix: str, metadata: bo
     content: JSON
     if message.attachments:
         first = message.attachments[0]
+        if not first.url:
+            raise PermanentSendError("the attachment has no public link to send (set "
+                                     "THREADLINE_PUBLIC_URL)", code="attachment_missing")
         kind = first.type if first.type in {"image", "video", "audio"} else "file"
         content = {"attachment": {"type": kind,
                                   "payload": {"url": first.url, "is_reusable": True}}}

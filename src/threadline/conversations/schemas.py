@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, computed_field
+from pydantic import BaseModel, ConfigDict, Field, computed_field, model_validator
 
 from threadline.schema_types import (
     ChannelKind,
@@ -113,11 +113,21 @@ class ConversationPage(BaseModel):
 
 
 class MessageIn(StrictInput):
-    text: str = Field(min_length=1, max_length=20_000)
+    text: str = Field(default="", max_length=20_000, description=(
+        "The message; may be empty only when `attachment_ids` are given."))
     visibility: VisibilityName = "public"
     channel_account_id: UUIDIn | None = None
     kind: Literal["message", "note"] = "message"
     options: dict[str, Any] = Field(default_factory=dict)
+    attachment_ids: list[UUIDIn] = Field(default_factory=list, max_length=10, description=(
+        "Files uploaded for this conversation (`POST /conversations/{id}/attachments`) to "
+        "send with the message (most channels take one per message)."))
+
+    @model_validator(mode="after")
+    def _has_content(self) -> MessageIn:
+        if not self.text and not self.attachment_ids:
+            raise ValueError("a message needs text or attachment_ids")
+        return self
 
 
 class ConversationPatch(StrictInput):

@@ -23,6 +23,7 @@ MODEL_MODULES = (
     "threadline.integrations.webhooks.models",
     "threadline.integrations.crm.models",
     "threadline.integrations.lookup.models",
+    "threadline.media.models",
 )
 
 

@@ -40,6 +40,7 @@ from threadline.events.service import (
     enqueue,
     publish,
 )
+from threadline.media import service as media
 from threadline.outbound.approval_rules import HELD, hold, reasons_to_hold
 from threadline.outbound.policy import check_outbound_text
 from threadline.outbound.sender import SEND_JOB
@@ -63,6 +64,8 @@ class Reply:
     # The inbound message this answers (a hop's follow-up answers the original post), instead
     # of the customer's latest message on the account.
     anchor_id: uuid.UUID | None = None
+    # Uploaded files to send with it (media/service.py::for_reply checks them).
+    attachment_ids: tuple[uuid.UUID, ...] = ()
 
 
 def _latest_inbound(session: Session, conv: Conversation, account_id: uuid.UUID | None,
@@ -98,12 +101,15 @@ def post_reply(session: Session, workspace_id: uuid.UUID, conversation_id: uuid.
         raise ValidationFailed("this conversation was merged into another",
                                code="conversation_merged")
     text = reply.text.strip()
-    if not text:
+    if not text and not reply.attachment_ids:
         raise ValidationFailed("a message needs text", code="empty_message")
     if reply.visibility not in ("public", "private"):
         raise ValidationFailed("visibility must be public or private")
     now = utcnow()
     if reply.kind == "note":
+        if reply.attachment_ids:
+            raise ValidationFailed("attachments go with messages, not notes",
+                                   code="attachments_on_note")
         return _add(session, conv, actor, now, channel="note", account_id=None,
                     visibility="private", kind="note", text=text, delivery="sent", meta={})
     if reply.kind != "message":
@@ -141,9 +147,11 @@ def post_reply(session: Session, workspace_id: uuid.UUID, conversation_id: uuid.
     if account.kind == "email":
         _email_options(session, conv, account, anchor, options)
     check_outbound_text(session, workspace_id, text, visibility.value, conversation=conv)
+    files = media.for_reply(session, workspace_id, conv.id, reply.attachment_ids, account.kind)
     outbound = OutboundMessage(message_id=str(new_id()), visibility=visibility, text=text,
                                recipient=recipient, in_reply_to=in_reply_to,
-                               thread_key=thread_key, root_provider_id=root, options=options)
+                               thread_key=thread_key, root_provider_id=root, options=options,
+                               attachments=tuple(media.placeholder(f) for f in files))
     context = _send_context(session, conv, account, anchor, options, now)
     try:
         get_adapter(account.kind).check_send(account_config(account), outbound, context)
@@ -162,6 +170,10 @@ def post_reply(session: Session, workspace_id: uuid.UUID, conversation_id: uuid.
                    message_id=uuid.UUID(outbound.message_id), reply_to=in_reply_to,
                    thread_key=thread_key)
     message.root_provider_id = root
+    if files:
+        message.attachments = [media.describe(f) for f in files]
+        for f in files:
+            f.message_id = message.id
     if held_for:
         hold(session, conv, message, actor, held_for, send_job=reply.send_job,
              job_payload=reply.job_payload)

@@ -48,6 +48,7 @@ from threadline.events.names import Live
 from threadline.events.service import audit, publish
 from threadline.jobs.registry import Job, RetryLater, handler
 from threadline.jobs.runtime import Runtime
+from threadline.media import service as media
 from threadline.workspace.models import ChannelAccount
 
 SEND_JOB = "message.send"
@@ -107,7 +108,11 @@ def begin_attempt(runtime: Runtime, message_id: uuid.UUID) -> SendPlan | None:
             text=message.text, recipient=meta.get("recipient"),
             in_reply_to=message.reply_to_provider_id, thread_key=message.thread_key,
             root_provider_id=message.root_provider_id,
-            options=dict(meta.get("options") or {}))
+            options=dict(meta.get("options") or {}),
+            attachments=media.outbound(session, runtime.settings, message.workspace_id,
+                                       message.attachments or [],
+                                       with_bytes=media.needs_bytes(account.kind,
+                                                                    runtime.settings)))
         return SendPlan(message_id=message_id, kind=account.kind,
                         config=account_config(account, runtime.settings), outbound=outbound,
                         started_at=now, unknown_since=unknown_since)

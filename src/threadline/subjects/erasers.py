@@ -250,6 +250,24 @@ def erase_messages(session: Session, e: Erasure) -> int:
     return done
 
 
+# The media table (threadline.media, a layer above this one), named without its model.
+_ATTACHMENTS = core_table("attachments", core_column("id", Uuid()),
+                          core_column("conversation_id", Uuid()),
+                          core_column("message_id", Uuid()))
+
+
+def erase_attachments(session: Session, e: Erasure) -> int:
+    """The files of his conversations and messages (their rows: names, provider ids; the
+    bytes are addressed by hash and shared, and a blob no row names is unreachable)."""
+    done = 0
+    for column, ids in ((_ATTACHMENTS.c.conversation_id, e.subject.conversation_ids),
+                        (_ATTACHMENTS.c.message_id, e.subject.message_ids)):
+        for chunk in _chunks(ids):
+            result: Any = session.execute(delete(_ATTACHMENTS).where(column.in_(chunk)))
+            done += int(result.rowcount or 0)
+    return done
+
+
 def erase_reply_approvals(session: Session, e: Erasure) -> int:
     """The reviews of replies to him (held public replies): the text as written and as
     approved, and a rejection's reason, cleared; who decided and when stay."""
@@ -520,6 +538,11 @@ ERASERS: tuple[Eraser, ...] = (
                      "root_provider_id", "thread_key"),
            kept=_none(channel=ENUM, direction=ENUM, visibility=ENUM, kind=ENUM, delivery=ENUM,
                       author_type=ENUM)),
+    Eraser("attachments", erase_attachments, deletes_rows=True,
+           kept=_none(name="other customers' files", provider_media_id=ID, source=ENUM,
+                      sha256=ID, mime_type=ENUM, declared_type=ENUM, kind=ENUM,
+                      storage_key=ID, thumbnail_key=ID, flags="other customers' files",
+                      created_by=ID)),
     Eraser("reply_approvals", erase_reply_approvals, scrubbed=("text", "edited_text", "reason"),
            kept=_none(author_type=ENUM, author_actor=ID, state=ENUM, send_job=ENUM,
                       held_for="why the policy held a reply (policy rule names)",

@@ -20,6 +20,7 @@ from threadline.handlers import install as install_pipeline
 from threadline.jobs.runtime import Runtime
 from threadline.jobs.worker import Worker
 from threadline.web import api_docs, desktop, health, webhooks
+from threadline.web import media as media_files
 from threadline.web.api import (
     approval,
     automation,
@@ -38,6 +39,7 @@ from threadline.web.api import (
 )
 from threadline.web.api import crm as crm_api
 from threadline.web.api import customer_data as customer_data_api
+from threadline.web.api import media as media_api
 from threadline.web.api import outbound_webhooks as outbound_webhooks_api
 from threadline.web.contract import document_body_errors, http_error_body
 from threadline.web.csat import routes as csat_pages
@@ -122,6 +124,8 @@ def create_app(runtime: Runtime | None = None, *, workers: int | None = None) ->
     app.include_router(hops_api.router, prefix="/api/v1", dependencies=api_checks)
     app.include_router(customer_data_api.router, prefix="/api/v1", dependencies=api_checks)
     app.include_router(crm_api.router, prefix="/api/v1", dependencies=api_checks)
+    app.include_router(media_api.router, prefix="/api/v1", dependencies=api_checks)
+    app.include_router(media_files.router)
     app.include_router(hop_pages.router)
     app.include_router(csat_pages.router)
     app.include_router(health.router)

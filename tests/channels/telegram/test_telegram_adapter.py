@@ -329,7 +329,8 @@ class TestPolicy:
 
     @pytest.mark.parametrize("message", [
         _message("   "),
-        _message(attachments=(Attachment(type="image", url="https://x/1.jpg"),)),
+        _message(attachments=(Attachment(type="image", url="https://x/1.jpg"),) * 2),
+        _message("x" * 1025, attachments=(Attachment(type="image", url="https://x/1.jpg"),)),
         _message(recipient=None, thread_key=None),
         _message(visibility=Visibility.PUBLIC, thread_key=None, in_reply_to=None),
     ])

@@ -19,11 +19,13 @@ from pydantic import ValidationError
 from threadline.channels.base import (
     JSON,
     AccountConfig,
+    Attachment,
     Author,
     BaseAdapter,
     ChannelError,
     ChannelTraits,
     InboundMessage,
+    MediaBytes,
     MessageKind,
     NormalizedItem,
     OutboundMessage,
@@ -113,6 +115,24 @@ class EmailAdapter(BaseAdapter):
         if not message.recipient or "@" not in message.recipient:
             raise SendPolicyError("an email needs a recipient address", code="no_recipient",
                                   allowed=["a customer email address"])
+
+    def media_from_event(self, payload: JSON, attachment: Attachment, *,
+                         max_bytes: int) -> MediaBytes:
+        """An inbound attachment's bytes from the stored raw message (`part:<path>`)."""
+        path = (attachment.provider_media_id or "").removeprefix("part:")
+        try:
+            raw = StoredEmail.model_validate(payload).raw_bytes()
+            found = parsing.part_bytes(raw, path)
+        except Exception:  # the email package raises many types on hostile input
+            found = None
+        if found is None:
+            raise PermanentSendError("the attachment is not in the stored message",
+                                     code="media_gone")
+        data, mime, name = found
+        if len(data) > max_bytes:
+            raise PermanentSendError(f"the file is larger than {max_bytes} bytes",
+                                     code="media_too_large")
+        return MediaBytes(data=data, mime_type=mime, name=name)
 
     def send(self, account: AccountConfig, message: OutboundMessage,
              http: httpx.Client) -> SendResult:

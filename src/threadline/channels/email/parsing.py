@@ -279,3 +279,21 @@ def attachments(msg: EmailMessage, used: list[Message]) -> list[Attachment]:
                                 name=clean(name)[:255] if name else None,
                                 size=len(data) if isinstance(data, bytes) else None))
     return found
+
+
+def part_bytes(raw: bytes, path: str) -> tuple[bytes, str, str | None] | None:
+    """The decoded bytes, declared type and file name of the leaf part at `path` (the
+    `part:<path>` of an inbound attachment); None when there is no such part."""
+    msg = parse(raw)
+    for found, part in leaves(msg):
+        if found != path:
+            continue
+        data = part.get_payload(decode=True)
+        if not isinstance(data, bytes):
+            return None
+        try:
+            name = part.get_filename()
+        except Exception:
+            name = None
+        return data, clean(part.get_content_type())[:255], clean(name)[:255] if name else None
+    return None

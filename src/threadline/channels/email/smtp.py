@@ -17,6 +17,7 @@ from email.message import EmailMessage
 from email.utils import format_datetime, formataddr, getaddresses
 
 from threadline.channels.base import (
+    FileAttachment,
     OutboundMessage,
     PermanentSendError,
     RetryableSendError,
@@ -95,13 +96,20 @@ def build(cfg: EmailConfig, message: OutboundMessage, *, now: datetime | None = 
     else:
         mail["Auto-Submitted"] = "no"  # an agent wrote it
     text = message.text
-    links = [f"{a.name or a.type}: {a.url}" for a in message.attachments if a.url]
+    files = [a for a in message.attachments if isinstance(a, FileAttachment) and a.content]
+    links = [f"{a.name or a.type}: {a.url}" for a in message.attachments
+             if a.url and not (isinstance(a, FileAttachment) and a.content)]
     if links:
         text = text.rstrip() + "\n\n" + "\n".join(links)
     mail.set_content(text)
     html = message.options.get("html")
     if isinstance(html, str) and html.strip():
         mail.add_alternative(html, subtype="html")
+    for item in files:  # MIME parts: the message becomes multipart/mixed
+        maintype, _, subtype = (item.mime_type or "application/octet-stream").partition("/")
+        mail.add_attachment(item.content, maintype=maintype,
+                            subtype=subtype or "octet-stream",
+                            filename=_one_line(item.name or "attachment", 200))
     return mail
 
 

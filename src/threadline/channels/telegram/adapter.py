@@ -25,10 +25,13 @@ from pydantic import ValidationError
 from threadline.channels.base import (
     JSON,
     AccountConfig,
+    Attachment,
     BaseAdapter,
     ChannelAction,
     ChannelTraits,
     DeliveryState,
+    FileAttachment,
+    MediaBytes,
     MessageDelete,
     NormalizedItem,
     OutboundMessage,
@@ -46,6 +49,7 @@ from threadline.channels.base import (
     check_choice_titles,
     check_common_policy,
     choices_of,
+    download,
 )
 from threadline.channels.telegram.messages import (
     provider_id,
@@ -62,6 +66,11 @@ NEW_MESSAGE_FIELDS = ("message", "channel_post", "business_message")
 EDIT_FIELDS = ("edited_message", "edited_channel_post", "edited_business_message")
 KEYBOARD_BUTTONS, BUTTON_TEXT = 13, 64  # what Threadline sends (docs/providers/telegram.md)
 CALLBACK_ANSWER = 200  # characters of an answerCallbackQuery notification
+CAPTION = 1024  # characters of a photo's or document's caption
+BOT_DOWNLOAD_BYTES = 20 * 1024 * 1024  # getFile refuses bigger files (hosted Bot API)
+_FILE_ID = re.compile(r"^[A-Za-z0-9_-]{1,200}$")
+_FILE_PATH = re.compile(r"^[A-Za-z0-9_./-]{1,300}$")
+PHOTO_TYPES = frozenset({"image/jpeg", "image/png", "image/webp"})  # others: sendDocument
 _CHAT_ID = re.compile(r"^(-?\d{1,20}|@[A-Za-z0-9_]{4,64})$")
 
 
@@ -121,12 +130,18 @@ class TelegramAdapter(BaseAdapter):
     def check_send(self, account: AccountConfig, message: OutboundMessage,
                    context: SendContext) -> None:
         check_common_policy(self.traits, message, context)
-        if not message.text.strip():
+        if not message.text.strip() and not message.attachments:
             raise SendPolicyError("Telegram refuses an empty message", code="empty_message",
                                   allowed=["text"])
-        if message.attachments:
-            raise SendPolicyError("the Telegram channel sends text only",
-                                  code="attachments_unsupported", allowed=["text"])
+        if len(message.attachments) > 1:
+            raise SendPolicyError("one attachment per Telegram message",
+                                  code="too_many_attachments", allowed=["one attachment"])
+        if message.attachments and len(message.text) > CAPTION:
+            raise SendPolicyError(f"a Telegram caption has at most {CAPTION} characters",
+                                  code="too_long", allowed=[f"at most {CAPTION} characters"])
+        if message.attachments and choices_of(message.options):
+            raise SendPolicyError("buttons go with text, not with an attachment",
+                                  code="attachment_with_choices", allowed=["text"])
         check_choice_titles(choices_of(message.options), most=KEYBOARD_BUTTONS,
                             title_chars=BUTTON_TEXT, channel="Telegram")
         if _target(message)[0] is None:
@@ -155,7 +170,10 @@ class TelegramAdapter(BaseAdapter):
         thread = message.options.get("message_thread_id")
         if isinstance(thread, int) and not isinstance(thread, bool):
             body["message_thread_id"] = thread
-        answer = _call(http, account, "sendMessage", body)
+        if message.attachments:
+            answer = _send_file(http, account, body, message.attachments[0])
+        else:
+            answer = _call(http, account, "sendMessage", body)
         if not isinstance(answer.result, TgSentMessage):
             raise PermanentSendError("Telegram answered ok without the sent message",
                                      code="bad_response")
@@ -163,6 +181,45 @@ class TelegramAdapter(BaseAdapter):
                                                   answer.result.message_id),
                           state=DeliveryState.SENT)
 
+
+    def fetch_media(self, account: AccountConfig, attachment: Attachment, http: httpx.Client,
+                    *, max_bytes: int) -> MediaBytes:
+        """`getFile` for the file's path, then the file URL (the bot token is in both URLs:
+        never in an error or a log). Bots may download files of at most 20 MB."""
+        file_id = attachment.provider_media_id or ""
+        if not _FILE_ID.match(file_id):
+            raise PermanentSendError("no Telegram file id", code="no_media_id")
+        cap = min(max_bytes, BOT_DOWNLOAD_BYTES)
+        if attachment.size is not None and attachment.size > cap:
+            raise PermanentSendError(f"the file is larger than {cap} bytes",
+                                     code="media_too_large")
+        token = account.get("bot_token")
+        if not token:
+            raise PermanentSendError("channel account is missing config key 'bot_token'",
+                                     code="account_misconfigured")
+        base = account.provider_base(TELEGRAM_API)
+        bot = quote(str(token), safe=":")
+        try:
+            response = http.post(f"{base}/bot{bot}/getFile", json={"file_id": file_id},
+                                 follow_redirects=False)
+        except httpx.TransportError as exc:
+            raise RetryableSendError(f"could not reach Telegram: {type(exc).__name__}",
+                                     code="transport_error") from None
+        try:
+            answer = response.json()
+        except ValueError:
+            answer = None
+        result = answer.get("result") if isinstance(answer, dict) else None
+        path = result.get("file_path") if isinstance(result, dict) else None
+        if response.status_code == 429 or response.status_code >= 500:
+            raise RetryableSendError(f"Telegram getFile answered {response.status_code}",
+                                     code=f"telegram_{response.status_code}")
+        if not isinstance(path, str) or not _FILE_PATH.match(path) or ".." in path:
+            raise PermanentSendError(f"Telegram getFile gave no file path "
+                                     f"({response.status_code})", code="media_gone")
+        data, _ = download(http, f"{base}/file/bot{bot}/{quote(path, safe='/')}",
+                           max_bytes=cap)
+        return MediaBytes(data=data, mime_type=attachment.mime_type, name=attachment.name)
 
     def act(self, account: AccountConfig, action: ChannelAction,
             http: httpx.Client) -> SendResult:
@@ -178,7 +235,28 @@ class TelegramAdapter(BaseAdapter):
         return SendResult(provider_id=action.target)
 
 
-def _call(http: httpx.Client, account: AccountConfig, method: str, body: JSON) -> TgAnswer:
+def _send_file(http: httpx.Client, account: AccountConfig, body: JSON,
+               attachment: Attachment) -> TgAnswer:
+    """sendPhoto for JPEG/PNG/WebP images, sendDocument otherwise: the bytes as a multipart
+    upload when we have them (photos up to 10 MB, files up to 50 MB), else the URL."""
+    photo = attachment.type == "image" and (attachment.mime_type or "") in PHOTO_TYPES
+    method, field = ("sendPhoto", "photo") if photo else ("sendDocument", "document")
+    text = str(body.pop("text", "") or "")
+    if text:
+        body["caption"] = text
+    if isinstance(attachment, FileAttachment) and attachment.content:
+        form = {k: v if isinstance(v, str) else json.dumps(v) for k, v in body.items()}
+        files = {field: (attachment.name or field, attachment.content,
+                         attachment.mime_type or "application/octet-stream")}
+        return _call(http, account, method, form, files=files)
+    if not attachment.url:
+        raise PermanentSendError("the attachment has neither bytes nor a URL",
+                                 code="attachment_missing")
+    return _call(http, account, method, {**body, field: attachment.url})
+
+
+def _call(http: httpx.Client, account: AccountConfig, method: str, body: JSON, *,
+          files: dict[str, tuple[str, bytes, str]] | None = None) -> TgAnswer:
     token = account.get("bot_token")
     if not token:
         raise PermanentSendError("channel account is missing config key 'bot_token'",
@@ -186,7 +264,10 @@ def _call(http: httpx.Client, account: AccountConfig, method: str, body: JSON) -
     base = account.provider_base(TELEGRAM_API)
     url = f"{base}/bot{quote(str(token), safe=':')}/{method}"
     try:
-        response = http.post(url, json=body, follow_redirects=False)
+        if files:
+            response = http.post(url, data=body, files=files, follow_redirects=False)
+        else:
+            response = http.post(url, json=body, follow_redirects=False)
     except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
         # the URL holds the bot token: never put the exception text in the error
         raise RetryableSendError(f"could not reach Telegram: {type(exc).__name__}",

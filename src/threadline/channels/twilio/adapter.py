@@ -8,6 +8,8 @@ and places outbound calls through `act(ChannelAction("call", ...))` -> `POST ...
 
 from __future__ import annotations
 
+import base64
+import re
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 from typing import ClassVar
@@ -25,12 +27,14 @@ from threadline.channels.base import (
     ChannelTraits,
     DeliveryState,
     InboundMessage,
+    MediaBytes,
     NormalizedItem,
     OutboundMessage,
     PayloadError,
     PermanentSendError,
     ProviderEvent,
     ProviderHosts,
+    RetryableSendError,
     SendContext,
     SendPolicyError,
     SendResult,
@@ -39,6 +43,8 @@ from threadline.channels.base import (
     WebhookRequest,
     WebhookResponse,
     check_common_policy,
+    download,
+    refuse_unsafe,
 )
 from threadline.channels.twilio import client, webhook
 from threadline.channels.twilio.calls import (
@@ -53,6 +59,7 @@ from threadline.channels.twilio.payloads import (
     SmsParams,
     StoredEvent,
 )
+from threadline.channels.urls import check_endpoint
 
 # Twilio concatenates up to 1,600 characters (docs/providers/twilio.md#inbound-sms)
 SMS_CHAR_LIMIT = 1600
@@ -74,6 +81,9 @@ MESSAGE_STATES: dict[str, DeliveryState] = {
 }
 INBOUND_STATUSES = frozenset({"received", "receiving"})
 
+# `/2010-04-01/Accounts/AC…/Messages/MM…/Media/ME…` (docs/media.md#inbound)
+_MEDIA_PATH = re.compile(r"^/2010-04-01/Accounts/AC[0-9a-fA-F]{32}"
+                         r"/Messages/(MM|SM)[0-9a-fA-F]{32}/Media/ME[0-9a-fA-F]{32}$")
 
 class _TwilioAdapter(BaseAdapter):
     """Webhook verification and ack shared by SMS and Voice."""
@@ -133,6 +143,33 @@ class SmsAdapter(_TwilioAdapter):
             provider_id=sms.message_sid, author=author, visibility=Visibility.PRIVATE,
             text=sms.body, created_at=at, thread_key=sms.from_,
             attachments=_media(stored.params, sms.num_media), meta=meta)]
+
+    def fetch_media(self, account: AccountConfig, attachment: Attachment, http: httpx.Client,
+                    *, max_bytes: int) -> MediaBytes:
+        """An MMS file: `MediaUrl{N}` with HTTP basic auth, sent only to this account's own
+        media path on Twilio's API host; the redirect Twilio answers with (to its storage) is
+        followed once, without credentials, and only to a public https host."""
+        url = attachment.url or ""
+        base = account.provider_base(client.TWILIO_API)
+        sid = str(account.get("account_sid") or "")
+        if not (url.startswith(f"{base}/{client.API_VERSION}/Accounts/{sid}/Messages/")
+                and _MEDIA_PATH.match(url[len(base):])):
+            raise PermanentSendError("not this account's Twilio media URL; credentials are "
+                                     "not sent there", code="unsafe_url")
+        try:
+            response = http.get(url, auth=client.auth(account), follow_redirects=False)
+        except httpx.TransportError as exc:
+            raise RetryableSendError(f"could not reach Twilio: {type(exc).__name__}",
+                                     code="transport_error") from None
+        if response.status_code in (301, 302, 303, 307, 308):
+            target = refuse_unsafe(check_endpoint, response.headers.get("location", ""),
+                                   account.urls)
+            data, declared = download(http, target, max_bytes=max_bytes)
+        else:
+            response.close()
+            data, declared = download(http, url, headers=_basic(account),
+                                      max_bytes=max_bytes)
+        return MediaBytes(data=data, mime_type=attachment.mime_type or declared)
 
     def check_send(self, account: AccountConfig, message: OutboundMessage,
                    context: SendContext) -> None:
@@ -294,6 +331,12 @@ def _media(params: dict[str, str], count: int) -> tuple[Attachment, ...]:
         found.append(Attachment(type=_media_type(mime), url=url, mime_type=mime,
                                 provider_media_id=url.rstrip("/").rpartition("/")[2] or None))
     return tuple(found)
+
+
+def _basic(account: AccountConfig) -> dict[str, str]:
+    user, secret = client.auth(account)
+    token = base64.b64encode(f"{user}:{secret}".encode()).decode()
+    return {"authorization": f"Basic {token}"}
 
 
 def _media_type(mime: str | None) -> str:

@@ -9,8 +9,10 @@ customer-service window; outside it only templates (`options["template"]`).
 from __future__ import annotations
 
 import dataclasses
+import re
 from datetime import timedelta
 from typing import Any, ClassVar, TypeVar
+from urllib.parse import quote, urlsplit
 
 import httpx
 from pydantic import BaseModel, ValidationError
@@ -24,12 +26,15 @@ from threadline.channels.base import (
     ChannelAction,
     ChannelTraits,
     DeliveryState,
+    FileAttachment,
     InboundMessage,
+    MediaBytes,
     NormalizedItem,
     OutboundMessage,
     PayloadError,
     PermanentSendError,
     ProviderEvent,
+    RetryableSendError,
     SendContext,
     SendPolicyError,
     SendResult,
@@ -39,6 +44,7 @@ from threadline.channels.base import (
     check_choice_titles,
     check_common_policy,
     choices_of,
+    download,
 )
 from threadline.channels.meta_adapter import MetaAdapter
 from threadline.channels.whatsapp.payloads import (
@@ -60,6 +66,10 @@ REPLY_BUTTONS, BUTTON_TITLE = 3, 20
 LIST_ROWS, ROW_TITLE, LIST_BUTTON = 10, 24, 20
 INTERACTIVE_BODY = 1024
 OUTBOUND_MEDIA = {"image": "image", "video": "video", "audio": "audio"}  # others: document
+# Where WhatsApp media bytes are (the URL `GET /{media-id}` answers): the bearer token goes
+# there and nowhere else (with custom provider URLs: the sandbox's own origin only).
+MEDIA_HOSTS = frozenset({"lookaside.fbsbx.com", "graph.facebook.com"})
+_MEDIA_ID = re.compile(r"^[0-9A-Za-z_.:-]{1,128}$")
 
 
 class WhatsAppAdapter(MetaAdapter):
@@ -163,7 +173,8 @@ class WhatsAppAdapter(MetaAdapter):
         elif message.attachments:
             first = message.attachments[0]
             kind = OUTBOUND_MEDIA.get(first.type, "document")
-            media: JSON = {"link": first.url}
+            media: JSON = ({"link": first.url} if first.url
+                           else {"id": _upload(account, http, first)})
             if message.text and kind != "audio":
                 media["caption"] = message.text
             if kind == "document" and first.name:
@@ -178,6 +189,38 @@ class WhatsAppAdapter(MetaAdapter):
         answer = _answer(meta.graph_post(account, http, f"{_number(account)}/messages", body))
         extra: JSON = {"wa_id": answer.contacts[0].wa_id} if answer.contacts else {}
         return SendResult(provider_id=answer.messages[0].id, meta=extra)
+
+    def fetch_media(self, account: AccountConfig, attachment: Attachment, http: httpx.Client,
+                    *, max_bytes: int) -> MediaBytes:
+        """Resolve the media id (`GET /{media-id}` with the bearer token) and download the
+        URL it names with the same token (docs: the URL lives 5 minutes; retried on 404)."""
+        media_id = attachment.provider_media_id or ""
+        if not _MEDIA_ID.match(media_id):
+            raise PermanentSendError("no WhatsApp media id", code="no_media_id")
+        headers = {"authorization": f"Bearer {account.require('access_token')}"}
+        try:
+            response = http.get(meta.graph_url(account, quote(media_id, safe="")),
+                                params={"phone_number_id": _number(account)},
+                                headers=headers, follow_redirects=False)
+        except httpx.TransportError as exc:
+            raise RetryableSendError(f"transport error: {type(exc).__name__}",
+                                     code="transport_error") from None
+        meta.raise_for_graph_error(response)
+        try:
+            info = response.json()
+        except ValueError:
+            info = None
+        if not isinstance(info, dict) or not isinstance(info.get("url"), str):
+            raise PermanentSendError("the media answer has no URL", code="unreadable_answer")
+        size = str(info.get("file_size") or "")  # a number or a string (both seen)
+        if size.isdigit() and int(size) > max_bytes:
+            raise PermanentSendError(f"the file is larger than {max_bytes} bytes",
+                                     code="media_too_large")
+        url = _media_url(account, info["url"])
+        data, declared = download(http, url, headers=headers, max_bytes=max_bytes)
+        mime = info.get("mime_type") if isinstance(info.get("mime_type"), str) else declared
+        return MediaBytes(data=data, mime_type=mime or attachment.mime_type,
+                          name=attachment.name)
 
     def act(self, account: AccountConfig, action: ChannelAction,
             http: httpx.Client) -> SendResult:
@@ -279,6 +322,48 @@ def _content(message: WaMessage) -> tuple[str, tuple[Attachment, ...], JSON]:
     if message.errors:
         extra["errors"] = [e.describe() for e in message.errors]
     return "", (), extra
+
+
+def _upload(account: AccountConfig, http: httpx.Client, attachment: Attachment) -> str:
+    """Upload mode (no public URL to fetch from): `POST /{phone-number-id}/media` with the
+    bytes; the media id it answers is sent instead of a link (kept 30 days by WhatsApp)."""
+    if not isinstance(attachment, FileAttachment) or not attachment.content:
+        raise PermanentSendError("the attachment has neither a public link nor its bytes "
+                                 "(set THREADLINE_PUBLIC_URL)", code="attachment_missing")
+    mime = attachment.mime_type or "application/octet-stream"
+    try:
+        response = http.post(
+            meta.graph_url(account, f"{_number(account)}/media"),
+            headers={"authorization": f"Bearer {account.require('access_token')}"},
+            data={"messaging_product": "whatsapp", "type": mime},
+            files={"file": (attachment.name or "file", attachment.content, mime)},
+            follow_redirects=False)
+    except httpx.TransportError as exc:
+        raise RetryableSendError(f"transport error: {type(exc).__name__}",
+                                 code="transport_error") from None
+    meta.raise_for_graph_error(response)
+    try:
+        media_id = response.json().get("id")
+    except (ValueError, AttributeError):
+        media_id = None
+    if not isinstance(media_id, str) or not media_id:
+        raise PermanentSendError("the media upload answered no id", code="unreadable_answer")
+    return media_id
+
+
+def _media_url(account: AccountConfig, url: str) -> str:
+    """The media URL, if the token may go there: https on Meta's media hosts, or (custom
+    provider URLs allowed: the sandbox) the origin of the account's own API base."""
+    parts = urlsplit(url)
+    if account.urls.allow_custom:
+        base = urlsplit(account.provider_base(meta.GRAPH))
+        if (parts.scheme, parts.netloc) == (base.scheme, base.netloc):
+            return url
+    elif (parts.scheme == "https" and parts.hostname in MEDIA_HOSTS and parts.port is None
+          and "@" not in parts.netloc):
+        return url
+    raise PermanentSendError("the media URL is not on a WhatsApp media host; the token is "
+                             "not sent there", code="unsafe_url")
 
 
 def _template(template: dict[str, Any]) -> JSON:

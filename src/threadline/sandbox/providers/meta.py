@@ -9,6 +9,14 @@ docs/providers/whatsapp.md#sending):
     POST /{version}/{object_id}/comments                        Page comment (reply)
     POST /{version}/{ig_comment_id}/replies                      Instagram comment reply
     POST /{version}/{comment_id}                                 hide / unhide
+    POST /{version}/{phone_number_id}/media                      WhatsApp media upload
+                                                                (multipart file, type,
+                                                                messaging_product) -> id
+    GET  /{version}/{media_id}                                   WhatsApp media URL + facts
+    GET  /whatsapp-media/{media_id}?exp=                         the bytes (bearer; 5 minutes)
+Links sent in WhatsApp media messages and Messenger attachments are fetched as the real
+platforms do (GET, no cookie); what came back (status, type, size, SHA-256) is recorded on
+the answer and in `GET /_sandbox/meta/fetched`.
 Webhook builders return `SignedWebhook`s signed with `config["app_secret"]` over the exact
 bytes (non-ASCII escaped as Meta does).
 """
@@ -24,7 +32,7 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 
 from threadline.channels.meta_common import sign
 from threadline.sandbox.core import SignedWebhook, recorder_of
@@ -79,6 +87,7 @@ async def messages(version: str, node_id: str, request: Request) -> JSONResponse
     if (refused := _check(request, version)) is not None:
         return refused
     body = await _body(request)
+    await _fetch_links(body)
     if body.get("messaging_product") == "whatsapp":
         return _whatsapp(request, body)
     recipient = body.get("recipient")
@@ -100,6 +109,21 @@ async def messages(version: str, node_id: str, request: Request) -> JSONResponse
     if messaging_type == "MESSAGE_TAG" and not body.get("tag"):
         return _error("(#100) Param tag is required for MESSAGE_TAG")
     return JSONResponse({"recipient_id": str(recipient["id"]), "message_id": f"m_sbx{n:012d}"})
+
+
+async def _fetch_links(body: dict[str, Any]) -> None:
+    """WhatsApp `{type: {link}}` and Messenger `attachment.payload.url`: fetched now."""
+    kind = body.get("type")
+    media = body.get(kind) if isinstance(kind, str) else None
+    links = [media.get("link")] if isinstance(media, dict) else []
+    message = body.get("message")
+    attachment = message.get("attachment") if isinstance(message, dict) else None
+    payload = attachment.get("payload") if isinstance(attachment, dict) else None
+    if isinstance(payload, dict):
+        links.append(payload.get("url"))
+    for link in links:
+        if isinstance(link, str) and link.startswith(("http://", "https://")):
+            await fetch_link(link)
 
 
 def _whatsapp(request: Request, body: dict[str, Any]) -> JSONResponse:
@@ -229,6 +253,103 @@ async def replies(version: str, comment_id: str, request: Request) -> JSONRespon
     return JSONResponse({"id": f"179{recorder_of(request).next_id():014d}"})
 
 
+# --- media (WhatsApp Cloud API media endpoints; links fetched like the platforms do) ---------
+
+MEDIA_URL_SECONDS = 300
+_media: dict[str, dict[str, Any]] = {}  # id -> {"data", "mime_type", "sha256", "file_name"}
+_fetched: list[dict[str, Any]] = []  # links fetched by the sandbox, in order
+_media_ids = itertools.count(1)
+
+
+def put_media(data: bytes, mime_type: str, file_name: str | None = None) -> str:
+    """Store bytes as WhatsApp media (a customer's phone uploading a photo); its id."""
+    media_id = f"{int(time.time())}{next(_media_ids):06d}"
+    _media[media_id] = {"data": data, "mime_type": mime_type, "file_name": file_name,
+                        "sha256": hashlib.sha256(data).hexdigest()}
+    return media_id
+
+
+@router.post("/{version}/{node_id}/media")
+async def upload_media(version: str, node_id: str, request: Request) -> JSONResponse:
+    if (refused := _check(request, version)) is not None:
+        return refused
+    form = await request.form()
+    upload = form.get("file")
+    if form.get("messaging_product") != "whatsapp" or upload is None \
+            or isinstance(upload, str):
+        return _error("(#100) The parameters messaging_product and file are required")
+    mime = str(form.get("type") or getattr(upload, "content_type", "") or "")
+    data = await upload.read()
+    if mime.startswith("image/") and len(data) > 5 * 1024 * 1024:
+        return _error("(#131053) Media upload error: image over 5 MB", code=131053)
+    return JSONResponse({"id": put_media(data, mime, getattr(upload, "filename", None))})
+
+
+@router.get("/whatsapp-media/{media_id}")
+async def media_bytes(media_id: str, request: Request) -> Response:
+    auth = request.headers.get("authorization", "")
+    if not (auth.lower().startswith("bearer ") and auth[7:].strip()):
+        return Response(status_code=401)
+    item = _media.get(media_id)
+    exp = request.query_params.get("exp", "")
+    if item is None or not exp.isdigit() or int(exp) < time.time():
+        return Response(status_code=404)
+    return Response(content=item["data"], media_type=item["mime_type"])
+
+
+async def fetch_link(url: str) -> dict[str, Any]:
+    """GET a link as the platform would; what came back (recorded)."""
+    import httpx
+
+    seen: dict[str, Any] = {"url": url}
+    try:
+        async with httpx.AsyncClient(timeout=10) as client:
+            answer = await client.get(url)
+        seen.update(status=answer.status_code,
+                    content_type=answer.headers.get("content-type"),
+                    disposition=answer.headers.get("content-disposition"),
+                    size=len(answer.content),
+                    sha256=hashlib.sha256(answer.content).hexdigest())
+    except httpx.HTTPError as exc:
+        seen.update(status=0, error=type(exc).__name__)
+    _fetched.append(seen)
+    return seen
+
+
+@router.get("/cdn/{media_id}")
+async def cdn(media_id: str) -> Response:
+    """A Messenger / Instagram / Page photo's CDN URL (no credential, like the real CDN)."""
+    item = _media.get(media_id)
+    if item is None:
+        return Response(status_code=404)
+    return Response(content=item["data"], media_type=item["mime_type"])
+
+
+def cdn_url(sandbox_url: str, media_id: str) -> str:
+    return f"{sandbox_url.rstrip('/')}{PREFIX}/cdn/{media_id}?oh=sandbox&oe=0"
+
+
+@router.get("/_sandbox/fetched")
+async def fetched() -> JSONResponse:
+    return JSONResponse({"fetched": list(_fetched)})
+
+
+@router.get("/{version}/{media_id}")
+async def media_info(version: str, media_id: str, request: Request) -> JSONResponse:
+    if (refused := _check(request, version)) is not None:
+        return refused
+    item = _media.get(media_id)
+    if item is None:
+        return _error(f"(#100) Unsupported get request. Object with ID '{media_id}' does "
+                      "not exist", code=100, status=400)
+    expires = int(time.time()) + MEDIA_URL_SECONDS
+    base = str(request.base_url).rstrip("/")
+    return JSONResponse({"messaging_product": "whatsapp", "id": media_id,
+                         "url": f"{base}{PREFIX}/whatsapp-media/{media_id}?exp={expires}",
+                         "mime_type": item["mime_type"], "sha256": item["sha256"],
+                         "file_size": len(item["data"])})
+
+
 @router.post("/{version}/{object_id}")
 async def update_object(version: str, object_id: str, request: Request) -> JSONResponse:
     if (refused := _check(request, version)) is not None:
@@ -277,8 +398,9 @@ def page_comment_webhook(account_id: str, config: dict[str, Any], *, text: str,
                          post_id: str | None = None, comment_id: str | None = None,
                          parent_id: str | None = None, verb: str = "add",
                          created_time: int | None = None,
-                         kind: str = "facebook") -> SignedWebhook:
-    """A visitor comments on a Page post (or replies to a comment: pass parent_id)."""
+                         kind: str = "facebook", photo: str | None = None) -> SignedWebhook:
+    """A visitor comments on a Page post (or replies to a comment: pass parent_id), with a
+    photo when `photo` is a URL (`cdn_url`)."""
     page = _page_id(config)
     post = post_id or f"{page}_{_fresh()}"
     value = {"item": "comment", "verb": verb,
@@ -286,6 +408,8 @@ def page_comment_webhook(account_id: str, config: dict[str, Any], *, text: str,
              "post_id": post, "parent_id": parent_id or post,
              "from": {"id": from_id, "name": from_name}, "message": text,
              "created_time": created_time or int(time.time())}
+    if photo:
+        value["photo"] = photo
     return _signed(kind, account_id, config, _change("page", page, "feed", value))
 
 
@@ -377,6 +501,27 @@ def whatsapp_message_webhook(account_id: str, config: dict[str, Any], *, text: s
                       messages=[message])
     waba = str(config.get("waba_id") or "102290129340398")
     return _signed(kind, account_id, config,
+                   _change("whatsapp_business_account", waba, "messages", value))
+
+
+def whatsapp_media_webhook(account_id: str, config: dict[str, Any], *, media_id: str,
+                           kind: str = "image", mime_type: str = "image/jpeg",
+                           caption: str | None = None, filename: str | None = None,
+                           wa_id: str = "16505551234", name: str = "Jane Doe",
+                           wamid: str | None = None) -> SignedWebhook:
+    """A customer sends a photo (or a document, video, voice note) from `put_media`."""
+    media: dict[str, Any] = {"id": media_id, "mime_type": mime_type,
+                             "sha256": (_media.get(media_id) or {}).get("sha256", "")}
+    if caption is not None:
+        media["caption"] = caption
+    if filename is not None:
+        media["filename"] = filename
+    message: dict[str, Any] = {"from": wa_id, "id": wamid or f"wamid.IN{_fresh()}",
+                               "timestamp": str(int(time.time())), "type": kind, kind: media}
+    value = _wa_value(config, contacts=[{"profile": {"name": name}, "wa_id": wa_id}],
+                      messages=[message])
+    waba = str(config.get("waba_id") or "102290129340398")
+    return _signed("whatsapp", account_id, config,
                    _change("whatsapp_business_account", waba, "messages", value))
 
 

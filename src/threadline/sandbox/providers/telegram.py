@@ -6,6 +6,7 @@ Accounts point `api_base_url` at sandbox base + PREFIX; methods live at /bot{tok
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import json
 import re
@@ -13,7 +14,7 @@ import time
 from typing import Any
 
 from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 
 from threadline.sandbox.core import SignedWebhook, recorder_of
 
@@ -83,6 +84,141 @@ async def send_message(token: str, request: Request) -> JSONResponse:
     if markup is not None:
         message["reply_markup"] = markup
     return JSONResponse({"ok": True, "result": message})
+
+
+PHOTO_UPLOAD, FILE_UPLOAD = 10 * 1024 * 1024, 50 * 1024 * 1024
+_received_files: list[dict[str, Any]] = []
+
+
+@router.post("/bot{token}/sendPhoto")
+async def send_photo(token: str, request: Request) -> Response:
+    return await _send_file(token, request, "photo", PHOTO_UPLOAD)
+
+
+@router.post("/bot{token}/sendDocument")
+async def send_document(token: str, request: Request) -> Response:
+    return await _send_file(token, request, "document", FILE_UPLOAD)
+
+
+async def _send_file(token: str, request: Request, field: str, cap: int) -> Response:
+    """sendPhoto / sendDocument: the file as a multipart upload or an HTTP URL (Bot API)."""
+    if not _TOKEN.match(token):
+        return _error(401, "Unauthorized")
+    ctype = request.headers.get("content-type", "")
+    seen: dict[str, Any] = {"method": field}
+    if ctype.startswith("multipart/form-data"):
+        form = await request.form()
+        params = {k: v for k, v in form.items() if isinstance(v, str)}
+        upload = form.get(field)
+        if upload is None or isinstance(upload, str):
+            if not isinstance(upload, str) or not upload:
+                return _error(400, f"Bad Request: there is no {field} in the request")
+            seen["url"] = upload
+        else:
+            data = await upload.read()
+            if len(data) > cap:  # the hosted Bot API answers with nginx's HTML 413
+                return Response("<html><head><title>413 Request Entity Too Large</title>"
+                                "</head></html>", status_code=413, media_type="text/html")
+            seen.update(size=len(data), sha256=hashlib.sha256(data).hexdigest(),
+                        file_name=upload.filename, mime_type=upload.content_type)
+    else:
+        params = await _params(request)
+        link = params.get(field)
+        if not isinstance(link, str) or not link:
+            return _error(400, f"Bad Request: there is no {field} in the request")
+        seen["url"] = link
+    chat_id = params.get("chat_id")
+    if chat_id in (None, ""):
+        return _error(400, "Bad Request: chat_id is empty")
+    caption = params.get("caption")
+    if isinstance(caption, str) and len(caption) > 1024:
+        return _error(400, "Bad Request: message caption is too long")
+    try:
+        chat_value: int | str = int(str(chat_id))
+    except (TypeError, ValueError):
+        chat_value = str(chat_id)
+    message_id = 10_000 + recorder_of(request).next_id()
+    seen.update(chat_id=chat_value, caption=caption, message_id=message_id)
+    _received_files.append(seen)
+    file_id = f"SBX{field[:3].upper()}{message_id}"
+    item: dict[str, Any] = {"file_id": file_id, "file_unique_id": file_id[-12:],
+                            "file_size": seen.get("size", 0)}
+    message: dict[str, Any] = {
+        "message_id": message_id, "from": _bot(token),
+        "chat": {"id": chat_value, "type": "private" if isinstance(chat_value, int)
+                 and chat_value > 0 else "supergroup"}, "date": int(time.time())}
+    if field == "photo":
+        message["photo"] = [{**item, "width": 320, "height": 240}]
+    else:
+        message["document"] = {**item, "file_name": seen.get("file_name"),
+                               "mime_type": seen.get("mime_type")}
+    if caption:
+        message["caption"] = caption
+    return JSONResponse({"ok": True, "result": message})
+
+
+_stored_files: dict[str, dict[str, Any]] = {}  # file_id -> {"data", "path", "mime_type"}
+
+
+def put_file(data: bytes, mime_type: str, file_name: str | None = None) -> str:
+    """A file a user sends to the bot (its file_id): what getFile and the file URL serve."""
+    file_id = f"AgAC{next(_MESSAGE_IDS)}{hashlib.sha256(data).hexdigest()[:16]}"
+    folder = "photos" if mime_type.startswith("image/") else "documents"
+    _stored_files[file_id] = {"data": data, "mime_type": mime_type, "file_name": file_name,
+                              "path": f"{folder}/file_{len(_stored_files)}"
+                                      f".{(file_name or 'x.bin').rsplit('.', 1)[-1]}"}
+    return file_id
+
+
+@router.post("/bot{token}/getFile")
+async def get_file(token: str, request: Request) -> JSONResponse:
+    if not _TOKEN.match(token):
+        return _error(401, "Unauthorized")
+    params = await _params(request)
+    item = _stored_files.get(str(params.get("file_id") or ""))
+    if item is None:
+        return _error(400, "Bad Request: invalid file_id")
+    if len(item["data"]) > 20 * 1024 * 1024:
+        return _error(400, "Bad Request: file is too big")
+    return JSONResponse({"ok": True, "result": {
+        "file_id": params["file_id"], "file_unique_id": str(params["file_id"])[-12:],
+        "file_size": len(item["data"]), "file_path": item["path"]}})
+
+
+@router.get("/file/bot{token}/{path:path}")
+async def download_file(token: str, path: str) -> Response:
+    if not _TOKEN.match(token):
+        return Response(status_code=401)
+    item = next((f for f in _stored_files.values() if f["path"] == path), None)
+    if item is None:
+        return Response(status_code=404)
+    return Response(content=item["data"], media_type="application/octet-stream")
+
+
+def telegram_file_webhook(account_id: str, config: dict[str, Any], chat_id: int, user_id: int,
+                          file_id: str, *, kind: str = "photo", caption: str | None = None,
+                          message_id: int | None = None) -> SignedWebhook:
+    """A user sends the bot a photo (`kind="photo"`) or a document from `put_file`."""
+    message = _message(chat_id, user_id, "", message_id, None, "private", "Jane", None, None)
+    del message["text"]
+    item = _stored_files.get(file_id) or {}
+    size = len(item.get("data", b""))
+    if kind == "photo":
+        message["photo"] = [{"file_id": file_id, "file_unique_id": file_id[-12:],
+                             "width": 800, "height": 600, "file_size": size}]
+    else:
+        message["document"] = {"file_id": file_id, "file_unique_id": file_id[-12:],
+                               "file_name": item.get("file_name"),
+                               "mime_type": item.get("mime_type"), "file_size": size}
+    if caption:
+        message["caption"] = caption
+    return _signed(account_id, config, {"update_id": next(_UPDATE_IDS), "message": message})
+
+
+@router.get("/_sandbox/files")
+async def received_files() -> JSONResponse:
+    """What sendPhoto / sendDocument received (size, SHA-256, name, type, caption)."""
+    return JSONResponse({"files": list(_received_files)})
 
 
 def _keyboard_problem(markup: Any) -> str | None:

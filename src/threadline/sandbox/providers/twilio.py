@@ -14,7 +14,7 @@ from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
 from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, RedirectResponse, Response
 
 from threadline.channels.twilio.signature import SIGNATURE_HEADER, compute_signature
 from threadline.sandbox.core import SignedWebhook, recorder_of
@@ -127,6 +127,41 @@ async def create_call(account_sid: str, request: Request) -> JSONResponse:
 
 
 # --- webhook builders (the sandbox plays customers) -----------------------------------------
+
+
+_mms: dict[str, tuple[bytes, str]] = {}  # ME sid -> (bytes, content type)
+
+
+def put_mms_media(sandbox_url: str, data: bytes, content_type: str,
+                  account_sid: str = "AC" + "0" * 32) -> str:
+    """A customer's MMS picture: its `MediaUrl` (basic auth; answers with a redirect to the
+    storage URL, as Twilio does)."""
+    media_sid = f"ME{uuid.uuid4().hex}"
+    _mms[media_sid] = (data, content_type)
+    return (f"{sandbox_url.rstrip('/')}{PREFIX}/2010-04-01/Accounts/{account_sid}/Messages/"
+            f"MM{uuid.uuid4().hex}/Media/{media_sid}")
+
+
+@router.get(_API + "/Messages/{message_sid}/Media/{media_sid}")
+async def mms_media(account_sid: str, message_sid: str, media_sid: str,
+                    request: Request) -> Response:
+    if not _authorised(request, account_sid):
+        return _error(401, 20003, "Authenticate")
+    if media_sid not in _mms:
+        return _error(404, 20404, "The requested resource was not found")
+    base = str(request.base_url).rstrip("/")
+    return RedirectResponse(f"{base}{PREFIX}/storage/{media_sid}", status_code=307)
+
+
+@router.get("/storage/{media_sid}")
+async def mms_storage(media_sid: str, request: Request) -> Response:
+    """The storage URL the media redirect points at: no credential wanted, none accepted."""
+    if request.headers.get("authorization"):
+        return Response("credentials sent to storage", status_code=400)
+    found = _mms.get(media_sid)
+    if found is None:
+        return Response(status_code=404)
+    return Response(content=found[0], media_type=found[1])
 
 
 def _signed(kind: str, account_id: str, config: dict[str, Any], params: dict[str, str],

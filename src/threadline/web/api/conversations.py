@@ -172,7 +172,8 @@ def create_message(conversation_id: uuid.UUID, body: MessageIn,
     message = post_reply(session, principal.workspace_id, conversation_id,
                          Reply(text=body.text, visibility=body.visibility,
                                channel_account_id=body.channel_account_id, kind=body.kind,
-                               options=body.options), principal.actor)
+                               options=body.options,
+                               attachment_ids=tuple(body.attachment_ids)), principal.actor)
     out = message_out(message)
     mark_messages(session, conversation_id, [out])
     return out

@@ -33,6 +33,7 @@ from threadline.web.desktop.security import (
     current_user,
     form_value,
 )
+from threadline.web.media import composer_upload
 
 router = APIRouter(route_class=DesktopRoute, include_in_schema=False)
 SNOOZES = {"1h": timedelta(hours=1), "4h": timedelta(hours=4), "1d": timedelta(days=1),
@@ -74,9 +75,13 @@ async def reply(conversation_id: uuid.UUID, request: Request,
         if not text and "template" in options:  # the record of what was sent
             template = options["template"]
             text = f"[WhatsApp template {template['name']}]"
+        files = await composer_upload(
+            form, session, request.app.state.runtime.settings, workspace_id=user.workspace_id,
+            conversation_id=conversation_id, account_id=account_id,
+            agent_id=str(user.agent_id)) if kind == "message" else ()
         message = post_reply(session, user.workspace_id, conversation_id,
                              Reply(text=text, visibility=visibility, channel_account_id=account_id,
-                                   kind=kind, options=options), user.actor)
+                                   kind=kind, options=options, attachment_ids=files), user.actor)
     except ThreadlineError as exc:
         session.rollback()
         ctx = conversation_context(session, user, conversation_id, request.query_params)
