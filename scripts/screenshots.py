@@ -343,6 +343,7 @@ def prepare_private_ways(runtime: Runtime, workspace_id: uuid.UUID, base_url: st
     from threadline.hops.flow import offers
     from threadline.hops.flow.video import start_video
     from threadline.hops.records.options import set_offered_channels
+    from threadline.media.service import take_in
     from threadline.sandbox.providers import jitsi
 
     for name, value in {"video_base_url": f"{sandbox_url}{jitsi.PREFIX}",
@@ -374,6 +375,18 @@ def prepare_private_ways(runtime: Runtime, workspace_id: uuid.UUID, base_url: st
             offered = offers.offer(s, workspace_id, public, method="choice_link",
                                    reason="customer_choice", actor=actor, base_url=base_url)
             out["choice_url"] = offered.url
+        if ids.get("tom"):  # the returns label and a photo of how to pack it, sent on WhatsApp
+            photo, label = _sample_files()
+            files = [take_in(s, runtime.settings, workspace_id=workspace_id, data=data,
+                             name=name, declared_type=mime, channel="whatsapp",
+                             source="upload", conversation_id=ids["tom"],
+                             created_by=str(dana)).id
+                     for data, name, mime in ((photo, "how-to-pack.jpg", "image/jpeg"),
+                                              (label, "returns-label.pdf", "application/pdf"))]
+            for file_id, text in zip(files, ("This is how to pack it:", "Your returns label:"),
+                                     strict=True):
+                post_reply(s, workspace_id, ids["tom"], Reply(
+                    text=text, visibility="private", attachment_ids=(file_id,)), actor)
     settle(runtime)
     if out.get("details_url"):
         path = "/" + out["details_url"].split("/", 3)[3]
@@ -385,12 +398,34 @@ def prepare_private_ways(runtime: Runtime, workspace_id: uuid.UUID, base_url: st
     return out
 
 
+def _sample_files() -> tuple[bytes, bytes]:
+    """A made-up photo (a parcel on a table) and a one-page PDF label."""
+    import io
+
+    from PIL import Image, ImageDraw
+
+    image = Image.new("RGB", (640, 420), (214, 200, 176))
+    draw = ImageDraw.Draw(image)
+    draw.rectangle((170, 110, 470, 330), fill=(176, 132, 84), outline=(120, 86, 50), width=6)
+    draw.line((170, 220, 470, 220), fill=(230, 220, 160), width=14)
+    draw.rectangle((330, 240, 450, 310), fill=(250, 250, 250))
+    buf = io.BytesIO()
+    image.save(buf, format="JPEG", quality=85)
+    pdf = (b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n"
+           b"2 0 obj<</Type/Pages/Kids[3 0 R]/Count 1>>endobj\n"
+           b"3 0 obj<</Type/Page/Parent 2 0 R/MediaBox[0 0 300 200]>>endobj\n"
+           b"trailer<</Root 1 0 R>>\n%%EOF\n")
+    return buf.getvalue(), pdf
+
+
 def shoot_private_ways(base_url: str, ids: dict[str, Any], ways: dict[str, Any]) -> list[Path]:
     shots = shoot_pages(base_url, [
         ("video-call", f"/conversations/{ids['tom']}"),
         ("secure-details", f"/conversations/{ids['maya']}", "#secure-details"),
         ("customer-integrations", f"/customers/{ids['customer']}"),
         ("crm-settings", "/settings/crm"),
+        ("webhooks-settings", "/settings/webhooks"),
+        ("media-timeline", f"/conversations/{ids['tom']}", "#timeline"),
         ("customer-data-settings", "/settings/customer-data")], tallest=1400)
     from playwright.sync_api import sync_playwright
 

@@ -33,6 +33,14 @@ def _signed(secret: str, headers: Any, body: bytes) -> bool:
                for part in headers.get("webhook-signature", "").split())
 
 
+@router.post("/webhooks")
+async def webhooks(request: Request) -> JSONResponse:
+    """The brand's receiver of Threadline's outbound webhooks: takes every event (the
+    sandbox's call log shows what arrived)."""
+    await request.body()
+    return JSONResponse({"ok": True})
+
+
 @router.post("/customer-data")
 async def customer_data(request: Request) -> JSONResponse:
     body = await request.body()
