@@ -290,8 +290,11 @@ class Serving:
         self.thread.join(timeout=10)
 
 
+BROWSERS: list[Any] = []  # the session's Chromium, once started (its pages close with a server)
+
+
 @pytest.fixture
-def live_server(runtime: Runtime, request: pytest.FixtureRequest) -> Iterator[LiveServer]:
+def live_server(runtime: Runtime) -> Iterator[LiveServer]:
     """Threadline itself over real HTTP, with one embedded worker (per test, so that no
     background worker races the tests that drain work themselves). A browser test's pages
     are closed first, also when it failed half-way: an open desktop holds its live stream,
@@ -300,11 +303,13 @@ def live_server(runtime: Runtime, request: pytest.FixtureRequest) -> Iterator[Li
     server = LiveServer(create_app(runtime, workers=1)).start()
     LIVE_WORKERS[0] += 1
     yield server
-    LIVE_WORKERS[0] -= 1
-    if "chromium" in request.fixturenames:
-        for context in request.getfixturevalue("chromium").contexts:
-            context.close()
-    server.stop()
+    try:
+        for browser in BROWSERS:
+            for context in browser.contexts:
+                context.close()
+    finally:
+        LIVE_WORKERS[0] -= 1
+        server.stop()
 
 
 @pytest.fixture(scope="session")
@@ -346,7 +351,9 @@ def chromium() -> Iterator[Any]:
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS,
                                      headless=True)
+        BROWSERS.append(browser)
         yield browser
+        BROWSERS.remove(browser)
         browser.close()
 
 
