@@ -43,7 +43,7 @@ def test_x_mention_reply_dm_and_customer_panel(runtime, workspace_id, live_serve
     account_id, config = x_account(runtime, workspace_id, sandbox.url)
     agent = make_agent(runtime, workspace_id, "agent", "Ada Agent")
     page = browser_login(chromium, live_server.url, agent.email, agent.password)
-    page.wait_for_selector("body[data-live='1']", state="attached", timeout=5000)
+    page.wait_for_selector("body[data-live='1']", state="attached", timeout=15000)
     page.evaluate("window.__sameDocument = true")
 
     user_id = str(7_000_000_000 + secrets.randbelow(10**9))
@@ -74,7 +74,7 @@ def test_x_mention_reply_dm_and_customer_panel(runtime, workspace_id, live_serve
     page.wait_for_function(
         "t => [...document.querySelectorAll('.msg.dir-outbound')].some("
         "m => m.textContent.includes(t) && m.dataset.delivery === 'sent')", arg=reply,
-        timeout=5000)
+        timeout=15000)
     assert sent.locator("[data-role=delivery]").inner_text().lower() == "sent"
     calls = httpx.get(f"{sandbox.url}/_sandbox/calls", params={"provider": "x"}).json()["calls"]
     assert any(reply in str(c) and tweet_id in str(c) for c in calls), "public reply not posted"

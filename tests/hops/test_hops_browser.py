@@ -27,13 +27,13 @@ def test_chat_link_from_both_sides(hop: Hops, chromium: Any) -> None:
     agent = make_agent(hop.runtime, hop.workspace_id, "agent", "Ada Agent")
     desk = browser_login(chromium, hop.server.url, agent.email, agent.password)
     desk.locator(".inbox-row", has_text=hop.tag).click()
-    desk.locator(".msg.dir-inbound", has_text="was cancelled").wait_for(timeout=5000)
+    desk.locator(".msg.dir-inbound", has_text="was cancelled").wait_for(timeout=15000)
 
     desk.select_option("#hop-actions select[name=method]", "chat_link")
     desk.select_option("#hop-actions select[name=reason]", "privacy")
     desk.click("#hop-actions button[type=submit]")
     link = desk.locator(".msg.dir-outbound", has_text="/s/")
-    link.wait_for(timeout=5000)
+    link.wait_for(timeout=15000)
     found = re.search(r"https?://\S+/s/[A-Za-z0-9_-]+", link.inner_text())
     assert found, link.inner_text()
     url = found.group(0)
@@ -50,9 +50,9 @@ def test_chat_link_from_both_sides(hop: Hops, chromium: Any) -> None:
     # The hand-off page shows his proof code (decision 0103), then he continues to the chat.
     assert page.locator("#proof-code").inner_text().startswith("TL-")
     page.click("#hop-continue")
-    page.wait_for_url(f"**/webchat/{chat_account}", timeout=5000)
-    page.locator(".tl-message.tl-context", has_text="was cancelled").wait_for(timeout=5000)
-    page.locator(".tl-message.tl-visitor", has_text=question).wait_for(timeout=5000)
+    page.wait_for_url(f"**/webchat/{chat_account}", timeout=15000)
+    page.locator(".tl-message.tl-context", has_text="was cancelled").wait_for(timeout=15000)
+    page.locator(".tl-message.tl-visitor", has_text=question).wait_for(timeout=15000)
 
     said = f"Can you rebook me {secrets.token_hex(3)}"
     page.fill(".tl-compose textarea", said)
@@ -61,7 +61,7 @@ def test_chat_link_from_both_sides(hop: Hops, chromium: Any) -> None:
     # The agent sees both live in the open conversation, as private web chat messages.
     for text in (question, said):
         message = desk.locator(".msg.dir-inbound", has_text=text)
-        message.wait_for(timeout=5000)
+        message.wait_for(timeout=15000)
         assert message.get_attribute("data-channel") == "webchat"
         assert message.locator("[data-role=visibility]").inner_text() == "Private"
     assert len(hop.conversations()) == 1
@@ -80,17 +80,17 @@ def test_chat_link_from_both_sides(hop: Hops, chromium: Any) -> None:
     desk.check("#composer input[name=visibility][value=private]")
     desk.fill("#composer-text", answer)
     desk.keyboard.press("Control+Enter")
-    page.locator(".tl-message.tl-agent", has_text=answer).wait_for(timeout=5000)
+    page.locator(".tl-message.tl-agent", has_text=answer).wait_for(timeout=15000)
 
     # The agent confirms it is the same person (after the confirmation dialog): no marks.
     desk.once("dialog", lambda dialog: dialog.accept())
     desk.click("[data-role=taker] button[data-role=confirm-taker]")
-    desk.locator("[data-role=taker]").wait_for(state="detached", timeout=5000)
+    desk.locator("[data-role=taker]").wait_for(state="detached", timeout=15000)
     assert desk.locator("[data-role=unverified]").count() == 0
 
     desk.click("form:has(input[name=status][value=resolved]) button")
     draft = desk.locator("#follow-up-text")
-    draft.wait_for(timeout=5000)
+    draft.wait_for(timeout=15000)
     assert draft.input_value() and "/s/" not in draft.input_value()
     desk.click("#hop-actions form:has(#follow-up-text) button[type=submit]")
     wait_for(lambda: hop.hops(conv["id"])[0]["returned_at"] is not None, what="returned")

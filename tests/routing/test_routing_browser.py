@@ -54,7 +54,7 @@ def test_presence_selector_routes_work_to_the_agent_and_offline_hands_it_back(
 
 def check(runtime, workspace_id, live_server, page, desk, account) -> None:
     select = page.locator("#presence select[name=presence]")
-    select.wait_for(timeout=5000)
+    select.wait_for(timeout=15000)
     assert select.input_value() == "offline"
 
     def agent_row() -> Agent:
@@ -66,7 +66,7 @@ def check(runtime, workspace_id, live_server, page, desk, account) -> None:
     wait_for(lambda: agent_row().last_seen_at is not None)  # the heartbeat
     select.select_option("online")
     wait_for(lambda: agent_row().presence == "online")
-    page.locator("#presence.presence-online").wait_for(timeout=5000)
+    page.locator("#presence.presence-online").wait_for(timeout=15000)
 
     pid = f"browser-{uuid.uuid4().hex[:8]}"
     text = "Hola, mi pedido llegó roto y necesito una solución, por favor."
@@ -81,7 +81,7 @@ def check(runtime, workspace_id, live_server, page, desk, account) -> None:
                 Conversation.workspace_id == workspace_id).one_or_none()
 
     wait_for(lambda: (c := conversation()) is not None and c.assignee_id == desk.id)
-    page.locator(".inbox-row", has_text="pedido").wait_for(timeout=5000)
+    page.locator(".inbox-row", has_text="pedido").wait_for(timeout=15000)
 
     select = page.locator("#presence select[name=presence]")
     select.select_option("offline")

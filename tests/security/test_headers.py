@@ -169,11 +169,11 @@ def test_desktop_in_chromium_reports_no_violation_and_htmx_swaps(
     console = watch_csp(page)
     try:  # closing the browser ends its event stream, so the live server can stop
         page.goto("/inbox")
-        page.wait_for_selector("body[data-live='1']", state="attached", timeout=5000)
+        page.wait_for_selector("body[data-live='1']", state="attached", timeout=15000)
         row = page.locator(".inbox-row", has_text=text)
-        row.wait_for(timeout=5000)
+        row.wait_for(timeout=15000)
         row.click()  # htmx GET, swapped into the conversation pane
-        page.locator(".msg.dir-inbound", has_text=text).wait_for(timeout=5000)
+        page.locator(".msg.dir-inbound", has_text=text).wait_for(timeout=15000)
         # The snooze picker's handler moved from an inline attribute to desktop.js.
         page.select_option("select[name=snooze]", "1h")
         # the POST may wait for the embedded worker's write (SQLite has one writer), which on

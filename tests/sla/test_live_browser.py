@@ -35,19 +35,19 @@ def test_breach_notice_for_the_assignee_and_supervisors(runtime, workspace_id, c
         page = browser_login(chromium, live_server.url, agent.email, agent.password)
         if agent is boss:
             page.goto("/supervisor")
-            page.wait_for_selector("#sla-panel table", timeout=5000)
+            page.wait_for_selector("#sla-panel table", timeout=15000)
             assert "No breaches or warnings" in page.inner_text("#sla-panel")
             page.evaluate("window.__sameDocument = true")
-        page.wait_for_selector("body[data-sla-live='1']", state="attached", timeout=5000)
+        page.wait_for_selector("body[data-sla-live='1']", state="attached", timeout=15000)
         pages[agent.email] = page
     assert scan(runtime)["breaches"] >= 1
     supervisor = pages[boss.email]
     notice = supervisor.locator(".sla-notice", has_text="Service level breached: first response")
-    notice.wait_for(timeout=5000)
+    notice.wait_for(timeout=15000)
     assert notice.locator("a").get_attribute("href") == f"/conversations/{conv.id}"
-    supervisor.locator("#sla-panel", has_text="breached").wait_for(timeout=5000)
+    supervisor.locator("#sla-panel", has_text="breached").wait_for(timeout=15000)
     assert supervisor.evaluate("window.__sameDocument") is True  # live, no reload
-    pages[ana.email].locator(".sla-notice").wait_for(timeout=5000)
+    pages[ana.email].locator(".sla-notice").wait_for(timeout=15000)
     pages[other.email].wait_for_timeout(1000)
     assert pages[other.email].locator(".sla-notice").count() == 0
     for page in pages.values():

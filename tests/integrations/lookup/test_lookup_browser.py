@@ -28,7 +28,7 @@ def test_the_panel_beside_a_conversation(runtime: Runtime, workspace_id: uuid.UU
     try:
         page.goto(f"/conversations/{conv['id']}")
         card = page.locator("#customer-data[data-state=ok]")
-        card.wait_for(timeout=5000)
+        card.wait_for(timeout=15000)
         orders = card.locator("[data-role=lookup-order]")
         assert orders.count() == 2
         assert "#1042" in orders.nth(0).inner_text() and "shipped" in orders.nth(0).inner_text()
@@ -52,7 +52,7 @@ def test_the_panel_beside_a_conversation(runtime: Runtime, workspace_id: uuid.UU
         configure(client, receiver, "500", cache=0)
         page.goto(f"/conversations/{conv['id']}")
         failed = page.locator("#customer-data[data-state=failed]")
-        failed.wait_for(timeout=5000)
+        failed.wait_for(timeout=15000)
         error = failed.locator("[data-role=lookup-error]")
         assert error.get_attribute("data-code") == "lookup_http_error"
         assert "Lookup unavailable" in error.inner_text() and "500" in error.inner_text()
