@@ -243,6 +243,7 @@ class LiveServer:
     """A real uvicorn server in a thread, on a free loopback port."""
 
     def __init__(self, application: Any) -> None:
+        self.application = application
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         config = uvicorn.Config(application, host="127.0.0.1", port=self.port,
@@ -265,6 +266,10 @@ class LiveServer:
         if self.thread.is_alive():  # a connection that never ends (a live stream): cut it
             self.server.force_exit = True
             self.thread.join(timeout=10)
+        # an embedded worker busy with a long job (a slow provider) ends it before the next
+        # test starts: a worker that outlived its test would take the next tests' jobs
+        for worker in getattr(getattr(self.application, "state", None), "worker_threads", []):
+            worker.join(timeout=120)
 
 
 class Serving:

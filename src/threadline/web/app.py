@@ -81,6 +81,7 @@ def create_app(runtime: Runtime | None = None, *, workers: int | None = None) ->
     app = FastAPIOffline(title="Threadline", version="0.1.0", lifespan=lifespan,
                          openapi_url="/api/v1/openapi.json", docs_url=None, redoc_url=None)
     app.state.runtime = runtime
+    app.state.worker_threads = threads  # the embedded workers (tests wait for them to end)
     app.add_middleware(SecurityHeaders)
     app.add_middleware(RequestId)  # outermost: every line of the request carries its id
 
