@@ -42,9 +42,9 @@ class E2E:
     def __init__(self, server: Any, sandbox: Any, token: str) -> None:
         self.server = server
         self.sandbox = sandbox
-        self.api = httpx.Client(base_url=server.url + "/api/v1", timeout=10,
+        self.api = httpx.Client(base_url=server.url + "/api/v1", timeout=30,
                                 headers={"Authorization": f"Bearer {token}"})
-        self.http = httpx.Client(timeout=10)
+        self.http = httpx.Client(timeout=30)
         self.tag = tag()  # makes texts unique across tests (sandbox state)
 
     def close(self) -> None:

@@ -39,7 +39,7 @@ class Hops(E2E):
         super().__init__(server, sandbox, token)
         self.runtime = runtime
         self.workspace_id = workspace_id
-        self.customer = httpx.Client(base_url=server.url, timeout=10)
+        self.customer = httpx.Client(base_url=server.url, timeout=30)
 
     def close(self) -> None:
         self.customer.close()
