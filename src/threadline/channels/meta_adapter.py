@@ -15,16 +15,15 @@ from threadline.channels.base import (
     Attachment,
     BaseAdapter,
     ChannelAction,
-    MediaBytes,
     PermanentSendError,
     ProviderEvent,
     ProviderHosts,
     SendResult,
     WebhookRequest,
     WebhookResponse,
-    download,
     refuse_unsafe,
 )
+from threadline.channels.media import MediaBytes, download
 from threadline.channels.urls import check_endpoint
 
 

@@ -21,11 +21,10 @@ from threadline.channels.base import (
     AccountConfig,
     Attachment,
     ChannelError,
-    MediaBytes,
-    MediaFetchingAdapter,
     PermanentSendError,
     RetryableSendError,
 )
+from threadline.channels.media import MediaBytes, MediaFetchingAdapter
 from threadline.channels.registry import get_adapter
 from threadline.conversations.models import Message
 from threadline.errors import ThreadlineError

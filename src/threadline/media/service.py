@@ -15,7 +15,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from threadline.channels.base import Attachment, FileAttachment
+from threadline.channels.base import Attachment
+from threadline.channels.media import FileAttachment
 from threadline.config import Settings
 from threadline.conversations.service import access_conversation
 from threadline.errors import NotFound, PayloadTooLarge, ValidationFailed

@@ -25,7 +25,6 @@ from threadline.channels.base import (
     ChannelError,
     ChannelTraits,
     InboundMessage,
-    MediaBytes,
     MessageKind,
     NormalizedItem,
     OutboundMessage,
@@ -45,6 +44,7 @@ from threadline.channels.base import (
 )
 from threadline.channels.email import imap, parsing, reports, smtp, tokens
 from threadline.channels.email.payloads import EmailConfig, StoredEmail
+from threadline.channels.media import MediaBytes
 from threadline.channels.urls import check_host
 
 MAX_TEXT = 100_000

@@ -17,7 +17,6 @@ from email.message import EmailMessage
 from email.utils import format_datetime, formataddr, getaddresses
 
 from threadline.channels.base import (
-    FileAttachment,
     OutboundMessage,
     PermanentSendError,
     RetryableSendError,
@@ -25,6 +24,7 @@ from threadline.channels.base import (
 )
 from threadline.channels.email import parsing, tokens
 from threadline.channels.email.payloads import EmailConfig
+from threadline.channels.media import FileAttachment
 
 MAX_REFERENCES = 20
 DEFAULT_SUBJECT = "Your message"

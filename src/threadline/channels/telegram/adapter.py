@@ -30,8 +30,6 @@ from threadline.channels.base import (
     ChannelAction,
     ChannelTraits,
     DeliveryState,
-    FileAttachment,
-    MediaBytes,
     MessageDelete,
     NormalizedItem,
     OutboundMessage,
@@ -49,8 +47,8 @@ from threadline.channels.base import (
     check_choice_titles,
     check_common_policy,
     choices_of,
-    download,
 )
+from threadline.channels.media import FileAttachment, MediaBytes, download
 from threadline.channels.telegram.messages import (
     provider_id,
     to_callback,

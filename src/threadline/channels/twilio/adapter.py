@@ -27,7 +27,6 @@ from threadline.channels.base import (
     ChannelTraits,
     DeliveryState,
     InboundMessage,
-    MediaBytes,
     NormalizedItem,
     OutboundMessage,
     PayloadError,
@@ -43,9 +42,9 @@ from threadline.channels.base import (
     WebhookRequest,
     WebhookResponse,
     check_common_policy,
-    download,
     refuse_unsafe,
 )
+from threadline.channels.media import MediaBytes, download
 from threadline.channels.twilio import client, webhook
 from threadline.channels.twilio.calls import (
     answer_twiml,

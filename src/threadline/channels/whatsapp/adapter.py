@@ -26,9 +26,7 @@ from threadline.channels.base import (
     ChannelAction,
     ChannelTraits,
     DeliveryState,
-    FileAttachment,
     InboundMessage,
-    MediaBytes,
     NormalizedItem,
     OutboundMessage,
     PayloadError,
@@ -44,8 +42,8 @@ from threadline.channels.base import (
     check_choice_titles,
     check_common_policy,
     choices_of,
-    download,
 )
+from threadline.channels.media import FileAttachment, MediaBytes, download
 from threadline.channels.meta_adapter import MetaAdapter
 from threadline.channels.whatsapp.payloads import (
     IGNORED_TYPES,
