@@ -115,10 +115,13 @@ def _update(session: Session, column: InstrumentedAttribute[Any], ids: Sequence[
     return done
 
 
-def _delete(session: Session, column: InstrumentedAttribute[Any], ids: Sequence[Any]) -> int:
+def _delete(session: Session, column: Any, ids: Sequence[Any]) -> int:
+    """Delete the rows whose `column` (a model's attribute, or a named table's column) is in
+    `ids`, in chunks."""
+    target = column.class_ if isinstance(column, InstrumentedAttribute) else column.table
     done = 0
     for chunk in _chunks(ids):
-        result: Any = session.execute(delete(column.class_).where(column.in_(chunk))
+        result: Any = session.execute(delete(target).where(column.in_(chunk))
                                       .execution_options(synchronize_session=False))
         done += int(result.rowcount or 0)
     return done
@@ -377,12 +380,7 @@ LOOKUP_CACHE = core_table("lookup_cache", _C("customer_id", Uuid()))
 
 def erase_lookup_cache(session: Session, e: Erasure) -> int:
     """What the brand's own system said about him: the cached answers go."""
-    done = 0
-    for chunk in _chunks(e.subject.customer_ids):
-        result: Any = session.execute(delete(LOOKUP_CACHE).where(
-            LOOKUP_CACHE.c.customer_id.in_(chunk)))
-        done += int(result.rowcount or 0)
-    return done
+    return _delete(session, LOOKUP_CACHE.c.customer_id, e.subject.customer_ids)
 
 
 # The CRM sync's tables (threadline.integrations.crm): named here, not imported. His links
@@ -394,25 +392,17 @@ CRM_SYNC_LOG = core_table("crm_sync_log", _C("customer_id", Uuid()),
                           _C("conversation_id", Uuid()))
 
 
-def _delete_where(session: Session, column: Any, ids: Sequence[Any]) -> int:
-    done = 0
-    for chunk in _chunks(ids):
-        result: Any = session.execute(delete(column.table).where(column.in_(chunk)))
-        done += int(result.rowcount or 0)
-    return done
-
-
 def erase_crm_links(session: Session, e: Erasure) -> int:
-    return _delete_where(session, CRM_LINKS.c.customer_id, e.subject.customer_ids)
+    return _delete(session, CRM_LINKS.c.customer_id, e.subject.customer_ids)
 
 
 def erase_crm_activities(session: Session, e: Erasure) -> int:
-    return _delete_where(session, CRM_ACTIVITIES.c.conversation_id, e.subject.conversation_ids)
+    return _delete(session, CRM_ACTIVITIES.c.conversation_id, e.subject.conversation_ids)
 
 
 def erase_crm_sync_log(session: Session, e: Erasure) -> int:
-    return (_delete_where(session, CRM_SYNC_LOG.c.customer_id, e.subject.customer_ids)
-            + _delete_where(session, CRM_SYNC_LOG.c.conversation_id,
+    return (_delete(session, CRM_SYNC_LOG.c.customer_id, e.subject.customer_ids)
+            + _delete(session, CRM_SYNC_LOG.c.conversation_id,
                             e.subject.conversation_ids))
 
 
@@ -478,13 +468,7 @@ def erase_hop_takers(session: Session, e: Erasure) -> int:
 
 def erase_detail_requests(session: Session, e: Erasure) -> int:
     """What he gave on secure forms in his conversations: the rows go, values and all."""
-    done = 0
-    for chunk in _chunks(e.subject.conversation_ids):
-        result: Any = session.execute(
-            delete(DetailRequest).where(DetailRequest.conversation_id.in_(chunk))
-            .execution_options(synchronize_session=False))
-        done += int(result.rowcount or 0)
-    return done
+    return _delete(session, DetailRequest.conversation_id, e.subject.conversation_ids)
 
 
 def erase_quality_reviews(session: Session, e: Erasure) -> int:
