@@ -89,3 +89,37 @@ def test_the_web_layer_writes_no_queries():
             if query.search(line) and 'text("SELECT 1")' not in line:
                 offenders.append(f"{path.relative_to(ROOT)}:{number}: {line.strip()}")
     assert offenders == []
+
+
+def test_no_database_work_on_the_event_loop():
+    """A coroutine in the web layer neither takes a session nor opens one itself (only in a
+    function it hands to the thread pool). A query on the event loop that waits for a lock
+    (SQLite's writer, a PostgreSQL row) stops every request, including the one holding the
+    lock, whose commit needs the loop: the server hangs until the lock times out. A handler
+    that needs the form takes `PostedForm` and stays a plain function."""
+    import ast
+
+    sessions = {"ReadSession", "WriteSession", "Session"}
+    offenders = []
+    for path in (ROOT / "src/threadline/web").rglob("*.py"):
+        tree = ast.parse(path.read_text())
+        for node in ast.walk(tree):
+            if not isinstance(node, ast.AsyncFunctionDef):
+                continue
+            where = f"{path.relative_to(ROOT)}:{node.lineno} {node.name}"
+            for arg in node.args.args + node.args.kwonlyargs:
+                hint = arg.annotation  # a session itself, not a function taking one
+                if isinstance(hint, ast.Subscript) and ast.unparse(hint.value) == "Annotated":
+                    hint = hint.slice.elts[0] if isinstance(hint.slice, ast.Tuple) else hint
+                if isinstance(hint, ast.Name) and hint.id in sessions:
+                    offenders.append(f"{where} takes a session ({arg.arg})")
+            pending: list[ast.AST] = list(node.body)
+            while pending:  # the coroutine's own statements, not the functions it defines
+                child = pending.pop()
+                if isinstance(child, ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda):
+                    continue
+                if (isinstance(child, ast.Call) and isinstance(child.func, ast.Attribute)
+                        and child.func.attr == "session"):
+                    offenders.append(f"{where} opens a session")
+                pending.extend(ast.iter_child_nodes(child))
+    assert offenders == []

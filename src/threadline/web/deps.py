@@ -10,6 +10,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
+from starlette.datastructures import FormData
 
 from threadline import logs
 from threadline.conversations.service import Actor
@@ -33,6 +34,19 @@ def write_session(runtime: Runtime = Depends(get_runtime)) -> Iterator[Session]:
 def read_session(runtime: Runtime = Depends(get_runtime)) -> Iterator[Session]:
     with runtime.db.session(write=False) as session:
         yield session
+
+
+async def posted_form(request: Request) -> FormData:
+    """The request's form, read on the event loop before the handler runs. A handler that
+    uses a database session is a plain function, which FastAPI runs in its thread pool: one
+    that awaited the form itself would have to be a coroutine and would then run its queries
+    on the event loop, where a query waiting for a lock (SQLite's writer, a PostgreSQL row)
+    stops every other request, including the one that holds the lock and needs the loop to
+    commit (tests/test_architecture.py keeps sessions out of coroutines)."""
+    return await request.form()
+
+
+PostedForm = Annotated[FormData, Depends(posted_form)]
 
 
 # Function-scoped: the session closes (and commits) before the response is sent, so a client

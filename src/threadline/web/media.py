@@ -96,9 +96,9 @@ def file_size(size: object) -> str:
 # --- the desktop composer's file input --------------------------------------------------------
 
 
-async def composer_upload(form: Any, session: Session, settings: Settings, *,
-                          workspace_id: uuid.UUID, conversation_id: uuid.UUID,
-                          account_id: uuid.UUID | None, agent_id: str) -> tuple[uuid.UUID, ...]:
+def composer_upload(form: Any, session: Session, settings: Settings, *,
+                    workspace_id: uuid.UUID, conversation_id: uuid.UUID,
+                    account_id: uuid.UUID | None, agent_id: str) -> tuple[uuid.UUID, ...]:
     """The file of the composer's `file` input stored for the conversation (checked against
     the reply's channel): its id to send with the reply, or () when no file was chosen."""
     upload = form.get("file")
@@ -109,7 +109,8 @@ async def composer_upload(form: Any, session: Session, settings: Settings, *,
     cap = min(settings.media_upload_max_bytes,
               limits.most_bytes(channel, settings.media_limits) or
               settings.media_upload_max_bytes)
-    data = await upload.read(cap + 1)
+    upload.file.seek(0)
+    data = upload.file.read(cap + 1)  # a spooled file: the handler runs in the thread pool
     if len(data) > cap:
         raise PayloadTooLarge(f"the file is larger than {limits.human_size(cap)}",
                               code="upload_too_large", details={"max_bytes": cap})

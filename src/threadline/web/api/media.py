@@ -12,6 +12,7 @@ import uuid
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
+from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel
 from starlette.datastructures import UploadFile
 from starlette.requests import Request as StarletteRequest
@@ -84,10 +85,12 @@ async def capped_form(request: Request, cap: int) -> Any:
              responses=errors(NotFound, PayloadTooLarge))
 async def upload(conversation_id: uuid.UUID, request: Request,
                  principal: Annotated[Principal, Depends(current_principal)],
-                 session: WriteSession, runtime: RuntimeDep) -> AttachmentOut:
+                 runtime: RuntimeDep) -> AttachmentOut:
     """Upload one file (multipart field `file`; optional `channel_account_id`: whose limits
     apply, default the account the conversation came in on). Send it with a message's
     `attachment_ids`."""
+    # A coroutine, to count the body's bytes as they stream in; its database work and the
+    # file's processing run in the thread pool, never on the event loop.
     settings = runtime.settings
     raw_account = request.query_params.get("channel_account_id")
     try:
@@ -95,9 +98,14 @@ async def upload(conversation_id: uuid.UUID, request: Request,
     except ValueError:
         raise ValidationFailed("channel_account_id: not a UUID", code="validation_failed",
                                details={"field": "channel_account_id"}) from None
-    channel, account_id = service.upload_channel(session, principal.workspace_id,
-                                                 conversation_id, account_id)
-    channel = channel or "webchat"
+
+    def channel_of() -> str:
+        with runtime.db.session(write=False) as session:
+            channel, _ = service.upload_channel(session, principal.workspace_id,
+                                                conversation_id, account_id)
+        return channel or "webchat"
+
+    channel = await run_in_threadpool(channel_of)
     cap = min(settings.media_upload_max_bytes,
               limits.most_bytes(channel, settings.media_limits) or
               settings.media_upload_max_bytes)
@@ -114,14 +122,19 @@ async def upload(conversation_id: uuid.UUID, request: Request,
         if not data:
             raise ValidationFailed("the file is empty", code="empty_file",
                                    details={"field": "file"})
-        row = service.take_in(session, settings, workspace_id=principal.workspace_id,
-                              data=data, name=upload_file.filename,
-                              declared_type=upload_file.content_type, channel=channel,
-                              source="upload", conversation_id=conversation_id,
-                              channel_account_id=None, created_by=principal.actor.id)
+
+        def store() -> AttachmentOut:
+            with runtime.db.session() as session:
+                row = service.take_in(
+                    session, settings, workspace_id=principal.workspace_id, data=data,
+                    name=upload_file.filename, declared_type=upload_file.content_type,
+                    channel=channel, source="upload", conversation_id=conversation_id,
+                    channel_account_id=None, created_by=principal.actor.id)
+            return attachment_out(runtime, row)
+
+        return await run_in_threadpool(store)
     finally:
         await form.close()
-    return attachment_out(runtime, row)
 
 
 @router.get("/attachments/{attachment_id}", response_model=AttachmentOut,

@@ -24,6 +24,7 @@ from threadline.hops.flow.video import end_video, start_video
 from threadline.outbound.actions import request_action
 from threadline.outbound.replies import Reply, post_reply
 from threadline.triage import CATEGORIES, SENTIMENTS
+from threadline.web.deps import PostedForm
 from threadline.web.desktop.inbox import conversation_context, traits_hint
 from threadline.web.desktop.render import is_htmx, render
 from threadline.web.desktop.security import (
@@ -59,10 +60,9 @@ def _parse_uuid(value: str, what: str) -> uuid.UUID:
 
 
 @router.post("/conversations/{conversation_id}/reply")
-async def reply(conversation_id: uuid.UUID, request: Request,
-                user: Annotated[DeskUser, Depends(current_user)],
-                session: WriteSession) -> Response:
-    form = await request.form()
+def reply(conversation_id: uuid.UUID, request: Request, form: PostedForm,
+          user: Annotated[DeskUser, Depends(current_user)],
+          session: WriteSession) -> Response:
     text = form_value(form, "text")
     kind = "note" if form_value(form, "kind") == "note" else "message"
     visibility = form_value(form, "visibility") or "public"
@@ -75,7 +75,7 @@ async def reply(conversation_id: uuid.UUID, request: Request,
         if not text and "template" in options:  # the record of what was sent
             template = options["template"]
             text = f"[WhatsApp template {template['name']}]"
-        files = await composer_upload(
+        files = composer_upload(
             form, session, request.app.state.runtime.settings, workspace_id=user.workspace_id,
             conversation_id=conversation_id, account_id=account_id,
             agent_id=str(user.agent_id)) if kind == "message" else ()
@@ -100,9 +100,9 @@ async def reply(conversation_id: uuid.UUID, request: Request,
 
 
 @router.post("/conversations/{conversation_id}/video")
-async def video_start(conversation_id: uuid.UUID, request: Request,
-                      user: Annotated[DeskUser, Depends(current_user)],
-                      session: WriteSession) -> Response:
+def video_start(conversation_id: uuid.UUID, request: Request,
+                user: Annotated[DeskUser, Depends(current_user)],
+                session: WriteSession) -> Response:
     """Send the customer a video call link; the pane offers the agent his own link."""
     started = start_video(session, user.workspace_id, conversation_id, user.actor,
                           agent_name=user.name, settings=request.app.state.runtime.settings)
@@ -111,9 +111,9 @@ async def video_start(conversation_id: uuid.UUID, request: Request,
 
 
 @router.post("/conversations/{conversation_id}/video/end")
-async def video_end(conversation_id: uuid.UUID, request: Request,
-                    user: Annotated[DeskUser, Depends(current_user)],
-                    session: WriteSession) -> Response:
+def video_end(conversation_id: uuid.UUID, request: Request,
+              user: Annotated[DeskUser, Depends(current_user)],
+              session: WriteSession) -> Response:
     end_video(session, user.workspace_id, conversation_id, user.actor, agent_name=user.name)
     return _pane(request, session, user, conversation_id)
 
@@ -162,10 +162,9 @@ def _conv(session: Session, user: DeskUser, conversation_id: uuid.UUID) -> Any:
 
 
 @router.post("/conversations/{conversation_id}/status")
-async def set_status(conversation_id: uuid.UUID, request: Request,
-                     user: Annotated[DeskUser, Depends(current_user)],
-                     session: WriteSession) -> Response:
-    form = await request.form()
+def set_status(conversation_id: uuid.UUID, request: Request, form: PostedForm,
+               user: Annotated[DeskUser, Depends(current_user)],
+               session: WriteSession) -> Response:
     status = form_value(form, "status")
     until = None
     if status == "snoozed":
@@ -190,10 +189,9 @@ async def set_status(conversation_id: uuid.UUID, request: Request,
 
 
 @router.post("/conversations/{conversation_id}/assign")
-async def assign(conversation_id: uuid.UUID, request: Request,
-                 user: Annotated[DeskUser, Depends(current_user)],
-                 session: WriteSession) -> Response:
-    form = await request.form()
+def assign(conversation_id: uuid.UUID, request: Request, form: PostedForm,
+           user: Annotated[DeskUser, Depends(current_user)],
+           session: WriteSession) -> Response:
     raw = form_value(form, "agent_id")
     conv = _conv(session, user, conversation_id)
     if raw == "me":
@@ -213,10 +211,9 @@ async def assign(conversation_id: uuid.UUID, request: Request,
 
 
 @router.post("/conversations/{conversation_id}/labels")
-async def labels(conversation_id: uuid.UUID, request: Request,
-                 user: Annotated[DeskUser, Depends(current_user)],
-                 session: WriteSession) -> Response:
-    form = await request.form()
+def labels(conversation_id: uuid.UUID, request: Request, form: PostedForm,
+           user: Annotated[DeskUser, Depends(current_user)],
+           session: WriteSession) -> Response:
     values = [v.strip() for v in form_value(form, "labels").split(",") if v.strip()]
     if any(len(v) > 64 for v in values) or len(values) > 30:
         raise ValidationFailed("at most 30 labels of at most 64 characters")
@@ -225,10 +222,9 @@ async def labels(conversation_id: uuid.UUID, request: Request,
 
 
 @router.post("/conversations/{conversation_id}/triage")
-async def triage(conversation_id: uuid.UUID, request: Request,
-                 user: Annotated[DeskUser, Depends(current_user)],
-                 session: WriteSession) -> Response:
-    form = await request.form()
+def triage(conversation_id: uuid.UUID, request: Request, form: PostedForm,
+           user: Annotated[DeskUser, Depends(current_user)],
+           session: WriteSession) -> Response:
     changes: dict[str, Any] = {}
     category = form_value(form, "category")
     if category:
@@ -250,10 +246,9 @@ async def triage(conversation_id: uuid.UUID, request: Request,
 
 
 @router.post("/conversations/{conversation_id}/split")
-async def split(conversation_id: uuid.UUID, request: Request,
-                user: Annotated[DeskUser, Depends(current_user)],
-                session: WriteSession) -> Response:
-    form = await request.form()
+def split(conversation_id: uuid.UUID, request: Request, form: PostedForm,
+          user: Annotated[DeskUser, Depends(current_user)],
+          session: WriteSession) -> Response:
     ids = [_parse_uuid(str(v), "message") for v in form.getlist("message_ids")]
     new = service.split_conversation(session, _conv(session, user, conversation_id), ids,
                                      user.actor)
@@ -261,10 +256,9 @@ async def split(conversation_id: uuid.UUID, request: Request,
 
 
 @router.post("/conversations/{conversation_id}/merge")
-async def merge(conversation_id: uuid.UUID, request: Request,
-                user: Annotated[DeskUser, Depends(current_user)],
-                session: WriteSession) -> Response:
-    form = await request.form()
+def merge(conversation_id: uuid.UUID, request: Request, form: PostedForm,
+          user: Annotated[DeskUser, Depends(current_user)],
+          session: WriteSession) -> Response:
     other = _parse_uuid(form_value(form, "other_id"), "conversation")
     target = _conv(session, user, conversation_id)
     source = _conv(session, user, other)

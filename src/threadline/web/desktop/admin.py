@@ -19,7 +19,7 @@ from threadline.conversations.inbox import counts
 from threadline.errors import ValidationFailed
 from threadline.jobs.runtime import Runtime
 from threadline.outbound.templates import save_template
-from threadline.web.deps import get_runtime
+from threadline.web.deps import PostedForm, get_runtime
 from threadline.web.desktop.login import account_policy
 from threadline.web.desktop.render import render
 from threadline.web.desktop.security import (
@@ -79,9 +79,8 @@ def _back(notice: str) -> Response:
 
 
 @router.post("/settings/accounts")
-async def add_account(request: Request, user: Admin,
-                      session: WriteSession) -> Response:
-    form = await request.form()
+def add_account(request: Request, form: PostedForm, user: Admin,
+                session: WriteSession) -> Response:
     name, kind = form_value(form, "name"), form_value(form, "kind")
     if not name or len(name) > 255:
         raise ValidationFailed("an account needs a name", code="bad_name")
@@ -99,10 +98,9 @@ async def add_account(request: Request, user: Admin,
 
 
 @router.post("/settings/accounts/{account_id}")
-async def edit_account(account_id: uuid.UUID, request: Request, user: Admin,
-                       session: WriteSession) -> Response:
+def edit_account(account_id: uuid.UUID, request: Request, form: PostedForm, user: Admin,
+                 session: WriteSession) -> Response:
     """Rename, switch on/off, or change configuration keys (e.g. rotate a credential)."""
-    form = await request.form()
     account = ws_service.access_channel_account(session, user.workspace_id, account_id)
     raw = form_value(form, "config")
     try:
@@ -121,9 +119,8 @@ async def edit_account(account_id: uuid.UUID, request: Request, user: Admin,
 
 
 @router.post("/settings/teams")
-async def add_team(request: Request, user: Admin,
-                   session: WriteSession) -> Response:
-    form = await request.form()
+def add_team(request: Request, form: PostedForm, user: Admin,
+             session: WriteSession) -> Response:
     name = form_value(form, "name")
     if not name or len(name) > 255:
         raise ValidationFailed("a team needs a name", code="bad_name")
@@ -134,9 +131,8 @@ async def add_team(request: Request, user: Admin,
 
 
 @router.post("/settings/templates")
-async def add_template(request: Request, user: Admin,
-                       session: WriteSession) -> Response:
-    form = await request.form()
+def add_template(request: Request, form: PostedForm, user: Admin,
+                 session: WriteSession) -> Response:
     channels = [str(v) for v in form.getlist("channels") if str(v) in kinds()]
     visibilities = [str(v) for v in form.getlist("visibilities")]
     save_template(session, user.workspace_id, name=form_value(form, "name"),
@@ -154,9 +150,8 @@ def remove_template(template_id: uuid.UUID, user: Admin,
 
 
 @router.post("/settings/agents")
-async def add_agent(request: Request, user: Admin, session: WriteSession,
-                    runtime: Annotated[Runtime, Depends(get_runtime)]) -> Response:
-    form = await request.form()
+def add_agent(request: Request, form: PostedForm, user: Admin, session: WriteSession,
+              runtime: Annotated[Runtime, Depends(get_runtime)]) -> Response:
     agent, password = ws_service.create_agent(
         session, user.workspace_id, email=form_value(form, "email"),
         role=form_value(form, "role"), name=form_value(form, "name") or None,
@@ -190,9 +185,8 @@ def reset_agent_totp(agent_id: uuid.UUID, user: Admin, session: WriteSession) ->
 
 
 @router.post("/settings/security")
-async def security(request: Request, user: Admin, session: WriteSession) -> Response:
+def security(request: Request, form: PostedForm, user: Admin, session: WriteSession) -> Response:
     """Require (or not) a second factor of the workspace's admins and supervisors."""
-    form = await request.form()
     actor = access_agent(session, user.workspace_id, user.agent_id)
     require_totp(session, user.workspace_id, form_value(form, "require_totp") == "on",
                  actor=actor)
@@ -200,9 +194,8 @@ async def security(request: Request, user: Admin, session: WriteSession) -> Resp
 
 
 @router.post("/settings/agents/{agent_id}")
-async def change_agent(agent_id: uuid.UUID, request: Request, user: Admin,
-                       session: WriteSession) -> Response:
-    form = await request.form()
+def change_agent(agent_id: uuid.UUID, request: Request, form: PostedForm, user: Admin,
+                 session: WriteSession) -> Response:
     role = form_value(form, "role") or None
     active_raw = form_value(form, "active")
     team_raw = form_value(form, "team_id")

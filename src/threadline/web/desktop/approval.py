@@ -28,6 +28,7 @@ from threadline.outbound.approval_rules import (
 )
 from threadline.triage import CATEGORIES
 from threadline.triage.public_answers import topics_of
+from threadline.web.deps import PostedForm
 from threadline.web.desktop.admin import Admin
 from threadline.web.desktop.render import render
 from threadline.web.desktop.security import (
@@ -82,8 +83,7 @@ def approval_settings(request: Request, user: Admin, session: ReadSession) -> Re
 
 
 @router.post(PAGE + "/policy")
-async def save_policy(request: Request, user: Admin, session: WriteSession) -> Response:
-    form = await request.form()
+def save_policy(request: Request, form: PostedForm, user: Admin, session: WriteSession) -> Response:
     try:
         policy = ApprovalPolicy(
             all=form_value(form, "all") == "on",
@@ -99,8 +99,8 @@ async def save_policy(request: Request, user: Admin, session: WriteSession) -> R
 
 
 @router.post(PAGE + "/public-answers")
-async def save_public_answers(request: Request, user: Admin, session: WriteSession) -> Response:
-    form = await request.form()
+def save_public_answers(request: Request, form: PostedForm, user: Admin,
+                        session: WriteSession) -> Response:
     drafts = {"public": form_value(form, "public"), "private": form_value(form, "private")}
     try:
         body = PublicAnswersIn.model_validate({k: _parse_topics(v) for k, v in drafts.items()})
@@ -117,9 +117,8 @@ async def save_public_answers(request: Request, user: Admin, session: WriteSessi
 
 
 @router.post(PAGE + "/agents/{agent_id}")
-async def save_agent_flags(agent_id: uuid.UUID, request: Request, user: Admin,
-                           session: WriteSession) -> Response:
-    form = await request.form()
+def save_agent_flags(agent_id: uuid.UUID, request: Request, form: PostedForm, user: Admin,
+                     session: WriteSession) -> Response:
     set_agent_flags(session, user.workspace_id, agent_id, user.actor,
                     in_training=form_value(form, "in_training") == "on",
                     may_post_public=form_value(form, "may_post_public") == "on")
@@ -154,9 +153,8 @@ def _after(request: Request, session: Any, user: DeskUser, notice: str) -> Respo
 
 
 @router.post("/approvals/{approval_id}/approve")
-async def approve(approval_id: uuid.UUID, request: Request, user: Supervisor,
-                  session: WriteSession) -> Response:
-    form = await request.form()
+def approve(approval_id: uuid.UUID, request: Request, form: PostedForm, user: Supervisor,
+            session: WriteSession) -> Response:
     text = form_value(form, "text")
     if len(text) > service.MAX_TEXT:
         raise ValidationFailed(f"at most {service.MAX_TEXT} characters", code="text_too_long",
@@ -167,9 +165,8 @@ async def approve(approval_id: uuid.UUID, request: Request, user: Supervisor,
 
 
 @router.post("/approvals/{approval_id}/reject")
-async def reject(approval_id: uuid.UUID, request: Request, user: Supervisor,
-                 session: WriteSession) -> Response:
-    form = await request.form()
+def reject(approval_id: uuid.UUID, request: Request, form: PostedForm, user: Supervisor,
+           session: WriteSession) -> Response:
     service.reject(session, user.workspace_id, approval_id, user.actor, user.role,
                    reason=form_value(form, "reason"))
     return _after(request, session, user, "rejected")

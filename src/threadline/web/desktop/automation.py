@@ -9,11 +9,13 @@ import uuid
 from typing import Any
 
 from fastapi import APIRouter, Request
+from starlette.datastructures import FormData
 from starlette.responses import RedirectResponse, Response
 
 from threadline.automation import service
 from threadline.automation.schemas import ACTION_TYPES, TRIGGERS
 from threadline.errors import NotFound, ValidationFailed
+from threadline.web.deps import PostedForm
 from threadline.web.desktop.admin import Admin
 from threadline.web.desktop.render import render
 from threadline.web.desktop.security import DesktopRoute, ReadSession, WriteSession, form_value
@@ -43,9 +45,8 @@ def automation_page(request: Request, user: Admin, session: ReadSession) -> Resp
     return _page(request, service.settings_view(session, user.workspace_id))
 
 
-async def _save(request: Request, user: Admin, session: WriteSession,
-                rule_id: uuid.UUID | None) -> Response:
-    form = await request.form()
+def _save(request: Request, form: FormData, user: Admin, session: WriteSession,
+          rule_id: uuid.UUID | None) -> Response:
     fields = {name: form_value(form, name) for name in FIELDS}
     try:
         service.save_rule_form(session, user.workspace_id, fields, user.actor, rule_id)
@@ -61,20 +62,20 @@ async def _save(request: Request, user: Admin, session: WriteSession,
 
 
 @router.post(PAGE)
-async def create_rule(request: Request, user: Admin, session: WriteSession) -> Response:
-    return await _save(request, user, session, None)
+def create_rule(request: Request, form: PostedForm, user: Admin, session: WriteSession) -> Response:
+    return _save(request, form, user, session, None)
 
 
 @router.post(PAGE + "/{rule_id}")
-async def update_rule(rule_id: uuid.UUID, request: Request, user: Admin,
-                      session: WriteSession) -> Response:
-    return await _save(request, user, session, rule_id)
+def update_rule(rule_id: uuid.UUID, request: Request, form: PostedForm, user: Admin,
+                session: WriteSession) -> Response:
+    return _save(request, form, user, session, rule_id)
 
 
 @router.post(PAGE + "/{rule_id}/active")
-async def set_active(rule_id: uuid.UUID, request: Request, user: Admin,
-                     session: WriteSession) -> Response:
-    active = form_value(await request.form(), "active") == "on"
+def set_active(rule_id: uuid.UUID, request: Request, form: PostedForm, user: Admin,
+               session: WriteSession) -> Response:
+    active = form_value(form, "active") == "on"
     service.set_active(session, user.workspace_id, rule_id, active, user.actor)
     return RedirectResponse(f"{PAGE}?notice={'rule-enabled' if active else 'rule-disabled'}",
                             status_code=303)
@@ -87,8 +88,8 @@ def delete_rule(rule_id: uuid.UUID, user: Admin, session: WriteSession) -> Respo
 
 
 @router.post(PAGE + "/{rule_id}/move")
-async def move_rule(rule_id: uuid.UUID, request: Request, user: Admin,
-                    session: WriteSession) -> Response:
-    step = -1 if form_value(await request.form(), "direction") == "up" else 1
+def move_rule(rule_id: uuid.UUID, request: Request, form: PostedForm, user: Admin,
+              session: WriteSession) -> Response:
+    step = -1 if form_value(form, "direction") == "up" else 1
     service.move(session, user.workspace_id, rule_id, step, user.actor)
     return RedirectResponse(f"{PAGE}?notice=rule-moved", status_code=303)

@@ -8,6 +8,7 @@ from starlette.responses import RedirectResponse, Response
 
 from threadline.contacts.brand import MAX_CONTACTS, MAX_LENGTH, InvalidBrandContact
 from threadline.contacts.brand import set_brand_contacts as save
+from threadline.web.deps import PostedForm
 from threadline.web.desktop.admin import Admin
 from threadline.web.desktop.security import DesktopRoute, WriteSession, form_value
 
@@ -15,8 +16,9 @@ router = APIRouter(route_class=DesktopRoute, include_in_schema=False)
 
 
 @router.post("/settings/brand-contacts")
-async def set_brand_contacts(request: Request, user: Admin, session: WriteSession) -> Response:
-    raw = form_value(await request.form(), "contacts")
+def set_brand_contacts(request: Request, form: PostedForm, user: Admin,
+                       session: WriteSession) -> Response:
+    raw = form_value(form, "contacts")
     if len(raw) > MAX_CONTACTS * (MAX_LENGTH + 2):
         raise InvalidBrandContact(f"at most {MAX_CONTACTS} brand contacts")
     contacts = [line.strip() for line in raw.splitlines() if line.strip()]

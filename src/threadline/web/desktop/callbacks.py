@@ -15,6 +15,7 @@ from starlette.responses import RedirectResponse, Response
 from threadline.errors import ThreadlineError
 from threadline.hops.flow.callbacks import sync_outcomes
 from threadline.hops.records import callbacks as service
+from threadline.web.deps import PostedForm
 from threadline.web.desktop.render import render
 from threadline.web.desktop.security import (
     DesktopRoute,
@@ -70,9 +71,8 @@ def call_now(callback_id: uuid.UUID, request: Request, user: Anyone,
 
 
 @router.post(PAGE + "/{callback_id}/outcome")
-async def outcome(callback_id: uuid.UUID, request: Request, user: Anyone,
-                  session: WriteSession) -> Response:
-    form = await request.form()
+def outcome(callback_id: uuid.UUID, request: Request, form: PostedForm, user: Anyone,
+            session: WriteSession) -> Response:
     callback = service.access_callback(session, user.workspace_id, callback_id)
     note = form_value(form, "note")
     try:

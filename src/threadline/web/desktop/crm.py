@@ -22,7 +22,7 @@ from threadline.errors import Conflict, ThreadlineError, ValidationFailed, inval
 from threadline.integrations.crm import service
 from threadline.integrations.crm.schemas import ConnectionIn, ConnectionPatch
 from threadline.jobs.runtime import Runtime
-from threadline.web.deps import get_runtime
+from threadline.web.deps import PostedForm, get_runtime
 from threadline.web.desktop.admin import Admin
 from threadline.web.desktop.render import render
 from threadline.web.desktop.security import (
@@ -65,9 +65,8 @@ def _form_credentials(form: Any) -> dict[str, str]:
 
 
 @router.post(PAGE)
-async def add_connection(request: Request, user: Admin, session: WriteSession,
-                         runtime: RuntimeDep) -> Response:
-    form = await request.form()
+def add_connection(request: Request, form: PostedForm, user: Admin, session: WriteSession,
+                   runtime: RuntimeDep) -> Response:
     draft: dict[str, Any] = {
         "kind": form_value(form, "kind")[:20], "name": form_value(form, "name")[:200],
         "base_url": form_value(form, "base_url")[:MAX_FIELD] or None,
@@ -88,10 +87,9 @@ async def add_connection(request: Request, user: Admin, session: WriteSession,
 
 
 @router.post(PAGE + "/{connection_id}")
-async def edit_connection(connection_id: uuid.UUID, request: Request, user: Admin,
-                          session: WriteSession, runtime: RuntimeDep) -> Response:
+def edit_connection(connection_id: uuid.UUID, request: Request, form: PostedForm, user: Admin,
+                    session: WriteSession, runtime: RuntimeDep) -> Response:
     conn = service.access_connection(session, user.workspace_id, connection_id)
-    form = await request.form()
     changes: dict[str, Any] = {
         "contact_fields": _fields(form_value(form, "contact_fields")),
         "account_fields": _fields(form_value(form, "account_fields")),

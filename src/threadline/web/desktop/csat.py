@@ -16,6 +16,7 @@ from threadline.csat import report
 from threadline.csat.settings import CsatSettings, csat_settings, set_csat_settings
 from threadline.db.base import utcnow
 from threadline.errors import ValidationFailed
+from threadline.web.deps import PostedForm
 from threadline.web.desktop.admin import Admin
 from threadline.web.desktop.render import render
 from threadline.web.desktop.security import (
@@ -54,8 +55,8 @@ def _number(text: str) -> int | str:
 
 
 @router.post(PAGE)
-async def save_settings(request: Request, user: Admin, session: WriteSession) -> Response:
-    form = await request.form()
+def save_settings(request: Request, form: PostedForm, user: Admin,
+                  session: WriteSession) -> Response:
     draft: dict[str, Any] = {
         "enabled": form_value(form, "enabled") == "on",
         "question": form_value(form, "question")[:MAX_FIELD],

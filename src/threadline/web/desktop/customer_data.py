@@ -23,7 +23,7 @@ from threadline.errors import ValidationFailed
 from threadline.integrations.lookup import service
 from threadline.integrations.lookup.schemas import LookupConfigIn
 from threadline.jobs.runtime import Runtime
-from threadline.web.deps import get_runtime
+from threadline.web.deps import PostedForm, get_runtime
 from threadline.web.desktop.admin import Admin
 from threadline.web.desktop.render import render
 from threadline.web.desktop.security import (
@@ -85,9 +85,8 @@ def _number(text: str) -> int | str:
 
 
 @router.post(PAGE)
-async def save_settings(request: Request, user: Admin, session: WriteSession,
-                        runtime: RuntimeDep) -> Response:
-    form = await request.form()
+def save_settings(request: Request, form: PostedForm, user: Admin, session: WriteSession,
+                  runtime: RuntimeDep) -> Response:
     draft: dict[str, Any] = {
         "url": form_value(form, "url")[:2100],
         "enabled": form_value(form, "enabled") == "on",

@@ -20,7 +20,7 @@ from threadline.hops.flow.contact import send_verification
 from threadline.hops.flow.schemas import ConsentIn
 from threadline.jobs.runtime import Runtime
 from threadline.subjects.service import erased_at
-from threadline.web.deps import get_runtime
+from threadline.web.deps import PostedForm, get_runtime
 from threadline.web.desktop.render import CHANNEL_LABELS, render
 from threadline.web.desktop.security import (
     DesktopRoute,
@@ -79,10 +79,9 @@ def _back(customer_id: uuid.UUID, notice: str | None = None) -> Response:
 
 
 @router.post("/customers/{customer_id}")
-async def update(customer_id: uuid.UUID, request: Request,
-                 user: Annotated[DeskUser, Depends(current_user)],
-                 session: WriteSession) -> Response:
-    form = await request.form()
+def update(customer_id: uuid.UUID, request: Request, form: PostedForm,
+           user: Annotated[DeskUser, Depends(current_user)],
+           session: WriteSession) -> Response:
     customer = service.access_customer(session, user.workspace_id, customer_id)
     preferred = form_value(form, "preferred_channel") or None
     if preferred is not None and preferred not in CHANNEL_LABELS:
@@ -100,10 +99,9 @@ async def update(customer_id: uuid.UUID, request: Request,
 
 
 @router.post("/customers/{customer_id}/identities")
-async def add_identity(customer_id: uuid.UUID, request: Request,
-                       user: Annotated[DeskUser, Depends(current_user)],
-                       session: WriteSession) -> Response:
-    form = await request.form()
+def add_identity(customer_id: uuid.UUID, request: Request, form: PostedForm,
+                 user: Annotated[DeskUser, Depends(current_user)],
+                 session: WriteSession) -> Response:
     kind, address = form_value(form, "kind"), form_value(form, "address")
     if kind not in IDENTITY_KINDS or not address or len(address) > 320:
         raise ValidationFailed("choose a kind and give an address", code="bad_identity")
@@ -115,12 +113,11 @@ async def add_identity(customer_id: uuid.UUID, request: Request,
 
 
 @router.post("/customers/{customer_id}/consents")
-async def add_consent(customer_id: uuid.UUID, request: Request,
-                      user: Annotated[DeskUser, Depends(current_user)],
-                      session: WriteSession) -> Response:
+def add_consent(customer_id: uuid.UUID, request: Request, form: PostedForm,
+                user: Annotated[DeskUser, Depends(current_user)],
+                session: WriteSession) -> Response:
     """Consent the customer gave outside a form (on a call, in a DM), with the wording he
     was shown; the same checks as `POST /api/v1/customers/{id}/consents`."""
-    form = await request.form()
     try:
         body = ConsentIn.model_validate({k: form_value(form, k) for k in (
             "kind", "address", "purpose", "method", "wording")})
@@ -147,13 +144,13 @@ def revoke_consent(customer_id: uuid.UUID, consent_id: uuid.UUID,
 
 
 @router.post("/customers/{customer_id}/identities/{identity_id}/verify")
-async def verify_identity(customer_id: uuid.UUID, identity_id: uuid.UUID, request: Request,
-                          user: Annotated[DeskUser, Depends(current_user)],
-                          session: WriteSession,
-                          runtime: Annotated[Runtime, Depends(get_runtime)]) -> Response:
+def verify_identity(customer_id: uuid.UUID, identity_id: uuid.UUID, request: Request,
+                    form: PostedForm,
+                    user: Annotated[DeskUser, Depends(current_user)],
+                    session: WriteSession,
+                    runtime: Annotated[Runtime, Depends(get_runtime)]) -> Response:
     """Send a verification link over the coordinate, in one of the customer's conversations;
     opening it marks the identity verified (needs the customer's consent or his own word)."""
-    form = await request.form()
     customer = service.access_customer(session, user.workspace_id, customer_id)
     identity = session.get(Identity, identity_id)
     if identity is None or identity.customer_id != customer.id:
@@ -166,20 +163,19 @@ async def verify_identity(customer_id: uuid.UUID, identity_id: uuid.UUID, reques
 
 
 @router.post("/customers/{customer_id}/merge")
-async def merge(customer_id: uuid.UUID, request: Request,
-                user: Annotated[DeskUser, Depends(current_user)],
-                session: WriteSession) -> Response:
+def merge(customer_id: uuid.UUID, request: Request, form: PostedForm,
+          user: Annotated[DeskUser, Depends(current_user)],
+          session: WriteSession) -> Response:
     """Merge the other customer into this one."""
-    form = await request.form()
     other = _uuid(form_value(form, "other_id"), "customer")
     merge_customers(session, user.workspace_id, other, customer_id, user.actor)
     return _back(customer_id, "merged")
 
 
 @router.post("/customers/merges/{merge_id}/undo")
-async def undo(merge_id: uuid.UUID, request: Request,
-               user: Annotated[DeskUser, Depends(current_user)],
-               session: WriteSession) -> Response:
+def undo(merge_id: uuid.UUID, request: Request,
+         user: Annotated[DeskUser, Depends(current_user)],
+         session: WriteSession) -> Response:
     customer = undo_merge(session, user.workspace_id, merge_id, user.actor)
     return _back(customer.id, "merge-undone")
 

@@ -19,7 +19,7 @@ from threadline.kpis.dashboards.costs import costs_of, parse_costs, set_costs
 from threadline.kpis.dashboards.filters import CATEGORIES, FILTERS, parse_filters
 from threadline.kpis.dashboards.schemas import TITLES, Group
 from threadline.kpis.dashboards.service import dashboard
-from threadline.web.deps import get_runtime
+from threadline.web.deps import PostedForm, get_runtime
 from threadline.web.desktop.render import CHANNEL_LABELS, TEMPLATES, render
 from threadline.web.desktop.security import (
     DesktopRoute,
@@ -136,8 +136,7 @@ def costs_page(request: Request, user: Admin, session: ReadSession) -> Response:
 
 
 @router.post(COSTS_PAGE)
-async def save_costs(request: Request, user: Admin, session: WriteSession) -> Response:
-    form = await request.form()
+def save_costs(request: Request, form: PostedForm, user: Admin, session: WriteSession) -> Response:
     raw = form_value(form, "hourly_cost")[:30]
     currency = form_value(form, "currency")[:10]
     try:

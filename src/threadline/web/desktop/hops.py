@@ -13,6 +13,7 @@ from threadline.errors import NotFound
 from threadline.hops.flow import details as details_flow
 from threadline.hops.flow import offers as hop_flow
 from threadline.hops.records import takers
+from threadline.web.deps import PostedForm
 from threadline.web.desktop.actions import _pane
 from threadline.web.desktop.security import (
     DesktopRoute,
@@ -25,10 +26,9 @@ from threadline.web.desktop.security import (
 router = APIRouter(route_class=DesktopRoute, include_in_schema=False)
 
 @router.post("/conversations/{conversation_id}/hop")
-async def offer(conversation_id: uuid.UUID, request: Request,
-                user: Annotated[DeskUser, Depends(current_user)],
-                session: WriteSession) -> Response:
-    form = await request.form()
+def offer(conversation_id: uuid.UUID, request: Request, form: PostedForm,
+          user: Annotated[DeskUser, Depends(current_user)],
+          session: WriteSession) -> Response:
     hop_flow.offer(session, user.workspace_id, conversation_id,
                    method=form_value(form, "method"), reason=form_value(form, "reason"),
                    actor=user.actor, base_url=str(request.base_url))
@@ -36,11 +36,10 @@ async def offer(conversation_id: uuid.UUID, request: Request,
 
 
 @router.post("/conversations/{conversation_id}/details")
-async def request_details(conversation_id: uuid.UUID, request: Request,
-                          user: Annotated[DeskUser, Depends(current_user)],
-                          session: WriteSession) -> Response:
+def request_details(conversation_id: uuid.UUID, request: Request, form: PostedForm,
+                    user: Annotated[DeskUser, Depends(current_user)],
+                    session: WriteSession) -> Response:
     """Send the customer a secure form for the ticked details."""
-    form = await request.form()
     fields = [str(v) for v in form.getlist("fields")]
     details_flow.request_details(session, user.workspace_id, conversation_id, fields,
                                  user.actor,
@@ -51,19 +50,18 @@ async def request_details(conversation_id: uuid.UUID, request: Request,
 
 
 @router.post("/conversations/{conversation_id}/follow-up")
-async def follow_up(conversation_id: uuid.UUID, request: Request,
-                    user: Annotated[DeskUser, Depends(current_user)],
-                    session: WriteSession) -> Response:
-    form = await request.form()
+def follow_up(conversation_id: uuid.UUID, request: Request, form: PostedForm,
+              user: Annotated[DeskUser, Depends(current_user)],
+              session: WriteSession) -> Response:
     hop_flow.send_follow_up(session, user.workspace_id, conversation_id, user.actor,
                             text=form_value(form, "text") or None)
     return _pane(request, session, user, conversation_id)
 
 
 @router.post("/conversations/{conversation_id}/takers/{taker_id}/confirm")
-async def confirm_taker(conversation_id: uuid.UUID, taker_id: uuid.UUID, request: Request,
-                        user: Annotated[DeskUser, Depends(current_user)],
-                        session: WriteSession) -> Response:
+def confirm_taker(conversation_id: uuid.UUID, taker_id: uuid.UUID, request: Request,
+                  user: Annotated[DeskUser, Depends(current_user)],
+                  session: WriteSession) -> Response:
     """The agent confirms that whoever took the public link is the customer (audited)."""
     taker = takers.access_taker(session, user.workspace_id, taker_id)
     if taker.conversation_id != conversation_id:

@@ -17,6 +17,7 @@ from threadline.kpis.dashboards.build import step_label
 from threadline.kpis.dashboards.journeys import customer_journey
 from threadline.kpis.dashboards.origins import CAMPAIGN, ORIGINS, record_origin
 from threadline.kpis.models import ConversationFacts
+from threadline.web.deps import PostedForm
 from threadline.web.desktop.render import TEMPLATES, render
 from threadline.web.desktop.security import (
     DesktopRoute,
@@ -60,9 +61,8 @@ def origin_card(conversation_id: uuid.UUID, request: Request, user: Agent,
 
 
 @router.post("/conversations/{conversation_id}/origin")
-async def save_origin(conversation_id: uuid.UUID, request: Request, user: Agent,
-                      session: WriteSession) -> Response:
-    form = await request.form()
+def save_origin(conversation_id: uuid.UUID, request: Request, form: PostedForm, user: Agent,
+                session: WriteSession) -> Response:
     choice = form_value(form, "origin")[:60]
     if choice == "campaign":
         choice = CAMPAIGN + form_value(form, "campaign")[:60]

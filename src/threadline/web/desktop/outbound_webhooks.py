@@ -19,7 +19,7 @@ from threadline.errors import NotFound, ValidationFailed
 from threadline.integrations.webhooks import service
 from threadline.integrations.webhooks.rules import EVENT_TYPES
 from threadline.integrations.webhooks.schemas import SubscriptionIn, SubscriptionUpdate
-from threadline.web.deps import get_runtime
+from threadline.web.deps import PostedForm, get_runtime
 from threadline.web.desktop.admin import Admin
 from threadline.web.desktop.render import render
 from threadline.web.desktop.security import (
@@ -67,8 +67,8 @@ def _invalid(exc: ValidationError) -> ValidationFailed:
 
 
 @router.post(PAGE)
-async def create(request: Request, user: Admin, session: WriteSession) -> Response:
-    draft = _draft(await request.form())
+def create(request: Request, form: PostedForm, user: Admin, session: WriteSession) -> Response:
+    draft = _draft(form)
     try:
         body = SubscriptionIn.model_validate(draft)
         created = service.create_subscription(session, user.workspace_id, body, user.actor,
@@ -90,12 +90,11 @@ def _subscription_id(value: str) -> uuid.UUID:
 
 
 @router.post(PAGE + "/{subscription_id}")
-async def update(subscription_id: str, request: Request, user: Admin,
-                 session: WriteSession) -> Response:
+def update(subscription_id: str, request: Request, form: PostedForm, user: Admin,
+           session: WriteSession) -> Response:
     """The edit form (url, description, event types), or one of its buttons: `action`
     enable, disable or rotate."""
     sub_id = _subscription_id(subscription_id)
-    form = await request.form()
     action = form_value(form, "action")
     fields: dict[str, Any] = {}
     if action == "enable":
@@ -125,15 +124,15 @@ async def update(subscription_id: str, request: Request, user: Admin,
 
 
 @router.post(PAGE + "/{subscription_id}/delete")
-async def remove(subscription_id: str, user: Admin, session: WriteSession) -> Response:
+def remove(subscription_id: str, user: Admin, session: WriteSession) -> Response:
     service.delete_subscription(session, user.workspace_id, _subscription_id(subscription_id),
                                 user.actor)
     return RedirectResponse(f"{PAGE}?notice=webhook-deleted", status_code=303)
 
 
 @router.post(PAGE + "/deliveries/{delivery_id}/redeliver")
-async def redeliver(delivery_id: str, request: Request, user: Admin,
-                    session: WriteSession) -> Response:
+def redeliver(delivery_id: str, request: Request, user: Admin,
+              session: WriteSession) -> Response:
     if not delivery_id.isdigit() or len(delivery_id) > 18:
         raise NotFound("webhook delivery not found", code="delivery_not_found")
     try:

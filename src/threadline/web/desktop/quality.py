@@ -13,6 +13,7 @@ from itertools import zip_longest
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
+from starlette.datastructures import FormData
 from starlette.responses import RedirectResponse, Response
 
 from threadline.analytics.timeline import conversation_story
@@ -21,6 +22,7 @@ from threadline.errors import Conflict, Forbidden, NotFound, ThreadlineError, Va
 from threadline.quality import reports, reviews, scorecards
 from threadline.quality.rules import SCALE_LABELS, SCALES, VALUE_LABELS
 from threadline.quality.schemas import ReviewCreate
+from threadline.web.deps import PostedForm
 from threadline.web.desktop.admin import Admin
 from threadline.web.desktop.render import render
 from threadline.web.desktop.security import (
@@ -78,10 +80,9 @@ def queue_page(request: Request, user: Supervisor, session: ReadSession) -> Resp
 
 
 @router.post(QUEUE + "/add")
-async def add_conversation(request: Request, user: Supervisor,
-                           session: WriteSession) -> Response:
+def add_conversation(request: Request, form: PostedForm, user: Supervisor,
+                     session: WriteSession) -> Response:
     """A conversation by id or by its desktop address (…/conversations/<id>)."""
-    form = await request.form()
     draft = form_value(form, "conversation")[:300]
     try:
         match = _UUID.search(_text(form, "conversation", 300))
@@ -124,9 +125,8 @@ def review_page(review_id: uuid.UUID, request: Request, user: Anyone,
 
 
 @router.post(QUEUE + "/reviews/{review_id}")
-async def answer_review(review_id: uuid.UUID, request: Request, user: Supervisor,
-                        session: WriteSession) -> Response:
-    form = await request.form()
+def answer_review(review_id: uuid.UUID, request: Request, form: PostedForm, user: Supervisor,
+                  session: WriteSession) -> Response:
     answers = {key[len(ANSWER):]: value for key, value in list(form.multi_items())[:100]
                if key.startswith(ANSWER) and isinstance(value, str)}
     value = form.get("comment")
@@ -207,9 +207,8 @@ def _criteria_from(form: Any) -> list[dict[str, Any]]:
     return out
 
 
-async def _save_scorecard(request: Request, user: Admin, session: WriteSession,
-                          scorecard_id: uuid.UUID | None) -> Response:
-    form = await request.form()
+def _save_scorecard(request: Request, form: FormData, user: Admin, session: WriteSession,
+                    scorecard_id: uuid.UUID | None) -> Response:
     draft: dict[str, Any] = {
         "id": str(scorecard_id) if scorecard_id else None,
         "name": form_value(form, "name")[:300],
@@ -231,14 +230,15 @@ async def _save_scorecard(request: Request, user: Admin, session: WriteSession,
 
 
 @router.post(SETTINGS + "/scorecards")
-async def create_scorecard(request: Request, user: Admin, session: WriteSession) -> Response:
-    return await _save_scorecard(request, user, session, None)
+def create_scorecard(request: Request, form: PostedForm, user: Admin,
+                     session: WriteSession) -> Response:
+    return _save_scorecard(request, form, user, session, None)
 
 
 @router.post(SETTINGS + "/scorecards/{scorecard_id}")
-async def update_scorecard(scorecard_id: uuid.UUID, request: Request, user: Admin,
-                           session: WriteSession) -> Response:
-    return await _save_scorecard(request, user, session, scorecard_id)
+def update_scorecard(scorecard_id: uuid.UUID, request: Request, form: PostedForm, user: Admin,
+                     session: WriteSession) -> Response:
+    return _save_scorecard(request, form, user, session, scorecard_id)
 
 
 @router.post(SETTINGS + "/scorecards/{scorecard_id}/archive")
@@ -258,8 +258,8 @@ def restore_scorecard(scorecard_id: uuid.UUID, user: Admin, session: WriteSessio
 
 
 @router.post(SETTINGS + "/sampling")
-async def save_sampling(request: Request, user: Admin, session: WriteSession) -> Response:
-    form = await request.form()
+def save_sampling(request: Request, form: PostedForm, user: Admin,
+                  session: WriteSession) -> Response:
     flags = ("low_csat", "reopened", "hopped", "public_complaint")
     numbers = ("random_percent", "low_csat_max_score", "max_rule_reviews_per_agent_week")
     raw: dict[str, Any] = {**{f: form_value(form, f) == "on" for f in flags},

@@ -10,12 +10,14 @@ import uuid
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
+from starlette.datastructures import FormData
 from starlette.responses import RedirectResponse, Response
 
 from threadline.errors import Conflict, NotFound, ValidationFailed
 from threadline.routing import admin as service
 from threadline.routing.presence import heartbeat, set_presence
 from threadline.routing.schemas import PRESENCES
+from threadline.web.deps import PostedForm
 from threadline.web.desktop.admin import Admin, Supervisor
 from threadline.web.desktop.render import render
 from threadline.web.desktop.security import (
@@ -51,8 +53,9 @@ def presence_widget(request: Request, user: Anyone, session: ReadSession) -> Res
 
 
 @router.post("/presence")
-async def presence_set(request: Request, user: Anyone, session: WriteSession) -> Response:
-    presence = form_value(await request.form(), "presence")
+def presence_set(request: Request, form: PostedForm, user: Anyone,
+                 session: WriteSession) -> Response:
+    presence = form_value(form, "presence")
     if presence not in PRESENCES:
         raise ValidationFailed("presence: online, away or offline", code="invalid_presence",
                                details={"field": "presence"})
@@ -102,9 +105,8 @@ def teams_page(request: Request, user: Admin, session: ReadSession) -> Response:
     return _teams_page(request, session, user)
 
 
-async def _save_team(request: Request, user: Admin, session: Any,
-                     team_id: uuid.UUID | None) -> Response:
-    form = await request.form()
+def _save_team(request: Request, form: FormData, user: Admin, session: Any,
+               team_id: uuid.UUID | None) -> Response:
     fields = {name: form_value(form, name) for name in ("name", "skills", "language_required")}
     members = [str(v) for v in form.getlist("members")]
     try:
@@ -120,14 +122,14 @@ async def _save_team(request: Request, user: Admin, session: Any,
 
 
 @router.post(TEAMS + "/new")  # POST /settings/teams is the settings page's quick add
-async def create_team(request: Request, user: Admin, session: WriteSession) -> Response:
-    return await _save_team(request, user, session, None)
+def create_team(request: Request, form: PostedForm, user: Admin, session: WriteSession) -> Response:
+    return _save_team(request, form, user, session, None)
 
 
 @router.post(TEAMS + "/{team_id}")
-async def update_team(team_id: uuid.UUID, request: Request, user: Admin,
-                      session: WriteSession) -> Response:
-    return await _save_team(request, user, session, team_id)
+def update_team(team_id: uuid.UUID, request: Request, form: PostedForm, user: Admin,
+                session: WriteSession) -> Response:
+    return _save_team(request, form, user, session, team_id)
 
 
 @router.post(TEAMS + "/{team_id}/delete")
@@ -137,9 +139,8 @@ def delete_team(team_id: uuid.UUID, user: Admin, session: WriteSession) -> Respo
 
 
 @router.post(TEAMS + "/agents/{agent_id}")
-async def update_profile(agent_id: uuid.UUID, request: Request, user: Admin,
-                         session: WriteSession) -> Response:
-    form = await request.form()
+def update_profile(agent_id: uuid.UUID, request: Request, form: PostedForm, user: Admin,
+                   session: WriteSession) -> Response:
     fields = {name: form_value(form, name)
               for name in ("skills", "capacity_realtime", "capacity_delayed")}
     try:
@@ -176,9 +177,8 @@ def rules_page(request: Request, user: Admin, session: ReadSession) -> Response:
     return _rules_page(request, session, user)
 
 
-async def _save_rule(request: Request, user: Admin, session: Any,
-                     rule_id: uuid.UUID | None) -> Response:
-    form = await request.form()
+def _save_rule(request: Request, form: FormData, user: Admin, session: Any,
+               rule_id: uuid.UUID | None) -> Response:
     fields = {name: form_value(form, name) for name in RULE_FIELDS}
     try:
         service.save_rule_form(session, user.workspace_id, fields, user.actor, rule_id)
@@ -192,14 +192,14 @@ async def _save_rule(request: Request, user: Admin, session: Any,
 
 
 @router.post(RULES)
-async def create_rule(request: Request, user: Admin, session: WriteSession) -> Response:
-    return await _save_rule(request, user, session, None)
+def create_rule(request: Request, form: PostedForm, user: Admin, session: WriteSession) -> Response:
+    return _save_rule(request, form, user, session, None)
 
 
 @router.post(RULES + "/{rule_id}")
-async def update_rule(rule_id: uuid.UUID, request: Request, user: Admin,
-                      session: WriteSession) -> Response:
-    return await _save_rule(request, user, session, rule_id)
+def update_rule(rule_id: uuid.UUID, request: Request, form: PostedForm, user: Admin,
+                session: WriteSession) -> Response:
+    return _save_rule(request, form, user, session, rule_id)
 
 
 @router.post(RULES + "/{rule_id}/delete")
@@ -209,8 +209,8 @@ def delete_rule(rule_id: uuid.UUID, user: Admin, session: WriteSession) -> Respo
 
 
 @router.post(RULES + "/{rule_id}/move")
-async def move_rule(rule_id: uuid.UUID, request: Request, user: Admin,
-                    session: WriteSession) -> Response:
-    step = -1 if form_value(await request.form(), "direction") == "up" else 1
+def move_rule(rule_id: uuid.UUID, request: Request, form: PostedForm, user: Admin,
+              session: WriteSession) -> Response:
+    step = -1 if form_value(form, "direction") == "up" else 1
     service.move(session, user.workspace_id, rule_id, step, user.actor)
     return RedirectResponse(f"{RULES}?notice=rule-moved", status_code=303)

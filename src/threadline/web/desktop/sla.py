@@ -10,12 +10,14 @@ import uuid
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
+from starlette.datastructures import FormData
 from starlette.responses import RedirectResponse, Response
 
 from threadline.errors import NotFound, ValidationFailed
 from threadline.sla import service
 from threadline.sla.calendar import WEEKDAYS
 from threadline.sla.schemas import ESCALATIONS
+from threadline.web.deps import PostedForm
 from threadline.web.desktop.admin import Admin
 from threadline.web.desktop.render import render
 from threadline.web.desktop.security import (
@@ -109,9 +111,8 @@ def hours_page(request: Request, user: Admin, session: ReadSession) -> Response:
     return _hours_page(request, session, user)
 
 
-async def _save_calendar(request: Request, user: Admin, session: WriteSession,
-                         calendar_id: uuid.UUID | None) -> Response:
-    form = await request.form()
+def _save_calendar(request: Request, form: FormData, user: Admin, session: WriteSession,
+                   calendar_id: uuid.UUID | None) -> Response:
     raw_hours: dict[str, str] = {d: form_value(form, f"hours_{d}")[:MAX_FIELD]
                                  for d in WEEKDAYS}
     draft: dict[str, Any] = {
@@ -135,14 +136,15 @@ async def _save_calendar(request: Request, user: Admin, session: WriteSession,
 
 
 @router.post(HOURS_PAGE)
-async def create_calendar(request: Request, user: Admin, session: WriteSession) -> Response:
-    return await _save_calendar(request, user, session, None)
+def create_calendar(request: Request, form: PostedForm, user: Admin,
+                    session: WriteSession) -> Response:
+    return _save_calendar(request, form, user, session, None)
 
 
 @router.post(HOURS_PAGE + "/{calendar_id}")
-async def update_calendar(calendar_id: uuid.UUID, request: Request, user: Admin,
-                          session: WriteSession) -> Response:
-    return await _save_calendar(request, user, session, calendar_id)
+def update_calendar(calendar_id: uuid.UUID, request: Request, form: PostedForm, user: Admin,
+                    session: WriteSession) -> Response:
+    return _save_calendar(request, form, user, session, calendar_id)
 
 
 @router.post(HOURS_PAGE + "/{calendar_id}/delete")
@@ -192,9 +194,8 @@ def _number(form: Any, name: str) -> str | None:
     return value or None
 
 
-async def _save_policy(request: Request, user: Admin, session: WriteSession,
-                       policy_id: uuid.UUID | None) -> Response:
-    form = await request.form()
+def _save_policy(request: Request, form: FormData, user: Admin, session: WriteSession,
+                 policy_id: uuid.UUID | None) -> Response:
     fields = ("first_response_minutes", "next_response_minutes", "resolution_minutes",
               "warn_percent", "warn_minutes")
     draft: dict[str, Any] = {
@@ -223,14 +224,15 @@ async def _save_policy(request: Request, user: Admin, session: WriteSession,
 
 
 @router.post(POLICIES_PAGE)
-async def create_policy(request: Request, user: Admin, session: WriteSession) -> Response:
-    return await _save_policy(request, user, session, None)
+def create_policy(request: Request, form: PostedForm, user: Admin,
+                  session: WriteSession) -> Response:
+    return _save_policy(request, form, user, session, None)
 
 
 @router.post(POLICIES_PAGE + "/{policy_id}")
-async def update_policy(policy_id: uuid.UUID, request: Request, user: Admin,
-                        session: WriteSession) -> Response:
-    return await _save_policy(request, user, session, policy_id)
+def update_policy(policy_id: uuid.UUID, request: Request, form: PostedForm, user: Admin,
+                  session: WriteSession) -> Response:
+    return _save_policy(request, form, user, session, policy_id)
 
 
 @router.post(POLICIES_PAGE + "/{policy_id}/delete")
@@ -240,9 +242,9 @@ def delete_policy(policy_id: uuid.UUID, user: Admin, session: WriteSession) -> R
 
 
 @router.post(POLICIES_PAGE + "/{policy_id}/move")
-async def move_policy(policy_id: uuid.UUID, request: Request, user: Admin,
-                      session: WriteSession) -> Response:
-    step = -1 if form_value(await request.form(), "direction") == "up" else 1
+def move_policy(policy_id: uuid.UUID, request: Request, form: PostedForm, user: Admin,
+                session: WriteSession) -> Response:
+    step = -1 if form_value(form, "direction") == "up" else 1
     service.move_policy(session, user.workspace_id, policy_id, step, user.actor)
     return RedirectResponse(f"{POLICIES_PAGE}?notice=policy-moved", status_code=303)
 

@@ -18,6 +18,7 @@ from threadline.subjects.service import (
 )
 from threadline.subjects.subject import collect
 from threadline.web.api.subjects import archive_response
+from threadline.web.deps import PostedForm
 from threadline.web.desktop.admin import Admin
 from threadline.web.desktop.render import render
 from threadline.web.desktop.security import DesktopRoute, ReadSession, WriteSession, form_value
@@ -42,9 +43,8 @@ def confirm_page(customer_id: uuid.UUID, request: Request, user: Admin,
 
 
 @router.post("/customers/{customer_id}/erase")
-async def erase(customer_id: uuid.UUID, request: Request, user: Admin,
-                session: WriteSession) -> Response:
-    form = await request.form()
+def erase(customer_id: uuid.UUID, request: Request, form: PostedForm, user: Admin,
+          session: WriteSession) -> Response:
     customer = access_customer(session, user.workspace_id, customer_id)
     check_confirmation(customer, form_value(form, "confirm"))
     report = erase_customer(session, user.workspace_id, customer_id, user.actor)
