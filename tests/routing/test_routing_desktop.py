@@ -183,7 +183,8 @@ class TestPresence:
     def test_the_selector_sets_presence_and_the_heartbeat_marks_the_desktop_seen(
             self, agent_desk: Desk, runtime, workspace_id):
         me = agent_desk.agent.id
-        assert 'hx-get="/presence"' in agent_desk.get("/inbox").text
+        page = agent_desk.get("/inbox").text  # the rail carries the selector, no extra request
+        assert 'hx-post="/presence"' in page and '<option value="offline" selected' in page
         assert 'src="/static/desktop/presence.js"' in agent_desk.get("/inbox").text
         widget = agent_desk.get("/presence").text
         assert 'name="presence"' in widget and '<option value="offline" selected' in widget

@@ -43,6 +43,7 @@ class DeskUser:
     name: str
     email: str
     role: str
+    presence: str = "offline"  # as the request found it: the rail shows it without a request
 
     @property
     def actor(self) -> Actor:
@@ -96,7 +97,8 @@ def _load_user(runtime: Runtime, session_id: uuid.UUID) -> DeskUser | None:
         except ThreadlineError:
             return None
         return DeskUser(session_id=record.id, agent_id=agent.id, workspace_id=agent.workspace_id,
-                        name=agent.name, email=agent.email, role=agent.role)
+                        name=agent.name, email=agent.email, role=agent.role,
+                        presence=agent.presence)
 
 
 def current_user(request: Request) -> DeskUser:
