@@ -246,8 +246,9 @@ class LiveServer:
         self.application = application
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
+        # a live stream left open (a web chat's, a desktop's) is cut after 2 s at shutdown
         config = uvicorn.Config(application, host="127.0.0.1", port=self.port,
-                                log_level="warning", lifespan="on")
+                                log_level="warning", lifespan="on", timeout_graceful_shutdown=2)
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, daemon=True)
 
