@@ -16,6 +16,7 @@ if [ "$with_test" = 1 ]; then
   command -v dovecot >/dev/null 2>&1 || [ -x /usr/sbin/dovecot ] || need+=(dovecot-imapd)
   command -v chromium >/dev/null 2>&1 || need+=(chromium)
   command -v tesseract >/dev/null 2>&1 || need+=(tesseract-ocr)
+  command -v clamd >/dev/null 2>&1 || [ -x /usr/sbin/clamd ] || need+=(clamav-daemon)
   if [ "${#need[@]}" -gt 0 ]; then
     if [ "$(id -u)" = 0 ]; then
       apt-get update -qq

@@ -13,6 +13,23 @@ from pydantic import BeforeValidator, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
+def clamd_address(value: object) -> object:
+    """clamd's address as `media/scanning.py` reads it: an absolute unix socket path (a
+    `unix:` prefix is dropped) or `host:port` (`[v6]:port`, a `tcp://` prefix is dropped);
+    empty is unset. Anything else is refused when the settings are read."""
+    if not isinstance(value, str):
+        return value
+    text = value.strip().removeprefix("unix:").removeprefix("tcp://")
+    if not text:
+        return None
+    if text.startswith("/"):
+        return text
+    host, _, port = text.rpartition(":")
+    if not host or not port.isdigit() or not 0 < int(port) < 65536 or "/" in host:
+        raise ValueError("media_clamd_address is a unix socket path or host:port")
+    return text
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="THREADLINE_", extra="ignore")
 
@@ -162,6 +179,10 @@ class Settings(BaseSettings):
     media_upload_max_bytes: int = Field(default=100 * 1024 * 1024, gt=0)
     media_max_image_pixels: int = Field(default=40_000_000, gt=0)
     media_limits: dict[str, dict[str, int]] = Field(default_factory=dict)
+    # Virus scanning with ClamAV's clamd (decision 0327): its address, unset for none; how
+    # long one file's scan may take before clamd counts as unavailable.
+    media_clamd_address: Annotated[str | None, BeforeValidator(clamd_address)] = None
+    media_clamd_timeout_seconds: float = Field(default=60.0, gt=0, le=600)
 
     def resolved_secret_key(self) -> str:
         """The configured secret, or one generated on first use and kept in data_dir."""

@@ -13,7 +13,12 @@ def install() -> None:
     import threadline.subjects.storage  # noqa: F401  (the compaction job after an erasure)
     from threadline.automation import engine  # noqa: F401  (the AUTOMATION conversation hook)
     from threadline.csat import answers, sending  # noqa: F401  (the CSAT hook, interceptor, jobs)
-    from threadline.hops.flow import callbacks, offers  # noqa: F401
+    from threadline.hops.flow import (  # noqa: F401  (click-to-call, call recordings)
+        callbacks,
+        offers,
+        phone,
+        recordings,
+    )
     from threadline.inbound import process
     from threadline.ingest import polling  # noqa: F401
     from threadline.integrations.crm import sync as crm_sync  # noqa: F401  (CRM hook, jobs)
@@ -22,7 +27,11 @@ def install() -> None:
     from threadline.kpis import engine as kpis_engine  # noqa: F401  (KPIS hook, settle, rebuild)
     from threadline.kpis.dashboards import origins  # noqa: F401  (a web chat link's campaign)
     from threadline.media import fetch as media_fetch  # noqa: F401  (inbound downloads)
-    from threadline.outbound import actions, replies  # noqa: F401
+    from threadline.outbound import (  # noqa: F401  (whatsapp_templates: sync job, status hook)
+        actions,
+        replies,
+        whatsapp_templates,
+    )
     from threadline.quality import sampling  # noqa: F401  (the review queue's sampler)
     from threadline.routing import presence, service  # noqa: F401  (ROUTING hook, tick)
     from threadline.sla import engine as sla_engine  # noqa: F401  (SERVICE_LEVELS hook, scan)

@@ -3,27 +3,9 @@
 
 from __future__ import annotations
 
-from alembic import command
-from alembic.autogenerate import compare_metadata
-from alembic.migration import MigrationContext
-from sqlalchemy import inspect
-
-from threadline.db.engine import Database
-from threadline.db.migrate import alembic_config, upgrade
-from threadline.db.models import load_all
+from tests.migrations import check_round_trip, has_table, mentions
 
 
 def test_0027_matches_the_models_and_downgrades(tmp_path):
-    db = Database(f"sqlite:///{tmp_path / 'm.db'}")
-    upgrade(db)
-    with db.engine.connect() as connection:
-        diffs = compare_metadata(MigrationContext.configure(connection), load_all().metadata)
-    assert [d for d in diffs if "detail_requests" in repr(d)] == []
-    config = alembic_config()
-    with db.engine.begin() as connection:
-        config.attributes["connection"] = connection
-        command.downgrade(config, "0026")
-    assert "detail_requests" not in inspect(db.engine).get_table_names()
-    upgrade(db)
-    assert "detail_requests" in inspect(db.engine).get_table_names()
-    db.dispose()
+    check_round_trip(tmp_path, before="0026", present=has_table("detail_requests"),
+                     about=mentions("detail_requests")).dispose()

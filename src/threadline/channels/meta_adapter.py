@@ -5,6 +5,7 @@ out of an entry."""
 from __future__ import annotations
 
 from typing import Any, ClassVar
+from urllib.parse import quote
 
 import httpx
 
@@ -18,6 +19,7 @@ from threadline.channels.base import (
     PermanentSendError,
     ProviderEvent,
     ProviderHosts,
+    RetryableSendError,
     SendResult,
     WebhookRequest,
     WebhookResponse,
@@ -31,10 +33,15 @@ class MetaAdapter(BaseAdapter):
     # The Graph field that hides a comment (`is_hidden` on Pages, `hide` on Instagram);
     # None where comments cannot be hidden.
     hide_field: ClassVar[str | None] = None
+    # Whose public comments the page may delete (`DELETE /{comment-id}`): "inbound" (a
+    # customer's comment on the page's posts), "outbound" (the page's own reply).
+    deletes: ClassVar[frozenset[str]] = frozenset()
     provider_hosts: ClassVar[ProviderHosts | None] = meta.GRAPH
 
     def act(self, account: AccountConfig, action: ChannelAction,
             http: httpx.Client) -> SendResult:
+        if action.name == "delete" and self.deletes and action.target:
+            return delete_object(account, http, action.target)
         if self.hide_field is None or action.name not in {"hide", "unhide"} or not action.target:
             return super().act(account, action, http)
         hidden = action.name == "hide"
@@ -60,6 +67,42 @@ class MetaAdapter(BaseAdapter):
 
     def verify(self, account: AccountConfig, request: WebhookRequest) -> None:
         meta.verify_signature(account, request)
+
+
+def delete_object(account: AccountConfig, http: httpx.Client, object_id: str) -> SendResult:
+    """`DELETE /{comment-id}`: the comment is gone. A comment that is already gone (HTTP 404,
+    or Graph's "object does not exist" error 100/33, what a repeat after a crash gets) counts
+    as deleted: the call is keyed by the comment id, so a repeat is harmless."""
+    headers = {"authorization": f"Bearer {account.require('access_token')}"}
+    try:
+        response = http.delete(meta.graph_url(account, quote(object_id, safe="")),
+                               headers=headers, follow_redirects=False)
+    except httpx.TransportError as exc:
+        raise RetryableSendError(f"transport error: {type(exc).__name__}",
+                                 code="transport_error") from None
+    if _already_gone(response):
+        return SendResult(provider_id=object_id, meta={"deleted": True, "already_gone": True})
+    meta.raise_for_graph_error(response)
+    try:
+        answer = response.json()
+    except ValueError:
+        answer = None
+    if not (isinstance(answer, dict) and answer.get("success") is True):
+        raise PermanentSendError("the delete was not confirmed", code="not_confirmed")
+    return SendResult(provider_id=object_id, meta={"deleted": True})
+
+
+def _already_gone(response: httpx.Response) -> bool:
+    if response.status_code == 404:
+        return True
+    if response.status_code != 400:
+        return False
+    try:
+        error = response.json().get("error")
+    except (ValueError, AttributeError):
+        return False
+    return isinstance(error, dict) and error.get("code") == 100 \
+        and error.get("error_subcode") == 33
 
 
 def messaging_events(entry: Any, context: JSON) -> list[ProviderEvent]:

@@ -24,6 +24,7 @@ MODEL_MODULES = (
     "threadline.integrations.crm.models",
     "threadline.integrations.lookup.models",
     "threadline.media.models",
+    "threadline.outbound.whatsapp_template_models",
 )
 
 

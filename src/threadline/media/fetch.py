@@ -33,7 +33,7 @@ from threadline.events.service import ConversationEvent, audit, enqueue, publish
 from threadline.jobs.hooks import ConversationEvents, conversation_hook
 from threadline.jobs.registry import Job, RetryLater, handler
 from threadline.jobs.runtime import Runtime
-from threadline.media import ocr, service, sniff
+from threadline.media import ocr, scanning, service, sniff
 from threadline.media.models import MediaFile
 from threadline.workspace.models import ChannelAccount
 
@@ -118,10 +118,22 @@ def fetch_media(runtime: Runtime, job: Job) -> None:
         except ChannelError as exc:
             _note(runtime, message_id, index, exc.redacted(config).message)
             return
+    scanned: scanning.Scanned | None = None
+    if got is not None:  # scanned before OCR reads it and outside any transaction
+        try:
+            scanned = scanning.scan(runtime.settings, got.data)
+        except scanning.ScannerUnavailable as exc:
+            if job.attempts < runtime.settings.max_attempts:
+                raise RetryLater(exc.message) from None
+            _note(runtime, message_id, index, f"gave up: {exc.message}")
+            return
+        except (scanning.FileInfected, scanning.FileNotScannable) as exc:
+            _refuse(runtime, message_id, index, exc)
+            return
     readable = got is not None and sniff.is_image(sniff.sniff(got.data[:sniff.HEAD_BYTES]))
     found_pii = ocr.personal_data(got.data) if got is not None and public and readable \
         else None
-    _store(runtime, message_id, index, kind, item, got, found_pii)
+    _store(runtime, message_id, index, kind, item, got, found_pii, scanned)
 
 
 def _download(runtime: Runtime, kind: str, config: AccountConfig, item: dict[str, Any],
@@ -144,7 +156,8 @@ def _download(runtime: Runtime, kind: str, config: AccountConfig, item: dict[str
 
 def _store(runtime: Runtime, message_id: uuid.UUID, index: int, kind: str,
            item: dict[str, Any], got: MediaBytes | None,
-           found_pii: list[str] | None = None) -> None:
+           found_pii: list[str] | None = None,
+           scanned: scanning.Scanned | None = None) -> None:
     with runtime.db.session() as session:
         message = session.get(Message, message_id)
         if message is None or message.channel_account_id is None:
@@ -164,7 +177,8 @@ def _store(runtime: Runtime, message_id: uuid.UUID, index: int, kind: str,
                     data=got.data, name=got.name or item.get("name"),
                     declared_type=got.mime_type, channel=None, source="inbound",
                     conversation_id=message.conversation_id, message_id=message.id,
-                    channel_account_id=message.channel_account_id, provider_media_id=key)
+                    channel_account_id=message.channel_account_id, provider_media_id=key,
+                    scanned=scanned)
             except ThreadlineError as exc:
                 items[index] = {**items[index], "media_error": exc.message[:300]}
                 message.attachments = items
@@ -190,12 +204,36 @@ def _flag(session: Session, message: Message, row: MediaFile, entry: dict[str, A
              "suggest_hop": "privacy", "source": "image"})
 
 
+def _refuse(runtime: Runtime, message_id: uuid.UUID, index: int,
+            exc: scanning.FileInfected | scanning.FileNotScannable) -> None:
+    """A file the virus scanner refused: the message keeps its entry, marked removed (the
+    agent sees why), nothing is stored, and the refusal is audited."""
+    if isinstance(exc, scanning.FileInfected):
+        mark = {"media_error": f"file removed: infected ({exc.signature})",
+                "refused": "infected", "signature": exc.signature}
+    else:
+        mark = {"media_error": "file removed: too large for the virus scanner",
+                "refused": "not_scannable"}
+    _mark(runtime, message_id, index, mark, audited=True)
+
+
 def _note(runtime: Runtime, message_id: uuid.UUID, index: int, reason: str) -> None:
+    _mark(runtime, message_id, index, {"media_error": reason[:300]})
+
+
+def _mark(runtime: Runtime, message_id: uuid.UUID, index: int, mark: dict[str, str], *,
+          audited: bool = False) -> None:
+    """Add `mark` to the message's attachment entry `index` (what the agent sees of it)."""
     with runtime.db.session() as session:
         message = session.get(Message, message_id)
         if message is None:
             return
         items = list(message.attachments or [])
         if index < len(items) and isinstance(items[index], dict):
-            items[index] = {**items[index], "media_error": reason[:300]}
+            items[index] = {**items[index], **mark}
             message.attachments = items
+            if audited:
+                audit(session, message.workspace_id, "message.attachment_refused", "message",
+                      message.id, data={"index": index, "reason": mark["refused"],
+                                        **({"signature": mark["signature"]}
+                                           if "signature" in mark else {})})

@@ -21,7 +21,7 @@ from threadline.config import Settings
 from threadline.conversations.service import access_conversation
 from threadline.errors import NotFound, PayloadTooLarge, ValidationFailed
 from threadline.events.models import InboundEvent
-from threadline.media import images, limits, sniff, tokens
+from threadline.media import images, limits, scanning, sniff, tokens
 from threadline.media.models import MediaFile
 from threadline.media.store import BlobStore, blob_key, sha256, store_for
 from threadline.workspace.models import ChannelAccount
@@ -65,9 +65,12 @@ def take_in(session: Session, settings: Settings, *, workspace_id: uuid.UUID, da
             name: str | None, declared_type: str | None, channel: str | None, source: str,
             conversation_id: uuid.UUID | None = None, message_id: uuid.UUID | None = None,
             channel_account_id: uuid.UUID | None = None, provider_media_id: str | None = None,
-            created_by: str | None = None, store: BlobStore | None = None) -> MediaFile:
+            created_by: str | None = None, store: BlobStore | None = None,
+            scanned: scanning.Scanned | None = None) -> MediaFile:
     """Store one file for a workspace. `channel` is whose limits apply (None: inbound, any
-    file we keep). Refusals are typed (ValidationFailed naming the limit, PayloadTooLarge)."""
+    file we keep). Refusals are typed (ValidationFailed naming the limit, PayloadTooLarge).
+    With virus scanning configured the bytes are scanned before anything is stored (not
+    again when `scanned` proves these bytes clean): FileInfected, ScannerUnavailable."""
     mime = sniff.sniff(data[:sniff.HEAD_BYTES])
     if mime in REFUSED_ALWAYS:
         what = ("a program" if mime in sniff.EXECUTABLES else
@@ -81,6 +84,7 @@ def take_in(session: Session, settings: Settings, *, workspace_id: uuid.UUID, da
         slot = limits.check(channel, mime, len(data), settings.media_limits)
     except limits.MediaRefused as exc:
         raise refused(exc) from None
+    scanning.ensure_clean(settings, data, scanned)
     store = store or store_for(settings)
     thumb_key = None
     width = height = None

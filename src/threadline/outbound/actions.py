@@ -1,6 +1,6 @@
-"""Channel actions other than messages (hide or unhide a customer's public post or comment),
-through the outbox: asked for by the inbound flow (personal data posted in public is hidden
-at once) or by an agent (`request_action`)."""
+"""Channel actions other than messages (hide or unhide a customer's public post or comment,
+delete a public message: outbound/deletion.py), through the outbox: asked for by the inbound
+flow (personal data posted in public is hidden at once) or by an agent (`request_action`)."""
 
 from __future__ import annotations
 
@@ -27,6 +27,7 @@ from threadline.events.names import Live
 from threadline.events.service import audit, enqueue, publish
 from threadline.jobs.registry import Job, PermanentFailure, RetryLater, handler
 from threadline.jobs.runtime import Runtime
+from threadline.outbound.deletion import DELETE, run_delete
 from threadline.workspace.models import ChannelAccount
 
 ACT_JOB = "channel.act"
@@ -77,6 +78,8 @@ def request_action(session: Session, workspace_id: uuid.UUID, conversation_id: u
 @handler(ACT_JOB)
 def run_action(runtime: Runtime, job: Job) -> None:
     action = str(job.payload.get("action"))
+    if action == DELETE:
+        return run_delete(runtime, job)
     if action not in ACTIONS:
         raise PermanentFailure(f"unknown channel action {action!r}")
     message_id = uuid.UUID(job.payload["message_id"])

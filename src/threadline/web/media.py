@@ -20,7 +20,7 @@ from starlette.responses import Response
 from threadline.config import Settings
 from threadline.errors import Forbidden, NotFound, PayloadTooLarge
 from threadline.jobs.runtime import Runtime
-from threadline.media import limits, service, sniff, tokens
+from threadline.media import limits, scanning, service, sniff, tokens
 from threadline.media.store import BlobMissing
 from threadline.web.deps import ReadSession, get_runtime
 
@@ -104,20 +104,23 @@ def composer_upload(form: Any, session: Session, settings: Settings, *,
     upload = form.get("file")
     if not isinstance(upload, UploadFile) or not upload.filename:
         return ()
+    upload.file.seek(0)
+    data = upload.file.read(settings.media_upload_max_bytes + 1)  # the handler: a thread
+    if not data:
+        return ()
+    # scanned before the first query: a slow virus scanner never holds the write transaction
+    scanned = scanning.scan(settings, data) if len(data) <= settings.media_upload_max_bytes \
+        else None
     channel, _ = service.upload_channel(session, workspace_id, conversation_id, account_id)
     channel = channel or "webchat"
     cap = min(settings.media_upload_max_bytes,
               limits.most_bytes(channel, settings.media_limits) or
               settings.media_upload_max_bytes)
-    upload.file.seek(0)
-    data = upload.file.read(cap + 1)  # a spooled file: the handler runs in the thread pool
     if len(data) > cap:
         raise PayloadTooLarge(f"the file is larger than {limits.human_size(cap)}",
                               code="upload_too_large", details={"max_bytes": cap})
-    if not data:
-        return ()
     row = service.take_in(session, settings, workspace_id=workspace_id, data=data,
                           name=upload.filename, declared_type=upload.content_type,
                           channel=channel, source="upload", conversation_id=conversation_id,
-                          created_by=agent_id)
+                          created_by=agent_id, scanned=scanned)
     return (row.id,)

@@ -90,6 +90,9 @@ class Agent(IdMixin, TimestampMixin, Base):
     capacity_delayed: Mapped[int] = mapped_column(default=10)
     last_seen_at: Mapped[datetime | None]
     last_assigned_at: Mapped[datetime | None]
+    # Click-to-call (migration 0030, decision 0326): the agent's own phone, which the
+    # provider rings first before it bridges the customer; {"number": E.164}, encrypted.
+    phone: Mapped[dict[str, Any] | None] = mapped_column(EncryptedJSON)
 
     def __repr__(self) -> str:
         return f"Agent(id={self.id}, role={self.role!r})"

@@ -73,8 +73,10 @@ class TestInboundCalls:
         assert record.attachments[0].type == "audio"
         assert edit.at == datetime(2025, 3, 5, 10, 17, 5, tzinfo=UTC)
 
-    def test_recording_callback_is_acknowledged_not_stored(self) -> None:
-        assert ADAPTER.split(VOICE, fixture_request("recording_status.json")) == []
+    def test_recording_callback_is_one_event_per_recording(self) -> None:
+        [event] = ADAPTER.split(VOICE, fixture_request("recording_status.json"))
+        assert event.provider_event_id == "recording:RE00000000000000000000000000000001"
+        assert event.payload["type"] == "recording"  # tests/channels/twilio/test_recordings.py
 
     def test_sms_webhook_on_voice_account_is_refused(self) -> None:
         with pytest.raises(PayloadError):

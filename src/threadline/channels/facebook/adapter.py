@@ -47,6 +47,7 @@ class FacebookAdapter(MetaAdapter):
         public=True, private=True, char_limit=None, window_hours=24, realtime=True,
         can_hide=True, identity_kind="messenger")
     hide_field: ClassVar[str | None] = "is_hidden"
+    deletes: ClassVar[frozenset[str]] = frozenset({"inbound", "outbound"})
 
     # --- inbound ------------------------------------------------------------------------------
 

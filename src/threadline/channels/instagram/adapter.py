@@ -43,6 +43,7 @@ class InstagramAdapter(MetaAdapter):
         public=True, private=True, char_limit=None, window_hours=24, realtime=True,
         can_hide=True, identity_kind="instagram")
     hide_field: ClassVar[str | None] = "hide"
+    deletes: ClassVar[frozenset[str]] = frozenset({"inbound", "outbound"})
     provider_hosts: ClassVar[ProviderHosts | None] = meta.INSTAGRAM_GRAPH
 
     # --- inbound ------------------------------------------------------------------------------

@@ -45,7 +45,7 @@ from threadline.channels.base import (
     refuse_unsafe,
 )
 from threadline.channels.media import MediaBytes, download
-from threadline.channels.twilio import client, webhook
+from threadline.channels.twilio import client, recordings, webhook
 from threadline.channels.twilio.calls import (
     answer_twiml,
     call_items,
@@ -250,15 +250,21 @@ class VoiceAdapter(_TwilioAdapter):
         sid, status = params.get("CallSid"), params.get("CallStatus")
         if not sid:
             raise PayloadError("not a Twilio voice webhook: no CallSid")
+        if recordings.is_recording(params):  # one event per RecordingSid: a repeat is a no-op
+            recording = recordings.parse(params)
+            if recording.recording_status != "completed":
+                return []
+            return [webhook.event(recordings.event_id(recording), recordings.EVENT_TYPE,
+                                  params)]
         if not status:
-            return []  # recording / transcription callbacks: not tracked (see README)
+            return []  # transcription callbacks: not tracked (see README)
         call_items(params, datetime.now(UTC))  # validates the parameters now, not later
         return [webhook.event(f"{sid}:{status}", "call", params)]
 
     def ack(self, account: AccountConfig, request: WebhookRequest) -> WebhookResponse:
         """Empty TwiML for callbacks; call-handling TwiML for a new inbound call."""
         try:
-            twiml = answer_twiml(account, webhook.read_params(request))
+            twiml = answer_twiml(account, webhook.read_params(request), request.url)
         except PayloadError:
             twiml = None
         if twiml is None:
@@ -267,9 +273,16 @@ class VoiceAdapter(_TwilioAdapter):
 
     def normalize(self, account: AccountConfig, payload: JSON) -> list[NormalizedItem]:
         stored = _stored(payload)
+        if stored.type == recordings.EVENT_TYPE:
+            return recordings.recording_items(stored.params, _utc(stored.received_at))
         if stored.type != "call":
             raise PayloadError(f"a voice account does not handle {stored.type!r} events")
         return call_items(stored.params, _utc(stored.received_at))
+
+    def fetch_media(self, account: AccountConfig, attachment: Attachment, http: httpx.Client,
+                    *, max_bytes: int) -> MediaBytes:
+        """A call's recording or voicemail (recordings.fetch_recording)."""
+        return recordings.fetch_recording(account, attachment, http, max_bytes=max_bytes)
 
     def check_send(self, account: AccountConfig, message: OutboundMessage,
                    context: SendContext) -> None:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
-from xml.sax.saxutils import escape
+from xml.sax.saxutils import escape, quoteattr
 
 import httpx
 from pydantic import ValidationError
@@ -36,6 +36,7 @@ from threadline.channels.base import (
     StatusUpdate,
     Visibility,
 )
+from threadline.channels.twilio import recordings
 from threadline.channels.twilio.client import E164
 from threadline.channels.twilio.payloads import CallParams, CallResource
 from threadline.channels.twilio.webhook import describe
@@ -97,12 +98,20 @@ def call_items(params: dict[str, str], received_at: datetime) -> list[Normalized
     return items
 
 
-def answer_twiml(account: AccountConfig, params: dict[str, str]) -> bytes | None:
+def answer_twiml(account: AccountConfig, params: dict[str, str],
+                 callback_url: str | None = None) -> bytes | None:
     """TwiML for a new inbound call (the number's voice URL), or None for callbacks.
 
     An empty `<Response/>` hangs up, so an incoming call gets the account's `inbound_twiml`,
-    or `<Dial>` to its `forward_to` number; without either the call is ended politely.
+    or `<Dial>` to its `forward_to` number; without either the call is ended politely. With
+    `voicemail` on (and the webhook's own URL as `callback_url`) a call nobody answers is
+    taken by `<Record>`: at once without `forward_to`, else when the `<Dial action>` request
+    says the forward was not answered.
     """
+    voicemail = bool(account.get("voicemail")) and bool(callback_url)
+    if (voicemail and callback_url and params.get("Direction", "inbound") == "inbound"
+            and params.get("DialCallStatus") in recordings.NO_ANSWER):
+        return recordings.voicemail_twiml(callback_url)
     if params.get("Direction", "inbound") != "inbound" or params.get("CallStatus") not in (
             "ringing", "queued"):
         return None
@@ -110,8 +119,13 @@ def answer_twiml(account: AccountConfig, params: dict[str, str]) -> bytes | None
     if custom:
         return str(custom).encode("utf-8")
     forward = account.get("forward_to")
-    if forward:
+    if forward and voicemail and callback_url:
+        body = (f"<Dial action={quoteattr(callback_url)} timeout=\"20\">"
+                f"{escape(str(forward))}</Dial>")
+    elif forward:
         body = f"<Dial>{escape(str(forward))}</Dial>"
+    elif voicemail and callback_url:
+        return recordings.voicemail_twiml(callback_url)
     else:
         body = ("<Say>Thank you for calling. Nobody can take your call right now; "
                 "please send us a message instead.</Say><Hangup/>")

@@ -22,7 +22,7 @@ class _Model(BaseModel):
 class StoredEvent(_Model):
     """What `split` stores for one webhook: its kind, every parameter, and when it arrived."""
 
-    type: Literal["message", "status", "call"]
+    type: Literal["message", "status", "call", "recording"]
     params: dict[str, str] = Field(max_length=2000)
     received_at: datetime
 

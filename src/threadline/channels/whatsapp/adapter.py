@@ -3,7 +3,9 @@
 Webhooks arrive with `object: "whatsapp_business_account"`, field `messages`
 (docs/providers/whatsapp.md). The customer's identity and private thread are the E.164 phone number
 (`+` and the `wa_id` digits). Free-form sends are allowed only inside the 24-hour
-customer-service window; outside it only templates (`options["template"]`).
+customer-service window; outside it only templates (`options["template"]`). A
+`message_template_status_update` change becomes a notice item for the template sync
+(`templates.py`, decision 0324), never a customer message.
 """
 
 from __future__ import annotations
@@ -45,6 +47,7 @@ from threadline.channels.base import (
 )
 from threadline.channels.media import FileAttachment, MediaBytes, download
 from threadline.channels.meta_adapter import MetaAdapter
+from threadline.channels.whatsapp import templates as wa_templates
 from threadline.channels.whatsapp.payloads import (
     IGNORED_TYPES,
     MEDIA_TYPES,
@@ -57,6 +60,7 @@ from threadline.channels.whatsapp.payloads import (
 )
 
 WINDOW = timedelta(hours=24)
+TEMPLATE_NOTICE = "whatsapp_template_status"  # meta key of a template status change item
 # Interactive messages (docs/providers/whatsapp.md#interactive-messages): up to 3 reply
 # buttons (titles of 20 characters) or a list of up to 10 rows (titles of 24 characters)
 # behind one button (a label of 20 characters); the body text has at most 1024 characters.
@@ -84,6 +88,14 @@ class WhatsAppAdapter(MetaAdapter):
         events: list[ProviderEvent] = []
         for entry in envelope.entry:
             for change in entry.all_changes():
+                if change.field == wa_templates.STATUS_FIELD:  # re-sync (templates.py)
+                    found = wa_templates.status_changes({"template_status": change.value})
+                    if found:  # one without a template id or name says nothing to act on
+                        events.append(ProviderEvent(
+                            f"template:{found[0].provider_id}:{found[0].status}:{entry.time}",
+                            {**meta.entry_context(envelope, entry),
+                             "template_status": change.value}))
+                    continue
                 if change.field != "messages":
                     continue
                 value = _parse(Value, change.value)
@@ -119,6 +131,8 @@ class WhatsAppAdapter(MetaAdapter):
             return [StatusUpdate(provider_id=status.id, state=DeliveryState(status.status),
                                  at=meta.from_epoch(status.timestamp, millis=False),
                                  error=error, meta=extra)]
+        if "template_status" in payload:
+            return [_template_notice(payload)]
         if "message" not in payload:
             raise PayloadError("stored event is neither a message nor a status")
         message = _parse(WaMessage, payload["message"])
@@ -266,6 +280,27 @@ def _interactive(message: OutboundMessage) -> JSON:
     return {"type": "button", "body": {"text": message.text},
             "action": {"buttons": [{"type": "reply", "reply": {"id": c.id, "title": c.title}}
                                    for c in choices]}}
+
+
+def _template_notice(payload: JSON) -> InboundMessage:
+    """A template status change: an item from the business account itself, meant for the
+    template sync (it takes the item before threading and re-lists the templates); it
+    never becomes a message (decision 0324)."""
+    changes = wa_templates.status_changes(payload)
+    if not changes:
+        raise PayloadError("a template status update without a template id or name")
+    change = changes[0]
+    waba = str(payload.get("entry_id") or "")[:64]
+    return InboundMessage(
+        provider_id=f"template:{change.provider_id}:{change.status}:"
+                    f"{payload.get('entry_time')}",
+        author=Author(identity_kind="whatsapp_business_account",
+                      provider_user_id=f"waba:{waba}"),
+        visibility=Visibility.PRIVATE, text="",
+        created_at=meta.from_epoch(payload.get("entry_time") or 0, millis=False),
+        meta={TEMPLATE_NOTICE: {"provider_id": change.provider_id, "name": change.name,
+                                "language": change.language, "status": change.status,
+                                "reason": change.reason}})
 
 
 def e164(wa_id: str) -> str:

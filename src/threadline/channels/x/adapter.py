@@ -24,6 +24,7 @@ import httpx
 from threadline.channels.base import (
     JSON,
     AccountConfig,
+    Attachment,
     BaseAdapter,
     ChannelAction,
     ChannelTraits,
@@ -38,7 +39,8 @@ from threadline.channels.base import (
     WebhookRequest,
     WebhookResponse,
 )
-from threadline.channels.x import inbound, outbound, poller
+from threadline.channels.media import MediaBytes
+from threadline.channels.x import inbound, media, outbound, poller
 
 SIGNATURE_HEADER = "x-twitter-webhooks-signature"
 # X's CRC tokens are short opaque strings of letters, digits and base64 punctuation. Anything
@@ -60,6 +62,9 @@ class XAdapter(BaseAdapter):
         public=True, private=True, char_limit=outbound.TWEET_LIMIT, window_hours=None,
         realtime=True, can_hide=False, identity_kind=inbound.IDENTITY_KIND)
     provider_hosts: ClassVar[ProviderHosts | None] = outbound.X_API
+    # Only the account's own tweets can be deleted (`DELETE /2/tweets/:id`), never a
+    # customer's: X has no moderation of other people's tweets.
+    deletes: ClassVar[frozenset[str]] = frozenset({"outbound"})
 
     # --- inbound --------------------------------------------------------------------------------
 
@@ -92,6 +97,12 @@ class XAdapter(BaseAdapter):
 
     def normalize(self, account: AccountConfig, payload: JSON) -> list[NormalizedItem]:
         return inbound.normalize_envelope(payload)
+
+    def fetch_media(self, account: AccountConfig, attachment: Attachment, http: httpx.Client,
+                    *, max_bytes: int) -> MediaBytes:
+        """A DM's file (OAuth 1.0a-signed GET, ton.twitter.com only) or a tweet's public
+        photo (MediaFetchingAdapter); see media.py."""
+        return media.fetch(account, attachment, http, max_bytes=max_bytes)
 
     # --- polling (PollingAdapter) ---------------------------------------------------------------
 

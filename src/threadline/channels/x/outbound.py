@@ -283,7 +283,14 @@ def _same(sent: str, text: str) -> bool:
 
 
 def delete_tweet(account: AccountConfig, tweet_id: str, http: httpx.Client) -> SendResult:
-    response = x_request(account, http, "DELETE", f"/2/tweets/{quote(tweet_id, safe='')}")
+    """`DELETE /2/tweets/:id`. A 404 (the tweet is already gone, as after a crash between
+    the call and the commit) counts as deleted: a repeat is harmless."""
+    try:
+        response = x_request(account, http, "DELETE", f"/2/tweets/{quote(tweet_id, safe='')}")
+    except PermanentSendError as exc:
+        if exc.code == "http_404":
+            return SendResult(provider_id=tweet_id, meta={"deleted": True, "already_gone": True})
+        raise
     try:
         answer: Any = load_body(response.content or b"{}").get("data")
     except PayloadError:

@@ -110,6 +110,58 @@ def place_now(session: Session, callback: Callback, *, actor_type: str,
     return callback
 
 
+def reschedule(session: Session, callback: Callback, *, window_start: datetime | None,
+               window_end: datetime | None, actor_type: str,
+               actor_id: str | None) -> Callback:
+    """Move a scheduled callback to a new window (the customer asked for another time). The
+    job of the old window finds its start in the future and does nothing; a new job is queued
+    for the new start. The consent is checked again."""
+    if callback.state != "scheduled":
+        raise ValidationFailed(f"this callback is {callback.state}", code="callback_not_scheduled")
+    if window_start is None:
+        raise ValidationFailed("give the new window's start", code="invalid_window")
+    if not has_consent(session, callback.workspace_id, kind="phone", address=callback.phone,
+                       purpose=PURPOSE):
+        raise ConsentRequired("this number has no consent for callbacks any more",
+                              details={"allowed": ["callback_form"]})
+    start, end = check_window(window_start, window_end, utcnow())
+    previous = (callback.window_start, callback.window_end)
+    callback.window_start, callback.window_end = start, end
+    enqueue(session, PLACE_JOB, {"callback_id": str(callback.id)},
+            workspace_id=callback.workspace_id, due_at=start)
+    audit(session, callback.workspace_id, "callback.rescheduled", "conversation",
+          callback.conversation_id, actor_type=actor_type, actor_id=actor_id,
+          data={"callback_id": str(callback.id),
+                "from": [w.isoformat() if w else None for w in previous],
+                "window_start": start.isoformat(), "window_end": end.isoformat()})
+    publish(session, callback.workspace_id, Live.CALLBACK_UPDATED,
+            {"conversation_id": str(callback.conversation_id), "callback_id": str(callback.id),
+             "state": callback.state})
+    return callback
+
+
+def cancel(session: Session, callback: Callback, note: str | None, *, actor_type: str,
+           actor_id: str | None) -> Callback:
+    """Cancel a callback not placed yet (its job then finds it canceled and does nothing)."""
+    if callback.state != "scheduled":
+        raise ValidationFailed(f"this callback is {callback.state}; only a scheduled one can "
+                               "be canceled", code="callback_not_scheduled")
+    text = "canceled" if not note or not note.strip() else f"canceled: {note.strip()[:2000]}"
+    set_state(session, callback, "canceled", actor_type=actor_type, actor_id=actor_id,
+              outcome=text)
+    return callback
+
+
+def due_group(callback: Callback, now: datetime) -> str:
+    """Where a scheduled callback stands: `scheduled` (its window is ahead), `due` (inside
+    its window) or `overdue` (the window passed and nobody called)."""
+    if callback.window_end is not None and callback.window_end < now:
+        return "overdue"
+    if callback.window_start is not None and callback.window_start > now:
+        return "scheduled"
+    return "due"
+
+
 def set_state(session: Session, callback: Callback, state: str, *, actor_type: str = "system",
               actor_id: str | None = None, outcome: str | None = None,
               call_provider_id: str | None = None) -> None:

@@ -9,11 +9,20 @@ docs/providers/whatsapp.md#sending):
     POST /{version}/{object_id}/comments                        Page comment (reply)
     POST /{version}/{ig_comment_id}/replies                      Instagram comment reply
     POST /{version}/{comment_id}                                 hide / unhide
+    DELETE /{version}/{comment_id}                               delete a comment ->
+                                                                {"success": true}; a deleted
+                                                                object is gone for every later
+                                                                call (error 100/33), listed
+                                                                in GET /_sandbox/deleted
     POST /{version}/{phone_number_id}/media                      WhatsApp media upload
                                                                 (multipart file, type,
                                                                 messaging_product) -> id
     GET  /{version}/{media_id}                                   WhatsApp media URL + facts
     GET  /whatsapp-media/{media_id}?exp=                         the bytes (bearer; 5 minutes)
+    GET  /{version}/{waba_id}/message_templates?limit=&after=    WhatsApp templates, paged
+                                                                (`seed_templates`); sends of
+                                                                a seeded name are checked
+                                                                (132001, 132000)
 Links sent in WhatsApp media messages and Messenger attachments are fetched as the real
 platforms do (GET, no cookie); what came back (status, type, size, SHA-256) is recorded on
 the answer and in `GET /_sandbox/meta/fetched`.
@@ -141,6 +150,8 @@ def _whatsapp(request: Request, body: dict[str, Any]) -> JSONResponse:
     if kind == "template" and not (body["template"].get("name")
                                    and body["template"].get("language")):
         return _error("(#132000) Template name and language are required", code=132000)
+    if kind == "template" and (refused := _check_template(body["template"])):
+        return refused
     if kind == "interactive" and (refused := _check_interactive(body["interactive"])):
         return refused
     n = recorder_of(request).next_id()
@@ -233,9 +244,26 @@ def _check_interactive(interactive: dict[str, Any]) -> JSONResponse | None:
     return None
 
 
+_deleted: list[str] = []  # objects (comments) deleted through DELETE /{id}, in order
+
+
+def _gone(object_id: str, method: str) -> JSONResponse | None:
+    """Graph's answer for an object that does not exist (here: one deleted before)."""
+    if object_id not in _deleted:
+        return None
+    message = (f"Unsupported {method} request. Object with ID '{object_id[:64]}' does not "
+               "exist, cannot be loaded due to missing permissions, or does not support this "
+               "operation.")
+    return JSONResponse({"error": {"message": message, "type": "GraphMethodException",
+                                   "code": 100, "error_subcode": 33,
+                                   "fbtrace_id": "SandboxGone"}}, status_code=400)
+
+
 @router.post("/{version}/{object_id}/comments")
 async def comments(version: str, object_id: str, request: Request) -> JSONResponse:
     if (refused := _check(request, version)) is not None:
+        return refused
+    if (refused := _gone(object_id, "post")) is not None:
         return refused
     body = await _body(request)
     if not body.get("message") and not body.get("attachment_url"):
@@ -247,6 +275,8 @@ async def comments(version: str, object_id: str, request: Request) -> JSONRespon
 @router.post("/{version}/{comment_id}/replies")
 async def replies(version: str, comment_id: str, request: Request) -> JSONResponse:
     if (refused := _check(request, version)) is not None:
+        return refused
+    if (refused := _gone(comment_id, "post")) is not None:
         return refused
     if not (await _body(request)).get("message"):
         return _error("(#100) The parameter message is required")
@@ -334,9 +364,17 @@ async def fetched() -> JSONResponse:
     return JSONResponse({"fetched": list(_fetched)})
 
 
+@router.get("/_sandbox/deleted")
+async def deleted() -> JSONResponse:
+    """The comments deleted so far (each id once: a repeat got the "does not exist" error)."""
+    return JSONResponse({"deleted": list(_deleted)})
+
+
 @router.get("/{version}/{media_id}")
 async def media_info(version: str, media_id: str, request: Request) -> JSONResponse:
     if (refused := _check(request, version)) is not None:
+        return refused
+    if (refused := _gone(media_id, "get")) is not None:
         return refused
     item = _media.get(media_id)
     if item is None:
@@ -354,10 +392,95 @@ async def media_info(version: str, media_id: str, request: Request) -> JSONRespo
 async def update_object(version: str, object_id: str, request: Request) -> JSONResponse:
     if (refused := _check(request, version)) is not None:
         return refused
+    if (refused := _gone(object_id, "post")) is not None:
+        return refused
     body = await _body(request)
     if not any(key in body for key in ("is_hidden", "hide")):
         return _error("(#100) No fields to update")
     return JSONResponse({"success": True})
+
+
+@router.delete("/{version}/{object_id}")
+async def delete_object(version: str, object_id: str, request: Request) -> JSONResponse:
+    """Delete a comment (a customer's on the page's posts, or the page's own reply)."""
+    if (refused := _check(request, version)) is not None:
+        return refused
+    if (refused := _gone(object_id, "delete")) is not None:
+        return refused
+    _deleted.append(object_id)
+    return JSONResponse({"success": True})
+
+
+# --- WhatsApp message templates (docs/providers/whatsapp.md#templates) -----------------------
+
+_templates: dict[str, list[dict[str, Any]]] = {}  # WABA id -> templates, in listing order
+_TEMPLATE_VARIABLE = re.compile(r"\{\{\s*([0-9]{1,3}|[a-z_][a-z0-9_]{0,63})\s*\}\}")
+
+
+def seed_templates(waba_id: str, templates: list[dict[str, Any]]) -> None:
+    """Tests and the demo: the WABA's templates become these (each `name`, `language`,
+    `status`, `category`, `components`; an `id` is made up when missing). Sends of a seeded
+    name are then checked: 132001 for a language or status that cannot be sent, 132000 when
+    the body parameters do not match the body's variables."""
+    _templates[waba_id] = [{"id": str(t.get("id") or 1_000_000 + i), **t}
+                           for i, t in enumerate(templates)]
+
+
+@router.get("/{version}/{waba_id}/message_templates")
+async def message_templates(version: str, waba_id: str, request: Request) -> JSONResponse:
+    """`GET /{waba-id}/message_templates?limit=&after=`: one page and `paging.next`."""
+    if (refused := _check(request, version)) is not None:
+        return refused
+    listed = _templates.get(waba_id, [])
+    try:
+        limit = max(1, min(int(request.query_params.get("limit") or 25), 100))
+        start = int(request.query_params.get("after") or 0)
+    except ValueError:
+        return _error("(#100) Invalid parameter")
+    page: dict[str, Any] = {"data": listed[start:start + limit]}
+    if start + limit < len(listed):
+        base = str(request.base_url).rstrip("/")
+        page["paging"] = {"cursors": {"before": str(start), "after": str(start + limit)},
+                          "next": f"{base}{PREFIX}/{version}/{waba_id}/message_templates"
+                                  f"?limit={limit}&after={start + limit}"}
+    return JSONResponse(page)
+
+
+def _check_template(template: dict[str, Any]) -> JSONResponse | None:
+    name, language = template.get("name"), template.get("language")
+    code = language.get("code") if isinstance(language, dict) else language
+    known = [t for ts in _templates.values() for t in ts if t.get("name") == name]
+    if not known:
+        return None  # not seeded: any name is taken
+    found = next((t for t in known if t.get("language") == code), None)
+    if found is None or found.get("status") != "APPROVED":
+        return _error(f"(#132001) Template name does not exist in the translation: {name} "
+                      f"({code})", code=132001)
+    body = next((str(c.get("text") or "") for c in found.get("components") or []
+                 if str(c.get("type", "")).upper() == "BODY"), "")
+    wanted = len(set(_TEMPLATE_VARIABLE.findall(body)))
+    given = sum(len(c.get("parameters") or []) for c in template.get("components") or []
+                if isinstance(c, dict) and str(c.get("type", "")).upper() == "BODY")
+    if wanted != given:
+        return _error(f"(#132000) Number of parameters does not match the expected number "
+                      f"of params: expected {wanted}, got {given}", code=132000)
+    return None
+
+
+def whatsapp_template_status_webhook(account_id: str, config: dict[str, Any], *,
+                                     template_id: int, name: str, language: str = "en_US",
+                                     event: str = "APPROVED",
+                                     reason: str = "NONE") -> SignedWebhook:
+    """`message_template_status_update` on the WABA (the id is a JSON number)."""
+    waba = str(config.get("waba_id") or "102290129340398")
+    value = {"event": event, "message_template_id": template_id,
+             "message_template_name": name, "message_template_language": language,
+             "reason": reason}
+    envelope = {"object": "whatsapp_business_account",
+                "entry": [{"id": waba, "time": int(time.time()),
+                           "changes": [{"field": "message_template_status_update",
+                                        "value": value}]}]}
+    return _signed("whatsapp", account_id, config, envelope)
 
 
 # --- webhooks ---------------------------------------------------------------------------------

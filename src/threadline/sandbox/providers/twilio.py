@@ -126,6 +126,31 @@ async def create_call(account_sid: str, request: Request) -> JSONResponse:
         "status": "queued", "uri": f"/2010-04-01/Accounts/{account_sid}/Calls/{sid}.json"})
 
 
+# A recording's audio: a tiny MP3 (an ID3 header and silent MPEG frames), per RecordingSid.
+_recordings: dict[str, bytes] = {}
+SILENT_MP3 = b"ID3\x04\x00\x00\x00\x00\x00\x00" + b"\xff\xfb\x90\x64" + b"\x00" * 413
+
+
+def put_recording(data: bytes = SILENT_MP3) -> str:
+    """A recording Twilio made of a call (a bridge or a voicemail): its RecordingSid."""
+    sid = f"RE{uuid.uuid4().hex}"
+    _recordings[sid] = data
+    return sid
+
+
+@router.get(_API + "/Recordings/{recording_file}")
+async def recording_media(account_sid: str, recording_file: str, request: Request) -> Response:
+    """`RecordingUrl` + `.mp3` with basic auth; without the suffix Twilio would answer WAV,
+    which the sandbox does not play (unverified: see the reference)."""
+    if not _authorised(request, account_sid):
+        return _error(401, 20003, "Authenticate")
+    sid, _, suffix = recording_file.partition(".")
+    data = _recordings.get(sid)
+    if data is None or suffix != "mp3":
+        return _error(404, 20404, "The requested resource was not found")
+    return Response(content=data, media_type="audio/mpeg")
+
+
 # --- webhook builders (the sandbox plays customers) -----------------------------------------
 
 
@@ -222,4 +247,21 @@ def call_webhook(account_id: str, config: dict[str, Any], from_number: str,
               "Timestamp": format_datetime(datetime.now(UTC))}
     if duration is not None:
         params["CallDuration"] = str(duration)
+    return _signed("voice", account_id, config, params, base_url)
+
+
+def recording_webhook(account_id: str, config: dict[str, Any], call_sid: str,
+                      recording_sid: str, *, sandbox_url: str, duration: int = 17,
+                      source: str = "RecordVerb", status: str = "completed",
+                      base_url: str = DEFAULT_BASE_URL) -> SignedWebhook:
+    """Twilio's `recordingStatusCallback`: a voicemail (`RecordVerb`) or a recorded bridge
+    (`DialVerb`) of the call `call_sid` is ready at `RecordingUrl`."""
+    account_sid = _account_sid(config)
+    url = (f"{sandbox_url.rstrip('/')}{PREFIX}/2010-04-01/Accounts/{account_sid}/Recordings/"
+           f"{recording_sid}")
+    params = {"AccountSid": account_sid, "CallSid": call_sid, "RecordingSid": recording_sid,
+              "RecordingUrl": url, "RecordingStatus": status,
+              "RecordingDuration": str(duration), "RecordingChannels": "1",
+              "RecordingStartTime": format_datetime(datetime.now(UTC)),
+              "RecordingSource": source}
     return _signed("voice", account_id, config, params, base_url)

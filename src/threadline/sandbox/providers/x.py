@@ -2,11 +2,15 @@
 
 Endpoints (under PREFIX, so an account's `api_base_url` is `<sandbox>/x`):
     POST   /2/tweets                                         -> 201 {"data": {"id", "text", ...}}
-    DELETE /2/tweets/{id}                                    -> {"data": {"deleted": true}}
+    DELETE /2/tweets/{id}                                    -> {"data": {"deleted": true}};
+                                                                404 once deleted (a repeat)
     POST   /2/dm_conversations/with/{participant_id}/messages -> 201 {"data": {dm ids}}
     GET    /2/users/{id}/mentions                            -> mentions told by `add_mention`
     GET    /2/users/{id}/tweets                              -> tweets posted through the sandbox
     GET    /2/dm_conversations/with/{participant_id}/dm_events -> DMs sent through the sandbox
+    GET    /1.1/ton/data/dm/{event_id}/{media_id}/{name}     -> a DM's media (`put_dm_media`);
+                                                                OAuth 1.0a only, as ton.twitter.com
+    GET    /_sandbox/deleted                                 -> {"deleted": [tweet ids, in order]}
 
 Requests without an `Authorization` header get X's 401 problem body. Webhook builders sign with
 `config["consumer_secret"]` and set `for_user_id = config["user_id"]`.
@@ -21,7 +25,7 @@ from typing import Any
 from urllib.parse import quote
 
 from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 
 from threadline.channels.x.adapter import SIGNATURE_HEADER, sign
 from threadline.sandbox.core import SignedWebhook, recorder_of
@@ -35,6 +39,8 @@ _mentions: list[dict[str, Any]] = []  # v2 tweets, as GET /2/users/:id/mentions 
 _users: dict[str, dict[str, Any]] = {}
 _posted: list[dict[str, Any]] = []  # tweets created through POST /2/tweets
 _dms: list[dict[str, Any]] = []  # DM events created through the DM endpoint
+_dm_media: dict[str, dict[str, Any]] = {}  # media id -> {"data", "mime_type"}: customers' DM files
+_deleted: list[str] = []  # tweet ids deleted through DELETE /2/tweets/:id, in order
 
 
 def add_mention(mentioned_user_id: str, tweet_id: str, user_id: str, screen_name: str,
@@ -56,12 +62,14 @@ def add_mention(mentioned_user_id: str, tweet_id: str, user_id: str, screen_name
 
 
 def reset() -> None:
-    """Forget every mention, posted tweet and DM (tests call it between cases)."""
+    """Forget every mention, posted tweet, DM and delete (tests call it between cases)."""
     with _lock:
+        _deleted.clear()
         _mentions.clear()
         _users.clear()
         _posted.clear()
         _dms.clear()
+        _dm_media.clear()
 
 
 def _iso(at: datetime | None) -> str:
@@ -141,8 +149,23 @@ async def delete_tweet(tweet_id: str, request: Request) -> JSONResponse:
     if (denied := _unauthorized(request)) is not None:
         return denied
     with _lock:
-        _posted[:] = [t for t in _posted if t["id"] != tweet_id]
+        gone = tweet_id in _deleted
+        if not gone:
+            _deleted.append(tweet_id)
+            _posted[:] = [t for t in _posted if t["id"] != tweet_id]
+            _mentions[:] = [t for t in _mentions if t["id"] != tweet_id]
+    if gone:  # a deleted tweet is gone for every later call
+        return JSONResponse({"title": "Not Found Error", "type": "about:blank", "status": 404,
+                             "detail": f"Could not find tweet with id: [{tweet_id}]."},
+                            status_code=404)
     return JSONResponse({"data": {"deleted": True}})
+
+
+@router.get("/_sandbox/deleted")
+async def deleted() -> JSONResponse:
+    """The tweets deleted so far (each id once: a repeat got a 404)."""
+    with _lock:
+        return JSONResponse({"deleted": list(_deleted)})
 
 
 @router.post("/2/dm_conversations/with/{participant_id}/messages")
@@ -173,6 +196,36 @@ async def list_dm_events(participant_id: str, request: Request) -> JSONResponse:
         events = [{k: v for k, v in e.items() if k != "participant_id"}
                   for e in reversed(_dms) if e["participant_id"] == participant_id]
     return JSONResponse({"data": events, "meta": {"result_count": len(events)}})
+
+
+def put_dm_media(data: bytes, mime_type: str, media_id: str) -> None:
+    """A customer's photo (or file) attached to a DM, served on the sandbox's ton path."""
+    with _lock:
+        _dm_media[media_id] = {"data": data, "mime_type": mime_type}
+
+
+def dm_media(sandbox_url: str, event_id: str, media_id: str, name: str = "photo.jpg",
+             kind: str = "photo") -> dict[str, Any]:
+    """The v1.1 media entity of a DM's `message_data.attachment.media`."""
+    url = f"{sandbox_url.rstrip('/')}{PREFIX}/1.1/ton/data/dm/{event_id}/{media_id}/{name}"
+    return {"id": int(media_id) if media_id.isdigit() else media_id, "id_str": media_id,
+            "type": kind, "media_url_https": url, "url": "https://t.co/sandboxDM",
+            "display_url": "pic.twitter.com/sandboxDM"}
+
+
+@router.get("/1.1/ton/data/dm/{event_id}/{media_id}/{name}")
+async def dm_media_bytes(event_id: str, media_id: str, name: str,
+                         request: Request) -> Response:
+    """ton.twitter.com serves DM media only to a request signed with OAuth 1.0a user
+    context (a bearer token is refused)."""
+    header = request.headers.get("authorization", "")
+    if not (header.startswith("OAuth ") and "oauth_signature=" in header):
+        return Response(status_code=401)
+    with _lock:
+        item = _dm_media.get(media_id)
+    if item is None:
+        return Response(status_code=404)
+    return Response(content=item["data"], media_type=item["mime_type"])
 
 
 @router.get("/2/users/{user_id}/tweets")
@@ -262,14 +315,17 @@ def mention_webhook(account_id: str, config: dict[str, Any], tweet_id: str, user
 
 def dm_webhook(account_id: str, config: dict[str, Any], event_id: str, sender_id: str,
                screen_name: str, text: str, created_at: datetime | None = None,
-               name: str | None = None) -> SignedWebhook:
-    """A customer's DM to the account: `direct_message_events` with the `users` map."""
+               name: str | None = None, media: dict[str, Any] | None = None) -> SignedWebhook:
+    """A customer's DM to the account: `direct_message_events` with the `users` map; with
+    `media` (from `dm_media`), a photo or file attached as `message_data.attachment`."""
     own_id = str(config["user_id"])
+    data: dict[str, Any] = {"text": text, "entities": {
+        "hashtags": [], "symbols": [], "user_mentions": [], "urls": []}}
+    if media is not None:
+        data["attachment"] = {"type": "media", "media": media}
     event = {"type": "message_create", "id": event_id, "created_timestamp": _ms(created_at),
              "message_create": {"target": {"recipient_id": own_id}, "sender_id": sender_id,
-                                "message_data": {"text": text, "entities": {
-                                    "hashtags": [], "symbols": [], "user_mentions": [],
-                                    "urls": []}}}}
+                                "message_data": data}}
     users = {sender_id: {"id": sender_id, "screen_name": screen_name,
                          "name": name or screen_name}}
     return _signed(account_id, config, {"for_user_id": own_id,

@@ -11,6 +11,10 @@ polling controls.
          is allowed instead (template, human-agent tag, private reply...).
     POST  /api/v1/channel-accounts/{id}/poll
          poll a polling account (IMAP email, X mentions) now.
+    GET   /api/v1/channel-accounts/{id}/whatsapp-templates
+         a WhatsApp account's message templates as last synced (status, category, body).
+    POST  /api/v1/channel-accounts/{id}/whatsapp-templates/sync
+         admins: sync them from WhatsApp now (an outbox job; 202).
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ from threadline.channels.registry import get_adapter, kinds
 from threadline.errors import NotFound, ValidationFailed
 from threadline.ingest.polling import interval, polls, schedule_poll
 from threadline.jobs.runtime import Runtime
+from threadline.outbound import whatsapp_templates as wa_templates
 from threadline.outbound.replies import check_reply
 from threadline.schema_types import ChannelKind, VisibilityName
 from threadline.web.contract import errors
@@ -194,3 +199,43 @@ def poll_now(account_id: uuid.UUID, principal: Annotated[Principal, Depends(supe
                                code="not_polled")
     job = schedule_poll(session, account)
     return PollOut(scheduled=job is not None)
+
+
+class WhatsAppTemplateOut(BaseModel):
+    id: uuid.UUID
+    name: str
+    language: str
+    status: str  # APPROVED, PENDING, REJECTED ... or UNKNOWN
+    category: str
+    body: str
+    variables: list[str]
+
+
+class WhatsAppTemplateList(BaseModel):
+    items: list[WhatsAppTemplateOut]
+
+
+class SyncOut(BaseModel):
+    queued: bool  # false: a sync is already pending
+
+
+@router.get("/{account_id}/whatsapp-templates", response_model=WhatsAppTemplateList,
+            responses=errors(NotFound, ValidationFailed))
+def whatsapp_templates(account_id: uuid.UUID,
+                       principal: Annotated[Principal, Depends(current_principal)],
+                       session: ReadSession) -> WhatsAppTemplateList:
+    account = wa_templates.whatsapp_account(session, principal.workspace_id, account_id)
+    return WhatsAppTemplateList(items=[WhatsAppTemplateOut(
+        id=t.id, name=t.name, language=t.language, status=t.status, category=t.category,
+        body=wa_templates.body_of(t), variables=wa_templates.variables_of(t))
+        for t in wa_templates.list_account_templates(session, principal.workspace_id,
+                                                     account.id)])
+
+
+@router.post("/{account_id}/whatsapp-templates/sync", status_code=202, response_model=SyncOut,
+             responses=errors(NotFound, ValidationFailed, role=True))
+def sync_whatsapp_templates(account_id: uuid.UUID,
+                            principal: Annotated[Principal, Depends(admin)],
+                            session: WriteSession) -> SyncOut:
+    return SyncOut(queued=wa_templates.request_sync(session, principal.workspace_id,
+                                                    account_id, principal.actor))

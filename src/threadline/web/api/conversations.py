@@ -27,6 +27,7 @@ from threadline.conversations.schemas import (
 from threadline.errors import (
     BadRequest,
     Conflict,
+    Forbidden,
     NotFound,
     PolicyViolation,
     ValidationFailed,
@@ -36,6 +37,7 @@ from threadline.hops.flow.marks import mark_messages, with_takers
 from threadline.hops.flow.schemas import ConversationWithTakers
 from threadline.hops.flow.video import end_video, start_video
 from threadline.outbound.actions import request_action
+from threadline.outbound.deletion import MAX_NOTE, REASONS, Deletion, request_delete
 from threadline.outbound.replies import Reply, post_reply
 from threadline.schema_types import (
     ChannelKind,
@@ -162,6 +164,39 @@ for _action in ("hide", "unhide"):
     router.post(f"/{{conversation_id}}/messages/{{message_id}}/{_action}", status_code=202,
                 response_model=ModerationOut,
                 responses=errors(NotFound, ValidationFailed))(_moderate(_action))
+
+
+class DeleteIn(BaseModel):
+    model_config = {"extra": "forbid"}
+
+    reason: str = Field(max_length=32, json_schema_extra={"enum": list(REASONS)},
+                        description="Why: " + "; ".join(f"`{k}` {v.lower()}"
+                                                        for k, v in REASONS.items()))
+    note: str = Field(default="", max_length=MAX_NOTE,
+                      description="Said in the audit log (needed with `other`).")
+
+
+class DeletionOut(BaseModel):
+    message_id: uuid.UUID
+    action: Literal["delete"]
+    state: Literal["queued"] = Field(
+        description="queued: the worker asks the provider next (again while it is queued)")
+
+
+@router.post("/{conversation_id}/messages/{message_id}/delete", status_code=202,
+             response_model=DeletionOut,
+             responses=errors(NotFound, ValidationFailed, Conflict, Forbidden))
+def delete_message(conversation_id: uuid.UUID, message_id: uuid.UUID, body: DeleteIn,
+                   principal: Annotated[Principal, Depends(current_principal)],
+                   session: WriteSession) -> DeletionOut:
+    """Delete a public message on its channel: a customer's comment on Facebook or Instagram
+    (supervisor role), or the brand's own public reply on Facebook, Instagram or X (any
+    agent). Audited with the reason; done by the worker through the provider's API, then the
+    message is marked deleted (`deleted_at`). 409 `already_deleted`; 422 `private_message`,
+    `channel_cannot_delete`, `not_on_channel`, `invalid_reason`; 403 `insufficient_role`."""
+    return DeletionOut.model_validate(request_delete(
+        session, principal.workspace_id, conversation_id, message_id, principal.actor,
+        principal.role, Deletion(body.reason, body.note)))
 
 
 @router.post("/{conversation_id}/messages", response_model=MessageOut, status_code=201,

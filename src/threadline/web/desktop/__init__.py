@@ -35,6 +35,7 @@ from threadline.web.desktop import (
     sla,
     stream,
     subjects,
+    wa_templates,
 )
 from threadline.web.desktop import crm as crm_page
 from threadline.web.desktop import customer_data as customer_data_page
@@ -82,3 +83,4 @@ for module in (login, account, inbox, actions, hops, subjects, customers, admin,
 router.include_router(customer_data_page.router)
 router.include_router(crm_page.router)
 router.include_router(outbound_webhooks_page.router)
+router.include_router(wa_templates.router)

@@ -1,5 +1,6 @@
 """The signed-in agent's own account: change his password, set up or turn off his second
-factor. Wrong passwords and codes count in the sign-in throttle."""
+factor, and his own phone number for click-to-call (stored encrypted). Wrong passwords and
+codes count in the sign-in throttle."""
 
 from __future__ import annotations
 
@@ -13,8 +14,9 @@ from sqlalchemy.orm import Session
 from starlette.responses import Response
 
 from threadline.errors import ThreadlineError
+from threadline.hops.flow.phone import agent_phone, set_agent_phone
 from threadline.jobs.runtime import Runtime
-from threadline.web.deps import get_runtime
+from threadline.web.deps import PostedForm, WriteSession, get_runtime
 from threadline.web.desktop.login import (
     account_policy,
     attempt,
@@ -63,7 +65,8 @@ def _page(request: Request, runtime: Runtime, user: DeskUser, *, error: str | No
             "totp_enabled": agent.totp_enabled_at is not None,
             "totp_required": workspace is not None and requires_totp(workspace, agent),
             "setup": totp_setup(session, agent.email, agent.workspace_id,
-                                accounts.pending_totp(agent, policy))}
+                                accounts.pending_totp(agent, policy)),
+            "agent_phone": agent_phone(agent)}
     return render(request, "account.html", context, status=status, headers=headers)
 
 
@@ -141,3 +144,17 @@ async def totp_confirm(request: Request, runtime: RuntimeDep, user: User) -> Res
 async def totp_disable(request: Request, runtime: RuntimeDep, user: User) -> Response:
     return await _with_code(request, runtime, user, "second-factor-off",
                             accounts.disable_totp)
+
+
+@router.post("/account/phone")
+def change_phone(request: Request, form: PostedForm, runtime: RuntimeDep, user: User,
+                 session: WriteSession) -> Response:
+    """The agent's own phone, which click-to-call rings first (empty: removed)."""
+    agent = access_agent(session, user.workspace_id, user.agent_id)
+    try:
+        set_agent_phone(session, agent, form_value(form, "phone"))
+    except ThreadlineError as exc:
+        session.rollback()
+        return _page(request, runtime, user, error=exc.message, status=exc.status)
+    notice = "phone-saved" if agent.phone else "phone-removed"
+    return RedirectResponse(f"/account?notice={notice}", status_code=303)

@@ -22,6 +22,12 @@ from threadline.events.service import audit
 from threadline.hops.flow import offers as hop_flow
 from threadline.hops.flow.video import end_video, start_video
 from threadline.outbound.actions import request_action
+from threadline.outbound.deletion import (
+    Deletion,
+    check_delete,
+    deletable_messages,
+    request_delete,
+)
 from threadline.outbound.replies import Reply, post_reply
 from threadline.triage import CATEGORIES, SENTIMENTS
 from threadline.web.deps import PostedForm
@@ -30,10 +36,12 @@ from threadline.web.desktop.render import is_htmx, render
 from threadline.web.desktop.security import (
     DesktopRoute,
     DeskUser,
+    ReadSession,
     WriteSession,
     current_user,
     form_value,
 )
+from threadline.web.desktop.wa_templates import composer_extras
 from threadline.web.media import composer_upload
 
 router = APIRouter(route_class=DesktopRoute, include_in_schema=False)
@@ -72,6 +80,10 @@ def reply(conversation_id: uuid.UUID, request: Request, form: PostedForm,
         if len(text) > 20_000:
             raise ValidationFailed("a message has at most 20,000 characters")
         options = closed_window_options(form) if kind == "message" else {}
+        if kind == "message":  # the synced template picker and quick replies
+            extras, filled = composer_extras(session, user.workspace_id, account_id, form)
+            options.update(extras)
+            text = filled if filled is not None else text
         if not text and "template" in options:  # the record of what was sent
             template = options["template"]
             text = f"[WhatsApp template {template['name']}]"
@@ -285,6 +297,45 @@ def _moderate(request: Request, session: Session, user: DeskUser, conversation_i
               message_id: uuid.UUID, action: str) -> Response:
     _conv(session, user, conversation_id)
     request_action(session, user.workspace_id, conversation_id, message_id, action, user.actor)
+    return _pane(request, session, user, conversation_id)
+
+
+def _deletable_message(session: Session, user: DeskUser, conversation_id: uuid.UUID,
+                       message_id: uuid.UUID) -> Message:
+    _conv(session, user, conversation_id)
+    message = session.get(Message, message_id)
+    if message is None or message.workspace_id != user.workspace_id or (
+            message.conversation_id != conversation_id):
+        raise NotFound("message not found")
+    return message
+
+
+@router.get("/conversations/{conversation_id}/messages/{message_id}/delete")
+def delete_confirm(conversation_id: uuid.UUID, message_id: uuid.UUID, request: Request,
+                   user: Annotated[DeskUser, Depends(current_user)],
+                   session: ReadSession) -> Response:
+    """The confirmation step of a delete, in place of the message's Delete button: what goes,
+    why (a reason), and the button that does it. Any other open confirmation closes."""
+    message = _deletable_message(session, user, conversation_id, message_id)
+    check_delete(message, user.role)
+    others = deletable_messages(session, conversation_id, user.role, besides=message_id)
+    return render(request, "partials/delete_confirm.html",
+                  {"conv": {"id": conversation_id}, "m": message, "others": others,
+                   "error": None, "note": ""})
+
+
+@router.post("/conversations/{conversation_id}/messages/{message_id}/delete")
+def delete(conversation_id: uuid.UUID, message_id: uuid.UUID, request: Request,
+           form: PostedForm, user: Annotated[DeskUser, Depends(current_user)],
+           session: WriteSession) -> Response:
+    """Delete a public message on its channel once confirmed (`confirm=delete`, a reason):
+    queued for the worker; the message shows "deleting", then "deleted" live."""
+    _deletable_message(session, user, conversation_id, message_id)
+    if form_value(form, "confirm") != "delete":
+        raise ValidationFailed("confirm the delete first (the message's Delete button asks)",
+                               code="confirmation_required", details={"field": "confirm"})
+    request_delete(session, user.workspace_id, conversation_id, message_id, user.actor,
+                   user.role, Deletion(form_value(form, "reason"), form_value(form, "note")))
     return _pane(request, session, user, conversation_id)
 
 

@@ -15,6 +15,7 @@ from threadline.conversations.privacy import masked_text, public_pii_spans
 from threadline.errors import ThreadlineError
 from threadline.events.names import desktop_registry
 from threadline.outbound.actions import hideable
+from threadline.outbound.deletion import REASONS, deletable, deleting, may_delete
 from threadline.routing.schemas import PRESENCES
 from threadline.web.media import file_size, media_url
 
@@ -61,7 +62,9 @@ def initials(name: str | None) -> str:
 TEMPLATES.env.filters.update(channel=channel_label, ago=ago, when=when, initials=initials)
 TEMPLATES.env.globals.update(channel_labels=CHANNEL_LABELS, masked_text=masked_text,
                              has_public_pii=public_pii_spans, hideable=hideable,
-                             media_url=media_url, file_size=file_size, presences=PRESENCES)
+                             media_url=media_url, file_size=file_size, presences=PRESENCES,
+                             deletable=deletable, may_delete=may_delete, deleting=deleting,
+                             delete_reasons=REASONS)
 
 
 # The real-time events the desktop's script subscribes to (events/names.py), in every page.
