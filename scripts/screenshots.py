@@ -26,8 +26,8 @@ import uvicorn
 from sqlalchemy import func, select
 
 from threadline.config import Settings
-from threadline.contacts.models import Customer
-from threadline.contacts.service import record_consent
+from threadline.contacts.models import Customer, Evidence
+from threadline.contacts.service import link_identity, record_consent
 from threadline.conversations.models import Conversation, Message
 from threadline.conversations.service import Actor, assign, set_labels, set_status
 from threadline.db.base import utcnow
@@ -43,6 +43,7 @@ from threadline.jobs.runtime import Runtime
 from threadline.outbound.actions import request_action
 from threadline.outbound.replies import Reply, post_reply
 from threadline.sandbox.core import create_app as create_sandbox
+from threadline.sandbox.providers import twilio as twilio_sandbox
 from threadline.web.app import create_app
 from threadline.workspace.models import Agent
 from threadline.workspace.service import create_agent, create_team, get_or_create_default_workspace
@@ -173,20 +174,27 @@ def agent_work(runtime: Runtime, workspace_id: uuid.UUID) -> dict[str, Any]:
             "hidden": hidden}
 
 
+def signed_in(pw: Any, base_url: str, *, email: str = "dana@acme.example",
+              height: int = 860) -> tuple[Any, Any]:
+    """Debian's Chromium, and a page signed in to the desktop as `email`."""
+    browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
+    page = browser.new_context(base_url=base_url,
+                               viewport={"width": 1440, "height": height}).new_page()
+    page.goto("/login")
+    page.fill("input[name=email]", email)
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url("**/inbox")
+    return browser, page
+
+
 def shoot(base_url: str, ids: dict[str, Any]) -> list[Path]:
     from playwright.sync_api import sync_playwright
 
     OUT.mkdir(parents=True, exist_ok=True)
     shots = []
     with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
-        page = browser.new_context(base_url=base_url,
-                                   viewport={"width": 1440, "height": 860}).new_page()
-        page.goto("/login")
-        page.fill("input[name=email]", "dana@acme.example")
-        page.fill("input[name=password]", PASSWORD)
-        page.click("button[type=submit]")
-        page.wait_for_url("**/inbox")
+        browser, page = signed_in(pw, base_url)
         for name, url in (("inbox", f"/conversations/{ids['tom']}"),
                           ("conversation", f"/conversations/{ids['maya']}"),
                           ("customer", f"/customers/{ids['customer']}"),
@@ -214,14 +222,7 @@ def shoot_pages(base_url: str, pages: Sequence[tuple[str, ...]], *,
 
     shots = []
     with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
-        page = browser.new_context(base_url=base_url,
-                                   viewport={"width": 1440, "height": 1000}).new_page()
-        page.goto("/login")
-        page.fill("input[name=email]", email)
-        page.fill("input[name=password]", PASSWORD)
-        page.click("button[type=submit]")
-        page.wait_for_url("**/inbox")
+        browser, page = signed_in(pw, base_url, email=email, height=1000)
         for name, url, *part in pages:
             page.set_viewport_size({"width": 1440, "height": 1000})
             page.goto(url)
@@ -383,10 +384,13 @@ def prepare_private_ways(runtime: Runtime, workspace_id: uuid.UUID, base_url: st
                              created_by=str(dana)).id
                      for data, name, mime in ((photo, "how-to-pack.jpg", "image/jpeg"),
                                               (label, "returns-label.pdf", "application/pdf"))]
+            whatsapp = s.scalar(select(Message.channel_account_id).where(
+                Message.conversation_id == ids["tom"], Message.channel == "whatsapp"))
             for file_id, text in zip(files, ("This is how to pack it:", "Your returns label:"),
-                                     strict=True):
+                                     strict=True):  # on WhatsApp, not on the call's line
                 post_reply(s, workspace_id, ids["tom"], Reply(
-                    text=text, visibility="private", attachment_ids=(file_id,)), actor)
+                    text=text, visibility="private", attachment_ids=(file_id,),
+                    channel_account_id=whatsapp), actor)
     settle(runtime)
     if out.get("details_url"):
         path = "/" + out["details_url"].split("/", 3)[3]
@@ -444,6 +448,44 @@ def shoot_private_ways(base_url: str, ids: dict[str, Any], ways: dict[str, Any])
     return shots
 
 
+def shoot_phone(runtime: Runtime, workspace_id: uuid.UUID, base_url: str,
+                accounts: dict[str, Any]) -> list[Path]:
+    """Tom, who praised the app on X, calls: the inbox's call pop-up, then the call's
+    conversation with his X posts, the kind one highlighted (docs/screenshots/call-*.png)."""
+    from playwright.sync_api import sync_playwright
+
+    number = "+14155550177"
+    with runtime.db.session() as s:  # an agent noted Tom's mobile number on his profile
+        tom = s.scalar(select(Message.conversation_id).where(
+            Message.workspace_id == workspace_id, Message.channel == "x",
+            Message.text.like("%love the new app%")))
+        customer_id = s.get(Conversation, tom).customer_id if tom else None
+        if customer_id is not None:
+            link_identity(s, workspace_id, customer_id, kind="phone", address=number,
+                          evidence=Evidence.AGENT, actor_type="agent")
+    voice, config = accounts["voice"]
+    hook = twilio_sandbox.call_webhook(voice, config, number, base_url=base_url)
+    shots = []
+    with sync_playwright() as pw:
+        browser, page = signed_in(pw, base_url)
+        page.wait_for_selector("body[data-live='1']", state="attached", timeout=15_000)
+        httpx.post(f"{base_url}{hook.path}", content=hook.body, headers=hook.headers,
+                   timeout=15)
+        notice = page.locator(".call-notice", has_text="Incoming call")
+        notice.wait_for(timeout=20_000)
+        page.wait_for_timeout(400)
+        for name, step in (("call-popup", None), ("call-history", notice.locator("a"))):
+            if step is not None:
+                step.click()
+                page.wait_for_selector("#social-history", timeout=20_000)
+                page.wait_for_timeout(600)
+            path = OUT / f"{name}.png"
+            page.screenshot(path=str(path))
+            shots.append(path)
+        browser.close()
+    return shots
+
+
 def main() -> int:
     logging.basicConfig(level=logging.WARNING)
     tmp = Path(tempfile.mkdtemp(prefix="threadline-shots-"))
@@ -476,6 +518,8 @@ def main() -> int:
             print(path.relative_to(ROOT))
         prepare_feedback(runtime, workspace_id)
         for path in shoot_pages(base_url, FEEDBACK_PAGES):
+            print(path.relative_to(ROOT))
+        for path in shoot_phone(runtime, workspace_id, base_url, accounts):
             print(path.relative_to(ROOT))
         analytics = prepare_dashboards(runtime)
         for path in shoot_dashboards(base_url, analytics["customer"]):

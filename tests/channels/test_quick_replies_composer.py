@@ -198,12 +198,17 @@ class TestTelegram:
         ours = [m for m in _messages(client, conv) if m["direction"] == "outbound"][-1]
         message_id = int(ours["provider_id"].rpartition(":")[2])
 
+        query_id = f"q{marker}"
         _post(client, tg.telegram_callback_query_webhook(
             str(account.id), config, chat_id=user, user_id=user, data="Paris",
-            message_id=message_id))
+            message_id=message_id, callback_id=query_id))
         worker.drain()
         inbound = [m for m in _messages(client, conv) if m["direction"] == "inbound"]
         assert inbound[-1]["text"] == "Paris"
+        worker.drain()  # the tap is answered, so the customer's button stops spinning
+        answered = [c for c in _calls(sandbox, "telegram", query_id)
+                    if c["path"].endswith("/answerCallbackQuery")]
+        assert len(answered) == 1 and answered[0]["json"] == {"callback_query_id": query_id}
 
 
 class TestOtherChannels:

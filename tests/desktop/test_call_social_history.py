@@ -1,6 +1,6 @@
 """When a customer with a social history calls (issue 15): the desktops are told at once
 (`call.incoming` on the stream, a notice in Chromium) and the call's conversation shows what
-the caller said in public lately, with a hint to thank him for a kind post."""
+the caller said in public on X lately, his kind post marked with a hint to thank him."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from threadline.contacts.service import link_identity
 from threadline.conversations.models import Conversation, Message
 from threadline.events.models import StreamEvent
 from threadline.sandbox.providers import twilio as stw
+from threadline.sandbox.providers import x as sx
 from threadline.workspace.service import create_channel_account
 
 
@@ -26,12 +27,17 @@ def _caller_with_a_public_post(runtime, workspace_id, client, worker, sandbox):
     with runtime.db.session() as s:
         voice = create_channel_account(s, workspace_id, kind="voice", name="Phone",
                                        config=config)
-    social = api_account(runtime, workspace_id)
+    x_config = {"consumer_key": "ck", "consumer_secret": "sandbox_secret",
+                "access_token": "2244994945-token", "access_token_secret": "ats",
+                "user_id": "2244994945", "api_base_url": f"{sandbox.url}/x"}
+    with runtime.db.session() as s:
+        x_account = create_channel_account(s, workspace_id, kind="x", name="Acme on X",
+                                           config=x_config)
     marker = uuid.uuid4().hex[:6]
-    assert post_events(client, social, [message_event(
-        f"post-{marker}", author=f"fan-{marker}",
-        text=f"@acme Love the new app, checkout is so much faster now! {marker}")]
-                       ).status_code == 200
+    hook = sx.mention_webhook(str(x_account.id), x_config, f"post-{marker}",
+                              str(secrets.randbelow(10**9)), f"fan{marker}",
+                              f"@acme Love the new app, checkout is so much faster now! {marker}")
+    assert client.post(hook.path, content=hook.body, headers=hook.headers).status_code == 200
     worker.drain()
     with runtime.db.session(write=False) as s:  # praise: in the Chatter view, not the queue
         customer_id = s.scalar(select(Conversation.customer_id).join(
@@ -98,6 +104,10 @@ def test_the_desktop_rings_live(runtime, workspace_id, client, worker, sandbox, 
         notice.wait_for(timeout=10_000)
         notice.locator("a").click()
         page.wait_for_selector("#social-history", timeout=10_000)
-        assert marker in page.inner_text("#social-history")
+        post = page.locator("#social-history li", has_text=marker)
+        assert post.locator(".ch-x").inner_text() == "X"  # his history on X
+        assert post.get_attribute("data-sentiment") == "positive"
+        assert post.locator("[data-role=acknowledge]").is_visible()  # the kind post stands out
+        assert post.evaluate("li => getComputedStyle(li).borderLeftStyle") == "solid"
     finally:
         page.context.close()

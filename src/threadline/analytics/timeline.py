@@ -68,7 +68,8 @@ def conversation_story(session: Session, workspace_id: uuid.UUID,
                                      account_name=account_names.get(m.channel_account_id)
                                      if m.channel_account_id else None))
         if m.direction == "inbound" and m.kind != "note" and m.channel_account_id:
-            last_inbound = m
+            if m.kind != "call" or last_inbound is None or last_inbound.kind == "call":
+                last_inbound = m  # where he last wrote; a call only when he never wrote
             if m.visibility == "private":
                 last_private[m.channel_account_id] = m.created_at
     for hop in session.scalars(select(Hop).where(Hop.conversation_id == conv.id)):

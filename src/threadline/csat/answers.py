@@ -164,6 +164,12 @@ def intercept(runtime: Runtime, session: Session, account: ChannelAccount,
     if tap is not None:
         _answer_tap(session, account, item, tap)
         return True
+    query_id = item.meta.get("callback_query_id")
+    if query_id:  # a tap on an agent's quick reply: his message, and Telegram's spinner stops
+        enqueue(session, ACK_JOB, {"channel_account_id": str(account.id),
+                                   "callback_query_id": str(query_id), "text": ""},
+                workspace_id=account.workspace_id)
+        return False
     if item.meta.get("auto_reply") or item.attachments:
         return False
     typed = rules.text_answer(item.text)
@@ -227,7 +233,8 @@ def _answer_text(session: Session, account: ChannelAccount, item: InboundMessage
 
 @handler(ACK_JOB)
 def ack_job(runtime: Runtime, job: Job) -> None:
-    """Telegram: answer the tapped button's callback query with a short notification."""
+    """Telegram: answer the tapped button's callback query (a survey's: with a short
+    notification; a quick reply's: silently)."""
     with runtime.db.session(write=False) as session:
         account = session.get(ChannelAccount, uuid.UUID(str(job.payload.get(
             "channel_account_id"))))

@@ -18,6 +18,7 @@ from threadline.conversations.service import SYSTEM
 from threadline.csat.settings import SETTING, CsatSettings, set_csat_settings
 from threadline.db.migrate import upgrade
 from threadline.demo.seed_approval import seed_approval
+from threadline.demo.seed_channels import DEMO_WABA, seed_agent_phone, seed_whatsapp_templates
 from threadline.demo.seed_integrations import seed_integrations
 from threadline.demo.seed_queue import seed_queue
 from threadline.demo.seed_routing import seed_routing
@@ -48,9 +49,12 @@ def demo_accounts(sandbox_url: str) -> dict[str, dict[str, Any]]:
                      "api_base_url": f"{sandbox_url}/meta"},
         "whatsapp": {"app_secret": secrets.token_hex(16), "verify_token": "demo-verify",
                      "access_token": "demo-wa-token", "phone_number_id": "2200000001",
-                     "api_base_url": f"{sandbox_url}/meta"},
+                     "waba_id": DEMO_WABA, "api_base_url": f"{sandbox_url}/meta"},
         "sms": {"account_sid": "AC" + "0" * 32, "auth_token": secrets.token_hex(16),
                 "from_number": "+14155550000", "api_base_url": f"{sandbox_url}/twilio"},
+        "voice": {"account_sid": "AC" + "1" * 32, "auth_token": secrets.token_hex(16),
+                  "from_number": "+14155550001", "voicemail": True,
+                  "api_base_url": f"{sandbox_url}/twilio"},
         "telegram": {"bot_token": "1000001:demo", "secret_token": secrets.token_hex(16),
                      "api_base_url": f"{sandbox_url}/telegram"},
         "api": {"secret": secrets.token_hex(16), "identity_kind": "x",
@@ -128,8 +132,9 @@ def run_demo(*, host: str = "127.0.0.1", port: int = 8000,
         workspace_id = ws.id
         _, token = create_token(session, workspace_id, role="admin", name="demo")
         email = f"demo-{secrets.token_hex(3)}@threadline.example"
-        _, password = create_agent(session, workspace_id, email=email, role="admin",
-                                   name="Demo Admin")
+        admin, password = create_agent(session, workspace_id, email=email, role="admin",
+                                       name="Demo Admin")
+        admin_id = admin.id
         seed_service_levels(session, workspace_id)  # business hours and two SLA policies
         if SETTING not in (ws.settings or {}):  # satisfaction surveys a minute after resolving
             set_csat_settings(session, workspace_id,
@@ -138,6 +143,8 @@ def run_demo(*, host: str = "127.0.0.1", port: int = 8000,
     seed_queue(runtime, workspace_id, accounts)  # mentions, competitors, chatter: their views
     seed_routing(runtime, workspace_id)  # teams Care and Español, rules, agents online
     seed_integrations(runtime, workspace_id, sandbox_url)  # the shop's lookup, HubSpot
+    seed_whatsapp_templates(runtime, workspace_id, accounts["whatsapp"][0])
+    seed_agent_phone(runtime, admin_id)  # click-to-call rings the demo admin first
     base_url = f"http://{host}:{port}"
     traffic = Traffic(base_url, accounts)
     app = create_app(runtime)

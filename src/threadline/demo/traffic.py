@@ -71,6 +71,10 @@ class Traffic:
             return telegram.telegram_message_webhook(acc, cfg, chat_id=c["tg_id"],
                                                      user_id=c["tg_id"], text=step["text"],
                                                      first_name=c["name"].split()[0])
+        if channel == "phone_call":  # rings the desktops: the caller's social history shows
+            acc, cfg = self.accounts["voice"]
+            return twilio.call_webhook(acc, cfg, from_number=c["phone"], call_sid=f"CA{n:032x}",
+                                       base_url=self.base_url)
         raise ValueError(f"unknown demo channel {channel!r}")
 
     def run(self) -> None:

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import case, select
 from sqlalchemy.orm import Session
 
 from threadline.adapters.config import account_config
@@ -76,7 +76,10 @@ def _latest_inbound(session: Session, conv: Conversation, account_id: uuid.UUID 
         stmt = stmt.where(Message.channel_account_id == account_id)
     if visibility is not None:
         stmt = stmt.where(Message.visibility == visibility)
-    return session.scalar(stmt.order_by(Message.created_at.desc()).limit(1))
+    # a reply goes where the customer last wrote: a phone call carries no text answer, so it
+    # is the anchor only when he never wrote (analytics/timeline.py chooses the same)
+    return session.scalar(stmt.order_by(case((Message.kind == "call", 1), else_=0),
+                                        Message.created_at.desc()).limit(1))
 
 
 def _named_anchor(session: Session, conv: Conversation, message_id: uuid.UUID) -> Message:
