@@ -377,3 +377,42 @@ def pytest_testnodedown(node: Any, error: Any) -> None:
 def pytest_terminal_summary(terminalreporter: Any) -> None:
     for line in WORKER_FIGURES:
         terminalreporter.write_line(line)
+
+
+# What the PostgreSQL run repeats: tests that use the suite's database or bus (through the
+# `runtime`, `settings`, `database_url` or `redis_url` fixtures, or by reading the
+# THREADLINE_TEST_* variables themselves). The others (adapters against fixtures, triage,
+# signatures, command lines on their own SQLite file) run the same on both passes; they ran
+# on the SQLite pass and are deselected on the second, never skipped or counted.
+SHARED_BACKENDS = frozenset({"runtime", "settings", "database_url", "redis_url"})
+SESSION_SCAN = "no_secrets_in_clear"  # autouse: every test has it, it decides nothing
+
+
+def uses_the_backends(item: Any) -> bool:
+    info = getattr(item, "_fixtureinfo", None)
+    if info is None:
+        return True
+    pending = [name for name in info.initialnames if name != SESSION_SCAN]
+    seen: set[str] = set()
+    while pending:
+        name = pending.pop()
+        if name in seen:
+            continue
+        seen.add(name)
+        definitions = info.name2fixturedefs.get(name)
+        if definitions:
+            pending.extend(a for a in definitions[-1].argnames if a != "request")
+    if seen & SHARED_BACKENDS:
+        return True
+    source = Path(str(item.fspath)).read_text(errors="replace")
+    return "THREADLINE_TEST_" in source
+
+
+def pytest_collection_modifyitems(config: Any, items: list[Any]) -> None:
+    if not os.environ.get("THREADLINE_TEST_DATABASE_URL"):
+        return
+    keep = [item for item in items if uses_the_backends(item)]
+    dropped = [item for item in items if not uses_the_backends(item)]
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = keep

@@ -305,7 +305,8 @@ class TestChannelAccounts:
         with runtime.db.session(write=False) as s:
             rows = list(s.scalars(select(AuditEvent).where(
                 AuditEvent.subject_id == str(acc.id),
-                AuditEvent.action == "channel_account.updated")))
+                AuditEvent.action == "channel_account.updated").order_by(
+                AuditEvent.created_at)))  # the rotation, then the deactivation
         assert rows and all("rotated" not in str(r.data) for r in rows)
         assert rows[0].data["config_keys"] == ["secret"]
         bad = client.patch(f"/api/v1/channel-accounts/{acc.id}", json={"name": ""})
