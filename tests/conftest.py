@@ -409,6 +409,9 @@ def uses_the_backends(item: Any) -> bool:
 
 
 def pytest_collection_modifyitems(config: Any, items: list[Any]) -> None:
+    # The long tests (marked slow: browsers, crashes, the API contract) first, so that the
+    # test processes share them instead of one finishing alone with the longest at the end.
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
     if not os.environ.get("THREADLINE_TEST_DATABASE_URL"):
         return
     keep = [item for item in items if uses_the_backends(item)]

@@ -9,8 +9,11 @@ import sys
 from pathlib import Path
 
 import httpx
+import pytest
 
 from tests.conftest import LiveServer, shared_data
+
+pytestmark = pytest.mark.slow  # long: run first (tests/conftest.py)
 
 
 def run(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:

@@ -23,6 +23,8 @@ from threadline.config import Settings
 from threadline.jobs.runtime import Runtime
 from threadline.jobs.worker import Worker
 
+pytestmark = pytest.mark.slow  # long: run first (tests/conftest.py)
+
 
 def serve(settings: Settings, s3: str, data_dir: Path) -> tuple[subprocess.Popen[bytes], str]:
     port = free_port()

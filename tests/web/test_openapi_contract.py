@@ -39,6 +39,8 @@ from threadline.jobs.runtime import Runtime
 from threadline.jobs.worker import Worker
 from threadline.workspace.service import create_channel_account
 
+pytestmark = pytest.mark.slow  # long: run first (tests/conftest.py)
+
 CHECKS = [not_a_server_error, response_schema_conformance, negative_data_rejection,
           status_code_conformance, content_type_conformance]
 MAX_EXAMPLES = 25

@@ -11,6 +11,7 @@ import sys
 import time
 import uuid
 
+import pytest
 from sqlalchemy import select
 
 from tests.integrations.webhooks.conftest import Receiver, pump, subscribe
@@ -18,6 +19,8 @@ from threadline.integrations.webhooks.delivery import Event, record
 from threadline.integrations.webhooks.models import WebhookDelivery
 from threadline.jobs.runtime import Runtime
 from threadline.jobs.worker import Worker
+
+pytestmark = pytest.mark.slow  # long: run first (tests/conftest.py)
 
 
 def start_worker(runtime: Runtime) -> subprocess.Popen[bytes]:
