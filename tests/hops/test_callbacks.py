@@ -127,3 +127,57 @@ class TestCallbackForm:
         assert canceled["outcome"] == "consent revoked"
         assert not [c for c in hop.calls("twilio", path_contains="/Calls.json")
                     if c["form"].get("To") == number]
+
+
+class TestRescheduleAndCancelThroughTheApi:
+    def _scheduled(self, hop: Hops) -> tuple[dict[str, Any], dict[str, Any], str]:
+        _, conv, _ = hop.x_complaint(f"@acme call me tomorrow {hop.tag}")
+        hop.account("voice", voice_config(hop))
+        offer = hop.offer(conv["id"], "callback_form")
+        number = phone()
+        later = datetime.now(UTC) + timedelta(hours=2)
+        done = hop.customer.post(hop.path(offer["url"]), data={
+            "phone": number, "consent": "yes", "tz_offset": "0",
+            "window_start": later.strftime("%Y-%m-%dT%H:%M"),
+            "window_end": (later + timedelta(hours=2)).strftime("%Y-%m-%dT%H:%M")})
+        assert done.status_code == 200, done.text
+        [scheduled] = callbacks_of(hop, conv["id"])
+        assert scheduled["state"] == "scheduled"
+        return conv, scheduled, number
+
+    def test_reschedule_then_cancel(self, hop: Hops) -> None:
+        _, scheduled, number = self._scheduled(hop)
+        start = (datetime.now(UTC) + timedelta(days=1)).replace(microsecond=0)
+        moved = hop.api.post(f"/callbacks/{scheduled['id']}/reschedule", json={
+            "window_start": start.isoformat(),
+            "window_end": (start + timedelta(hours=1)).isoformat()})
+        assert moved.status_code == 200, moved.text
+        assert datetime.fromisoformat(moved.json()["window_start"]) == start
+        canceled = hop.api.post(f"/callbacks/{scheduled['id']}/cancel",
+                                json={"note": "customer called us himself"})
+        assert canceled.status_code == 200 and canceled.json()["state"] == "canceled"
+        assert canceled.json()["outcome"] == "canceled: customer called us himself"
+        # a canceled callback is neither moved nor canceled again, and nothing is dialled
+        again = hop.api.post(f"/callbacks/{scheduled['id']}/reschedule",
+                             json={"window_start": start.isoformat()})
+        assert again.status_code == 422
+        assert again.json()["error"]["code"] == "callback_not_scheduled"
+        assert hop.api.post(f"/callbacks/{scheduled['id']}/cancel",
+                            json={}).json()["error"]["code"] == "callback_not_scheduled"
+        assert not [c for c in hop.calls("twilio", path_contains="/Calls.json")
+                    if c["form"].get("To") == number]
+
+    def test_bad_bodies_and_unknown_ids_are_typed_and_change_nothing(self, hop: Hops) -> None:
+        conv, scheduled, _ = self._scheduled(hop)
+        before = hop.snapshot()
+        for body in ({}, {"window_start": "not a time"}, {"window_start": "x" * 100},
+                     {"window_start": "2999-01-01T00:00:00Z", "extra": 1}):
+            answer = hop.api.post(f"/callbacks/{scheduled['id']}/reschedule", json=body)
+            assert answer.status_code == 422, (body, answer.text)
+        assert hop.api.post(f"/callbacks/{scheduled['id']}/cancel",
+                            json={"note": "x" * 2001}).status_code == 422
+        unknown = "01900000-0000-7000-8000-000000000000"
+        assert hop.api.post(f"/callbacks/{unknown}/cancel", json={}).status_code == 404
+        assert hop.snapshot() == before
+        [still] = callbacks_of(hop, conv["id"])
+        assert still["state"] == "scheduled"

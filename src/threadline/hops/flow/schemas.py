@@ -112,6 +112,15 @@ class OutcomeIn(StrictInput):
     note: str | None = Field(default=None, max_length=2000)
 
 
+class RescheduleIn(StrictInput):
+    window_start: DatetimeIn
+    window_end: DatetimeIn | None = None
+
+
+class CancelIn(StrictInput):
+    note: str | None = Field(default=None, max_length=2000)
+
+
 class ConsentIn(StrictInput):
     kind: Literal["email", "phone", "whatsapp", "sms"]
     address: str = Field(min_length=3, max_length=320)

@@ -22,6 +22,7 @@ from threadline.hops.flow.marks import taker_out
 from threadline.hops.flow.schemas import (
     CallbackIn,
     CallbackOut,
+    CancelIn,
     ConsentCreated,
     ConsentIn,
     ConsentRevoked,
@@ -36,6 +37,7 @@ from threadline.hops.flow.schemas import (
     OfferedChannelsIn,
     OfferedChannelsOut,
     OutcomeIn,
+    RescheduleIn,
     ResolveOut,
     TakerOut,
     VerificationIn,
@@ -208,6 +210,29 @@ def outcome(callback_id: uuid.UUID, body: OutcomeIn, principal: Agent,
     callback = callbacks.access_callback(session, principal.workspace_id, callback_id)
     callbacks.record_outcome(session, callback, body.outcome, body.note,
                              actor_type=principal.actor.type, actor_id=principal.actor.id)
+    return CallbackOut.model_validate(callback)
+
+
+@router.post("/callbacks/{callback_id}/reschedule", response_model=CallbackOut,
+             tags=["callbacks"], responses=errors(NotFound, PolicyViolation))
+def reschedule(callback_id: uuid.UUID, body: RescheduleIn, principal: Agent,
+               session: Writer) -> CallbackOut:
+    """Move a scheduled callback to another window (the consent is checked again)."""
+    callback = callbacks.access_callback(session, principal.workspace_id, callback_id)
+    callbacks.reschedule(session, callback, window_start=body.window_start,
+                         window_end=body.window_end, actor_type=principal.actor.type,
+                         actor_id=principal.actor.id)
+    return CallbackOut.model_validate(callback)
+
+
+@router.post("/callbacks/{callback_id}/cancel", response_model=CallbackOut, tags=["callbacks"],
+             responses=errors(NotFound))
+def cancel(callback_id: uuid.UUID, body: CancelIn, principal: Agent,
+           session: Writer) -> CallbackOut:
+    """Cancel a callback not placed yet."""
+    callback = callbacks.access_callback(session, principal.workspace_id, callback_id)
+    callbacks.cancel(session, callback, body.note, actor_type=principal.actor.type,
+                     actor_id=principal.actor.id)
     return CallbackOut.model_validate(callback)
 
 
