@@ -49,6 +49,9 @@ async def posted_form(request: Request) -> FormData:
 PostedForm = Annotated[FormData, Depends(posted_form)]
 
 
+RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
+
+
 # Function-scoped: the session closes (and commits) before the response is sent, so a client
 # never hears 201 for a change that is not committed yet.
 ReadSession = Annotated[Session, Depends(read_session, scope="function")]

@@ -9,23 +9,21 @@ SVG file can never render as a page of ours (it is refused on the way in as well
 from __future__ import annotations
 
 import uuid
-from typing import Annotated, Any
+from typing import Any
 from urllib.parse import quote
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from sqlalchemy.orm import Session
 from starlette.datastructures import UploadFile
 from starlette.responses import Response
 
 from threadline.config import Settings
 from threadline.errors import Forbidden, NotFound, PayloadTooLarge
-from threadline.jobs.runtime import Runtime
 from threadline.media import limits, scanning, service, sniff, tokens
 from threadline.media.store import BlobMissing
-from threadline.web.deps import ReadSession, get_runtime
+from threadline.web.deps import ReadSession, RuntimeDep
 
 router = APIRouter(tags=["media"], include_in_schema=False)
-RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
 CSP = "sandbox; default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; " \
       "frame-ancestors 'self'"
 

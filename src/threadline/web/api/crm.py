@@ -31,21 +31,19 @@ from threadline.integrations.crm.schemas import (
     ConnectionPatch,
     CustomerCrmOut,
 )
-from threadline.jobs.runtime import Runtime
 from threadline.web.contract import errors
 from threadline.web.deps import (
     Principal,
     ReadSession,
+    RuntimeDep,
     WriteSession,
     admin,
     current_principal,
-    get_runtime,
 )
 
 router = APIRouter(tags=["crm"])
 Admin = Annotated[Principal, Depends(admin)]
 Agent = Annotated[Principal, Depends(current_principal)]
-RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
 
 
 def _backfill(conn: CrmConnection) -> BackfillOut:

@@ -23,10 +23,9 @@ from threadline.jobs.runtime import Runtime
 from threadline.media import limits, service
 from threadline.media.models import MediaFile
 from threadline.web.contract import errors
-from threadline.web.deps import Principal, WriteSession, current_principal, get_runtime
+from threadline.web.deps import Principal, RuntimeDep, WriteSession, current_principal
 
 router = APIRouter(tags=["media"])
-RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
 MULTIPART_SLACK = 64 * 1024  # boundaries and part headers around the file
 
 

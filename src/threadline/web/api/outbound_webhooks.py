@@ -34,13 +34,11 @@ from threadline.integrations.webhooks.schemas import (
     SubscriptionOut,
     SubscriptionUpdate,
 )
-from threadline.jobs.runtime import Runtime
 from threadline.web.contract import errors
-from threadline.web.deps import Principal, ReadSession, WriteSession, admin, get_runtime
+from threadline.web.deps import Principal, ReadSession, RuntimeDep, WriteSession, admin
 
 router = APIRouter(tags=["outbound webhooks"])
 Admin = Annotated[Principal, Depends(admin)]
-RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
 MAX_ID = 2**62
 
 

@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse
 from sqlalchemy.orm import Session
 from starlette.responses import Response
@@ -16,7 +16,7 @@ from starlette.responses import Response
 from threadline.errors import ThreadlineError
 from threadline.hops.flow.phone import agent_phone, set_agent_phone
 from threadline.jobs.runtime import Runtime
-from threadline.web.deps import PostedForm, WriteSession, get_runtime
+from threadline.web.deps import PostedForm, RuntimeDep, WriteSession
 from threadline.web.desktop.login import (
     account_policy,
     attempt,
@@ -28,10 +28,10 @@ from threadline.web.desktop.login import (
 from threadline.web.desktop.render import render
 from threadline.web.desktop.security import (
     SESSION_COOKIE,
+    Anyone,
     DesktopRoute,
     DeskUser,
     client_address,
-    current_user,
     form_value,
     is_secure,
     set_cookie,
@@ -48,8 +48,6 @@ from threadline.workspace.auth import (
 from threadline.workspace.models import Agent, Role, Workspace
 
 router = APIRouter(route_class=DesktopRoute, include_in_schema=False)
-User = Annotated[DeskUser, Depends(current_user)]
-RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
 
 
 def _page(request: Request, runtime: Runtime, user: DeskUser, *, error: str | None = None,
@@ -71,7 +69,7 @@ def _page(request: Request, runtime: Runtime, user: DeskUser, *, error: str | No
 
 
 @router.get("/account")
-def account(request: Request, runtime: RuntimeDep, user: User) -> Response:
+def account(request: Request, runtime: RuntimeDep, user: Anyone) -> Response:
     return _page(request, runtime, user)
 
 
@@ -101,7 +99,7 @@ async def _change(request: Request, runtime: Runtime, user: DeskUser, notice: st
 
 
 @router.post("/account/password")
-async def change_password(request: Request, runtime: RuntimeDep, user: User) -> Response:
+async def change_password(request: Request, runtime: RuntimeDep, user: Anyone) -> Response:
     form = await request.form()
 
     def change(session: Session, agent: Agent, client: str,
@@ -115,7 +113,7 @@ async def change_password(request: Request, runtime: RuntimeDep, user: User) -> 
 
 
 @router.post("/account/totp/start")
-async def totp_start(request: Request, runtime: RuntimeDep, user: User) -> Response:
+async def totp_start(request: Request, runtime: RuntimeDep, user: Anyone) -> Response:
     def change(session: Session, agent: Agent, client: str, policy: AccountPolicy) -> None:
         accounts.begin_totp(session, agent, policy=policy)
 
@@ -136,18 +134,18 @@ async def _with_code(request: Request, runtime: Runtime, user: DeskUser, notice:
 
 
 @router.post("/account/totp")
-async def totp_confirm(request: Request, runtime: RuntimeDep, user: User) -> Response:
+async def totp_confirm(request: Request, runtime: RuntimeDep, user: Anyone) -> Response:
     return await _with_code(request, runtime, user, "second-factor-on", accounts.confirm_totp)
 
 
 @router.post("/account/totp/disable")
-async def totp_disable(request: Request, runtime: RuntimeDep, user: User) -> Response:
+async def totp_disable(request: Request, runtime: RuntimeDep, user: Anyone) -> Response:
     return await _with_code(request, runtime, user, "second-factor-off",
                             accounts.disable_totp)
 
 
 @router.post("/account/phone")
-def change_phone(request: Request, form: PostedForm, runtime: RuntimeDep, user: User,
+def change_phone(request: Request, form: PostedForm, runtime: RuntimeDep, user: Anyone,
                  session: WriteSession) -> Response:
     """The agent's own phone, which click-to-call rings first (empty: removed)."""
     agent = access_agent(session, user.workspace_id, user.agent_id)

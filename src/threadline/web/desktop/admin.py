@@ -23,12 +23,13 @@ from threadline.web.deps import PostedForm, get_runtime
 from threadline.web.desktop.login import account_policy
 from threadline.web.desktop.render import render
 from threadline.web.desktop.security import (
+    Admin,
     DesktopRoute,
     DeskUser,
     ReadSession,
+    Supervisor,
     WriteSession,
     form_value,
-    require,
 )
 from threadline.workspace import service as ws_service
 from threadline.workspace.accounts import require_totp, reset_password, reset_totp
@@ -41,8 +42,6 @@ from threadline.workspace.templates import (
 )
 
 router = APIRouter(route_class=DesktopRoute, include_in_schema=False)
-Supervisor = Annotated[DeskUser, Depends(require(Role.SUPERVISOR))]
-Admin = Annotated[DeskUser, Depends(require(Role.ADMIN))]
 
 
 @router.get("/supervisor")

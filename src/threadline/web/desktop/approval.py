@@ -6,9 +6,9 @@ and the review's buttons: approve, edit and approve, reject with a reason."""
 from __future__ import annotations
 
 import uuid
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from pydantic import ValidationError
 from starlette.responses import RedirectResponse, Response
 
@@ -29,21 +29,19 @@ from threadline.outbound.approval_rules import (
 from threadline.triage import CATEGORIES
 from threadline.triage.public_answers import topics_of
 from threadline.web.deps import PostedForm
-from threadline.web.desktop.admin import Admin
 from threadline.web.desktop.render import render
 from threadline.web.desktop.security import (
+    Admin,
     DesktopRoute,
     DeskUser,
     ReadSession,
+    Supervisor,
     WriteSession,
     form_value,
-    require,
 )
 from threadline.workspace.auth import list_agents
-from threadline.workspace.models import Role
 
 router = APIRouter(route_class=DesktopRoute, include_in_schema=False)
-Supervisor = Annotated[DeskUser, Depends(require(Role.SUPERVISOR))]
 PAGE = "/settings/approval"
 MAX_TOPIC_TEXT = 20_000
 

@@ -16,9 +16,14 @@ from threadline.automation import service
 from threadline.automation.schemas import ACTION_TYPES, TRIGGERS
 from threadline.errors import NotFound, ValidationFailed
 from threadline.web.deps import PostedForm
-from threadline.web.desktop.admin import Admin
 from threadline.web.desktop.render import render
-from threadline.web.desktop.security import DesktopRoute, ReadSession, WriteSession, form_value
+from threadline.web.desktop.security import (
+    Admin,
+    DesktopRoute,
+    ReadSession,
+    WriteSession,
+    form_value,
+)
 
 router = APIRouter(route_class=DesktopRoute, include_in_schema=False)
 PAGE = "/settings/automation"

@@ -9,8 +9,7 @@ from starlette.responses import RedirectResponse, Response
 from threadline.contacts.brand import MAX_CONTACTS, MAX_LENGTH, InvalidBrandContact
 from threadline.contacts.brand import set_brand_contacts as save
 from threadline.web.deps import PostedForm
-from threadline.web.desktop.admin import Admin
-from threadline.web.desktop.security import DesktopRoute, WriteSession, form_value
+from threadline.web.desktop.security import Admin, DesktopRoute, WriteSession, form_value
 
 router = APIRouter(route_class=DesktopRoute, include_in_schema=False)
 

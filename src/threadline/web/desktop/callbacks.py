@@ -13,9 +13,9 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from starlette.responses import RedirectResponse, Response
 
 from threadline.conversations.service import access_conversation
@@ -27,16 +27,15 @@ from threadline.hops.records import callbacks as service
 from threadline.web.deps import PostedForm, ReadSession
 from threadline.web.desktop.render import render
 from threadline.web.desktop.security import (
+    Anyone,
     DesktopRoute,
     DeskUser,
     WriteSession,
     form_value,
-    require,
 )
-from threadline.workspace.models import Agent, Role
+from threadline.workspace.models import Agent
 
 router = APIRouter(route_class=DesktopRoute, include_in_schema=False)
-Anyone = Annotated[DeskUser, Depends(require(Role.AGENT))]
 PAGE = "/callbacks"
 SHOWN_STATES = ("scheduled", "placing", "placed", "requested", *service.OUTCOMES)
 NOTICES = {"placed": "The call is being placed.", "outcome": "Outcome recorded.",

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import re
 import uuid
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from pydantic import ValidationError
 from starlette.responses import RedirectResponse, Response
 
@@ -21,22 +21,19 @@ from threadline.adapters.config import url_policy
 from threadline.errors import Conflict, ThreadlineError, ValidationFailed, invalid_input
 from threadline.integrations.crm import service
 from threadline.integrations.crm.schemas import ConnectionIn, ConnectionPatch
-from threadline.jobs.runtime import Runtime
-from threadline.web.deps import PostedForm, get_runtime
-from threadline.web.desktop.admin import Admin
+from threadline.web.deps import PostedForm, RuntimeDep
 from threadline.web.desktop.render import render
 from threadline.web.desktop.security import (
+    Admin,
+    Anyone,
     DesktopRoute,
     DeskUser,
     ReadSession,
     WriteSession,
-    current_user,
     form_value,
 )
 
 router = APIRouter(route_class=DesktopRoute, include_in_schema=False)
-Agent = Annotated[DeskUser, Depends(current_user)]
-RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
 PAGE = "/settings/crm"
 MAX_FIELD = 4096
 SECRETS = ("token", "client_id", "client_secret", "refresh_token")
@@ -144,13 +141,13 @@ def _card(request: Request, session: Any, user: DeskUser, customer_id: uuid.UUID
 
 
 @router.get("/customers/{customer_id}/crm-panel")
-def crm_card(customer_id: uuid.UUID, request: Request, user: Agent,
+def crm_card(customer_id: uuid.UUID, request: Request, user: Anyone,
              session: ReadSession) -> Response:
     return _card(request, session, user, customer_id)
 
 
 @router.post("/customers/{customer_id}/crm-panel/refresh")
-def refresh(customer_id: uuid.UUID, request: Request, user: Agent,
+def refresh(customer_id: uuid.UUID, request: Request, user: Anyone,
             session: WriteSession) -> Response:
     service.request_refresh(session, user.workspace_id, customer_id)
     return _card(request, session, user, customer_id, queued=True)

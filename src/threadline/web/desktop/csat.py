@@ -17,9 +17,9 @@ from threadline.csat.settings import CsatSettings, csat_settings, set_csat_setti
 from threadline.db.base import utcnow
 from threadline.errors import ValidationFailed
 from threadline.web.deps import PostedForm
-from threadline.web.desktop.admin import Admin
 from threadline.web.desktop.render import render
 from threadline.web.desktop.security import (
+    Admin,
     DesktopRoute,
     DeskUser,
     ReadSession,

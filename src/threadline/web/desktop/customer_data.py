@@ -12,9 +12,9 @@ timeout, cache and on/off; the signing secret is shown once, when created or rot
 from __future__ import annotations
 
 import uuid
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from pydantic import ValidationError
 from starlette.responses import RedirectResponse, Response
 
@@ -22,22 +22,19 @@ from threadline.adapters.config import url_policy
 from threadline.errors import ValidationFailed
 from threadline.integrations.lookup import service
 from threadline.integrations.lookup.schemas import LookupConfigIn
-from threadline.jobs.runtime import Runtime
-from threadline.web.deps import PostedForm, get_runtime
-from threadline.web.desktop.admin import Admin
+from threadline.web.deps import PostedForm, RuntimeDep
 from threadline.web.desktop.render import render
 from threadline.web.desktop.security import (
+    Admin,
+    Anyone,
     DesktopRoute,
     DeskUser,
     ReadSession,
     WriteSession,
-    current_user,
     form_value,
 )
 
 router = APIRouter(route_class=DesktopRoute, include_in_schema=False)
-Agent = Annotated[DeskUser, Depends(current_user)]
-RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
 PAGE = "/settings/customer-data"
 NUMBERS = ("timeout_seconds", "cache_seconds")
 
@@ -50,7 +47,7 @@ def _uuid(value: str | None) -> uuid.UUID | None:
 
 
 @router.get("/customers/{customer_id}/data")
-def panel(customer_id: uuid.UUID, request: Request, user: Agent,
+def panel(customer_id: uuid.UUID, request: Request, user: Anyone,
           runtime: RuntimeDep) -> Response:
     conversation_id = _uuid(request.query_params.get("conversation_id"))
     result = service.customer_data(runtime, url_policy(runtime.settings), user.workspace_id,

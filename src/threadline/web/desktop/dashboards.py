@@ -6,10 +6,10 @@ it, with a 422, and shows nothing half-computed."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Annotated, Any
+from typing import Any
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from starlette.responses import RedirectResponse, Response
 
 from threadline.errors import NotFound, ValidationFailed
@@ -22,21 +22,19 @@ from threadline.kpis.dashboards.service import dashboard
 from threadline.web.deps import PostedForm, get_runtime
 from threadline.web.desktop.render import CHANNEL_LABELS, TEMPLATES, render
 from threadline.web.desktop.security import (
+    Admin,
     DesktopRoute,
     DeskUser,
     ReadSession,
+    Supervisor,
     WriteSession,
     form_value,
-    require,
 )
 from threadline.web.kpis_csv import csv_response, export_rows
 from threadline.workspace import service as ws_service
 from threadline.workspace.auth import list_agents
-from threadline.workspace.models import Role
 
 router = APIRouter(route_class=DesktopRoute, include_in_schema=False)
-Supervisor = Annotated[DeskUser, Depends(require(Role.SUPERVISOR))]
-Admin = Annotated[DeskUser, Depends(require(Role.ADMIN))]
 DRILL_PAGE = "/dashboards/conversations"
 COSTS_PAGE = "/settings/dashboards"
 

@@ -5,9 +5,8 @@ may set."""
 from __future__ import annotations
 
 import uuid
-from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from starlette.responses import Response
 
 from threadline.contacts.service import access_customer
@@ -20,21 +19,19 @@ from threadline.kpis.models import ConversationFacts
 from threadline.web.deps import PostedForm
 from threadline.web.desktop.render import TEMPLATES, render
 from threadline.web.desktop.security import (
+    Anyone,
     DesktopRoute,
-    DeskUser,
     ReadSession,
     WriteSession,
-    current_user,
     form_value,
 )
 
 router = APIRouter(route_class=DesktopRoute, include_in_schema=False)
-Agent = Annotated[DeskUser, Depends(current_user)]
 TEMPLATES.env.filters.update(step=step_label)
 
 
 @router.get("/customers/{customer_id}/journey")
-def journey_page(customer_id: uuid.UUID, request: Request, user: Agent,
+def journey_page(customer_id: uuid.UUID, request: Request, user: Anyone,
                  session: ReadSession) -> Response:
     customer = access_customer(session, user.workspace_id, customer_id)
     return render(request, "customer_journey.html", {
@@ -52,7 +49,7 @@ def _card(request: Request, conversation_id: uuid.UUID, origin: str | None, *,
 
 
 @router.get("/conversations/{conversation_id}/origin")
-def origin_card(conversation_id: uuid.UUID, request: Request, user: Agent,
+def origin_card(conversation_id: uuid.UUID, request: Request, user: Anyone,
                 session: ReadSession) -> Response:
     access_conversation(session, user.workspace_id, conversation_id)
     facts = session.get(ConversationFacts, conversation_id)
@@ -61,7 +58,7 @@ def origin_card(conversation_id: uuid.UUID, request: Request, user: Agent,
 
 
 @router.post("/conversations/{conversation_id}/origin")
-def save_origin(conversation_id: uuid.UUID, request: Request, form: PostedForm, user: Agent,
+def save_origin(conversation_id: uuid.UUID, request: Request, form: PostedForm, user: Anyone,
                 session: WriteSession) -> Response:
     choice = form_value(form, "origin")[:60]
     if choice == "campaign":

@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
-from typing import Annotated, Any, TypeVar
+from typing import Any, TypeVar
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
@@ -16,7 +16,7 @@ from starlette.responses import Response
 
 from threadline.errors import RateLimited, ThreadlineError, Unauthorized, ValidationFailed
 from threadline.jobs.runtime import Runtime
-from threadline.web.deps import get_runtime
+from threadline.web.deps import RuntimeDep
 from threadline.web.desktop.render import render
 from threadline.web.desktop.security import (
     PRE_COOKIE,
@@ -48,7 +48,6 @@ from threadline.workspace.auth import (
 from threadline.workspace.models import Agent, AgentSession, Workspace
 
 router = APIRouter(route_class=DesktopRoute, include_in_schema=False)
-RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
 STEP_PAGES = {Stage.TOTP: "/login/code", Stage.PASSWORD: "/login/password",
               Stage.ENROL: "/login/totp"}
 SESSION_GONE = frozenset({"no_session", "session_ended", "sign_in_incomplete"})

@@ -20,9 +20,9 @@ from threadline.integrations.webhooks import service
 from threadline.integrations.webhooks.rules import EVENT_TYPES
 from threadline.integrations.webhooks.schemas import SubscriptionIn, SubscriptionUpdate
 from threadline.web.deps import PostedForm, get_runtime
-from threadline.web.desktop.admin import Admin
 from threadline.web.desktop.render import render
 from threadline.web.desktop.security import (
+    Admin,
     DesktopRoute,
     DeskUser,
     ReadSession,

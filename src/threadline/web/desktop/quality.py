@@ -10,9 +10,9 @@ import re
 import uuid
 from datetime import timedelta
 from itertools import zip_longest
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from starlette.datastructures import FormData
 from starlette.responses import RedirectResponse, Response
 
@@ -23,22 +23,20 @@ from threadline.quality import reports, reviews, scorecards
 from threadline.quality.rules import SCALE_LABELS, SCALES, VALUE_LABELS
 from threadline.quality.schemas import ReviewCreate
 from threadline.web.deps import PostedForm
-from threadline.web.desktop.admin import Admin
 from threadline.web.desktop.render import render
 from threadline.web.desktop.security import (
+    Admin,
+    Anyone,
     DesktopRoute,
     DeskUser,
     ReadSession,
+    Supervisor,
     WriteSession,
-    current_user,
     form_value,
-    require,
 )
 from threadline.workspace.models import Role
 
 router = APIRouter(route_class=DesktopRoute, include_in_schema=False)
-Supervisor = Annotated[DeskUser, Depends(require(Role.SUPERVISOR))]
-Anyone = Annotated[DeskUser, Depends(current_user)]
 QUEUE = "/quality"
 SETTINGS = "/settings/quality"
 MAX_FIELD = 6000

@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import json
 import uuid
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from starlette.datastructures import FormData
 from starlette.responses import RedirectResponse, Response
 
@@ -18,20 +18,19 @@ from threadline.routing import admin as service
 from threadline.routing.presence import heartbeat, set_presence
 from threadline.routing.schemas import PRESENCES
 from threadline.web.deps import PostedForm
-from threadline.web.desktop.admin import Admin, Supervisor
 from threadline.web.desktop.render import render
 from threadline.web.desktop.security import (
+    Admin,
+    Anyone,
     DesktopRoute,
     DeskUser,
     ReadSession,
+    Supervisor,
     WriteSession,
     form_value,
-    require,
 )
-from threadline.workspace.models import Role
 
 router = APIRouter(route_class=DesktopRoute, include_in_schema=False)
-Anyone = Annotated[DeskUser, Depends(require(Role.AGENT))]
 TEAMS = "/settings/teams"
 RULES = "/settings/routing"
 RULE_FIELDS = ("name", "team_id", "enabled", "conditions", "required_skills")

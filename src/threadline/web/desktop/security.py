@@ -9,9 +9,9 @@ import secrets
 import uuid
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import Request, Response
+from fastapi import Depends, Request, Response
 from fastapi.routing import APIRoute
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from starlette.concurrency import run_in_threadpool
@@ -116,6 +116,13 @@ def require(role: str) -> Callable[[Request], DeskUser]:
         return user
 
     return dependency
+
+
+
+# Who may call a desktop route: any signed-in agent, a supervisor (or admin), an admin.
+Anyone = Annotated[DeskUser, Depends(require(Role.AGENT))]
+Supervisor = Annotated[DeskUser, Depends(require(Role.SUPERVISOR))]
+Admin = Annotated[DeskUser, Depends(require(Role.ADMIN))]
 
 
 async def _csrf_ok(request: Request, runtime: Runtime, binding: str | None) -> bool:

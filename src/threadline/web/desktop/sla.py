@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import re
 import uuid
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from starlette.datastructures import FormData
 from starlette.responses import RedirectResponse, Response
 
@@ -18,21 +18,19 @@ from threadline.sla import service
 from threadline.sla.calendar import WEEKDAYS
 from threadline.sla.schemas import ESCALATIONS
 from threadline.web.deps import PostedForm
-from threadline.web.desktop.admin import Admin
 from threadline.web.desktop.render import render
 from threadline.web.desktop.security import (
+    Admin,
     DesktopRoute,
     DeskUser,
     ReadSession,
+    Supervisor,
     WriteSession,
     form_value,
-    require,
 )
 from threadline.workspace import service as ws_service
-from threadline.workspace.models import Role
 
 router = APIRouter(route_class=DesktopRoute, include_in_schema=False)
-Supervisor = Annotated[DeskUser, Depends(require(Role.SUPERVISOR))]
 HOURS_PAGE = "/settings/business-hours"
 POLICIES_PAGE = "/settings/service-levels"
 DAY_NAMES = dict(zip(WEEKDAYS, ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday",

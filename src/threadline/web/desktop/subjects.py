@@ -19,9 +19,14 @@ from threadline.subjects.service import (
 from threadline.subjects.subject import collect
 from threadline.web.api.subjects import archive_response
 from threadline.web.deps import PostedForm
-from threadline.web.desktop.admin import Admin
 from threadline.web.desktop.render import render
-from threadline.web.desktop.security import DesktopRoute, ReadSession, WriteSession, form_value
+from threadline.web.desktop.security import (
+    Admin,
+    DesktopRoute,
+    ReadSession,
+    WriteSession,
+    form_value,
+)
 
 router = APIRouter(route_class=DesktopRoute, include_in_schema=False)
 

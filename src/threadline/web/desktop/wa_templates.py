@@ -27,19 +27,17 @@ from threadline.outbound import whatsapp_templates as templates
 from threadline.web.deps import PostedForm
 from threadline.web.desktop.render import render
 from threadline.web.desktop.security import (
+    Admin,
     DesktopRoute,
     DeskUser,
     ReadSession,
     WriteSession,
     current_user,
     form_value,
-    require,
 )
-from threadline.workspace.models import Role
 from threadline.workspace.service import access_channel_account
 
 router = APIRouter(route_class=DesktopRoute, include_in_schema=False)
-Admin = Annotated[DeskUser, Depends(require(Role.ADMIN))]
 # The channels whose private messages carry quick replies or buttons, and how many at most
 # (the adapter checks its own limits again: WhatsApp 3, Messenger and Instagram 13...).
 QUICK_REPLY_CHANNELS = frozenset({"facebook", "instagram", "whatsapp", "telegram"})
