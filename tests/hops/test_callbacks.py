@@ -38,6 +38,24 @@ def wait_state(hop: Hops, conversation_id: str, state: str) -> dict[str, Any]:
     return wait_for(probe, what=f"a callback {state}")
 
 
+def scheduled_callback(hop: Hops, text: str) -> tuple[dict[str, Any], dict[str, Any], str]:
+    """A complaint, a callback form offered, and the customer's request for a call in two
+    hours: (the conversation, the scheduled callback, the number)."""
+    _, conv, _ = hop.x_complaint(f"{text} {hop.tag}")
+    hop.account("voice", voice_config(hop))
+    offer = hop.offer(conv["id"], "callback_form")
+    number = phone()
+    later = datetime.now(UTC) + timedelta(hours=2)
+    done = hop.customer.post(hop.path(offer["url"]), data={
+        "phone": number, "consent": "yes", "tz_offset": "0",
+        "window_start": later.strftime("%Y-%m-%dT%H:%M"),
+        "window_end": (later + timedelta(hours=2)).strftime("%Y-%m-%dT%H:%M")})
+    assert done.status_code == 200, done.text
+    [scheduled] = callbacks_of(hop, conv["id"])
+    assert scheduled["state"] == "scheduled"
+    return conv, scheduled, number
+
+
 class TestCallbackForm:
     def test_form_to_call_record_in_the_timeline(self, hop: Hops) -> None:
         _, conv, _ = hop.x_complaint(f"@acme I need to talk to someone {hop.tag}")
@@ -101,18 +119,7 @@ class TestCallbackForm:
         assert hop.snapshot() == before
 
     def test_revoked_consent_is_honoured_before_dialling(self, hop: Hops) -> None:
-        _, conv, _ = hop.x_complaint(f"@acme please call {hop.tag}")
-        hop.account("voice", voice_config(hop))
-        offer = hop.offer(conv["id"], "callback_form")
-        number = phone()
-        later = datetime.now(UTC) + timedelta(hours=2)
-        done = hop.customer.post(hop.path(offer["url"]), data={
-            "phone": number, "consent": "yes", "tz_offset": "0",
-            "window_start": later.strftime("%Y-%m-%dT%H:%M"),
-            "window_end": (later + timedelta(hours=2)).strftime("%Y-%m-%dT%H:%M")})
-        assert done.status_code == 200, done.text
-        [scheduled] = callbacks_of(hop, conv["id"])
-        assert scheduled["state"] == "scheduled"
+        conv, scheduled, number = scheduled_callback(hop, "@acme please call")
         customer_id = scheduled["customer_id"]  # the taker's own customer
         [consent] = hop.api.get(f"/customers/{customer_id}").json()["consents"]
         revoked = hop.api.post(f"/customers/{customer_id}/consents/{consent['id']}/revoke")
@@ -130,23 +137,8 @@ class TestCallbackForm:
 
 
 class TestRescheduleAndCancelThroughTheApi:
-    def _scheduled(self, hop: Hops) -> tuple[dict[str, Any], dict[str, Any], str]:
-        _, conv, _ = hop.x_complaint(f"@acme call me tomorrow {hop.tag}")
-        hop.account("voice", voice_config(hop))
-        offer = hop.offer(conv["id"], "callback_form")
-        number = phone()
-        later = datetime.now(UTC) + timedelta(hours=2)
-        done = hop.customer.post(hop.path(offer["url"]), data={
-            "phone": number, "consent": "yes", "tz_offset": "0",
-            "window_start": later.strftime("%Y-%m-%dT%H:%M"),
-            "window_end": (later + timedelta(hours=2)).strftime("%Y-%m-%dT%H:%M")})
-        assert done.status_code == 200, done.text
-        [scheduled] = callbacks_of(hop, conv["id"])
-        assert scheduled["state"] == "scheduled"
-        return conv, scheduled, number
-
     def test_reschedule_then_cancel(self, hop: Hops) -> None:
-        _, scheduled, number = self._scheduled(hop)
+        _, scheduled, number = scheduled_callback(hop, "@acme call me tomorrow")
         start = (datetime.now(UTC) + timedelta(days=1)).replace(microsecond=0)
         moved = hop.api.post(f"/callbacks/{scheduled['id']}/reschedule", json={
             "window_start": start.isoformat(),
@@ -168,7 +160,7 @@ class TestRescheduleAndCancelThroughTheApi:
                     if c["form"].get("To") == number]
 
     def test_bad_bodies_and_unknown_ids_are_typed_and_change_nothing(self, hop: Hops) -> None:
-        conv, scheduled, _ = self._scheduled(hop)
+        conv, scheduled, _ = scheduled_callback(hop, "@acme call me tomorrow")
         before = hop.snapshot()
         for body in ({}, {"window_start": "not a time"}, {"window_start": "x" * 100},
                      {"window_start": "2999-01-01T00:00:00Z", "extra": 1}):

@@ -12,6 +12,7 @@ follow the brand where he has a social identity (hops/flow/phone.py)."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -72,31 +73,32 @@ def callbacks_page(request: Request, user: Anyone, session: WriteSession) -> Res
     return _page(request, session, user)
 
 
-@router.post(PAGE + "/{callback_id}/place")
-def call_now(callback_id: uuid.UUID, request: Request, user: Anyone,
-             session: WriteSession) -> Response:
+def _act(request: Request, session: Any, user: DeskUser, callback_id: uuid.UUID,
+         notice: str, change: Callable[[Any], object]) -> Response:
+    """Apply `change` to the workspace's callback, then back to the queue with `notice`; a
+    refusal rolls back and shows the queue with the error."""
     callback = service.access_callback(session, user.workspace_id, callback_id)
     try:
-        service.place_now(session, callback, actor_type=user.actor.type,
-                          actor_id=user.actor.id)
+        change(callback)
     except ThreadlineError as exc:
         session.rollback()
         return _page(request, session, user, status=exc.status, error=exc)
-    return RedirectResponse(f"{PAGE}?notice=placed", status_code=303)
+    return RedirectResponse(f"{PAGE}?notice={notice}", status_code=303)
+
+
+@router.post(PAGE + "/{callback_id}/place")
+def call_now(callback_id: uuid.UUID, request: Request, user: Anyone,
+             session: WriteSession) -> Response:
+    return _act(request, session, user, callback_id, "placed", lambda c: service.place_now(
+        session, c, actor_type=user.actor.type, actor_id=user.actor.id))
 
 
 @router.post(PAGE + "/{callback_id}/outcome")
 def outcome(callback_id: uuid.UUID, request: Request, form: PostedForm, user: Anyone,
             session: WriteSession) -> Response:
-    callback = service.access_callback(session, user.workspace_id, callback_id)
-    note = form_value(form, "note")
-    try:
-        service.record_outcome(session, callback, form_value(form, "outcome"), note or None,
-                               actor_type=user.actor.type, actor_id=user.actor.id)
-    except ThreadlineError as exc:
-        session.rollback()
-        return _page(request, session, user, status=exc.status, error=exc)
-    return RedirectResponse(f"{PAGE}?notice=outcome", status_code=303)
+    return _act(request, session, user, callback_id, "outcome", lambda c: service.record_outcome(
+        session, c, form_value(form, "outcome"), form_value(form, "note") or None,
+        actor_type=user.actor.type, actor_id=user.actor.id))
 
 
 def _when(form: Any, name: str, *, required: bool) -> datetime | None:
@@ -119,29 +121,18 @@ def _when(form: Any, name: str, *, required: bool) -> datetime | None:
 @router.post(PAGE + "/{callback_id}/reschedule")
 def reschedule(callback_id: uuid.UUID, request: Request, form: PostedForm, user: Anyone,
                session: WriteSession) -> Response:
-    callback = service.access_callback(session, user.workspace_id, callback_id)
-    try:
-        service.reschedule(session, callback, window_start=_when(form, "window_start",
-                                                                 required=True),
-                           window_end=_when(form, "window_end", required=False),
-                           actor_type=user.actor.type, actor_id=user.actor.id)
-    except ThreadlineError as exc:
-        session.rollback()
-        return _page(request, session, user, status=exc.status, error=exc)
-    return RedirectResponse(f"{PAGE}?notice=rescheduled", status_code=303)
+    return _act(request, session, user, callback_id, "rescheduled", lambda c: service.reschedule(
+        session, c, window_start=_when(form, "window_start", required=True),
+        window_end=_when(form, "window_end", required=False),
+        actor_type=user.actor.type, actor_id=user.actor.id))
 
 
 @router.post(PAGE + "/{callback_id}/cancel")
 def cancel(callback_id: uuid.UUID, request: Request, form: PostedForm, user: Anyone,
            session: WriteSession) -> Response:
-    callback = service.access_callback(session, user.workspace_id, callback_id)
-    try:
-        service.cancel(session, callback, form_value(form, "note") or None,
-                       actor_type=user.actor.type, actor_id=user.actor.id)
-    except ThreadlineError as exc:
-        session.rollback()
-        return _page(request, session, user, status=exc.status, error=exc)
-    return RedirectResponse(f"{PAGE}?notice=canceled", status_code=303)
+    return _act(request, session, user, callback_id, "canceled", lambda c: service.cancel(
+        session, c, form_value(form, "note") or None, actor_type=user.actor.type,
+        actor_id=user.actor.id))
 
 
 # --- the conversation's phone card -------------------------------------------------------
