@@ -42,8 +42,8 @@ DeliveryName = Literal["pending", "sent", "delivered", "read", "failed", "receiv
 # channels.base.MessageKind, plus internal notes
 MessageKindName = Literal["message", "post", "comment", "call", "note"]
 # channels.registry.kinds()
-ChannelKind = Literal["api", "email", "facebook", "instagram", "messenger", "sms", "telegram",
-                      "voice", "webchat", "whatsapp", "x"]
+ChannelKind = Literal["api", "discourse", "email", "facebook", "instagram", "messenger", "sms",
+                      "telegram", "voice", "webchat", "whatsapp", "x"]
 # workspace.models.Role.ALL
 RoleName = Literal["agent", "supervisor", "admin"]
 # hops.service.METHODS and REASONS (the ways, and why, a conversation leaves a public channel)

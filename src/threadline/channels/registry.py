@@ -17,6 +17,7 @@ _ADAPTERS: dict[str, str] = {
     "sms": "threadline.channels.twilio.adapter:SmsAdapter",
     "voice": "threadline.channels.twilio.adapter:VoiceAdapter",
     "telegram": "threadline.channels.telegram.adapter:TelegramAdapter",
+    "discourse": "threadline.channels.discourse.adapter:DiscourseAdapter",
     "email": "threadline.channels.email.adapter:EmailAdapter",
     "webchat": "threadline.channels.webchat.adapter:WebchatAdapter",
 }

@@ -61,8 +61,10 @@ def _root(version_: Annotated[bool, typer.Option(
 
 
 for command in (run.migrate, run.serve, run.worker, run.demo, run.sandbox, replay.replay,
-                triage.triage, triage.train, bench.bench):
+                triage.triage, triage.train):
     app.command(command.__name__, cls=PlainCommand)(command)
+# the benchmarks take their own options after `--`
+app.command("bench", cls=PlainCommand, context_settings={"allow_extra_args": True})(bench.bench)
 app.add_typer(accounts.app, name="accounts")
 app.add_typer(agents.app, name="agents")
 app.add_typer(tokens.app, name="tokens")

@@ -98,6 +98,7 @@ def runtime(migrate: bool = True) -> Runtime:
 def ensure_pollers(rt: Runtime) -> None:
     """Every polling account (IMAP email, X mentions) has its poll job scheduled, and so has
     the purge of raw payloads past their retention."""
+    from threadline.community.engine import schedule_scan as schedule_community_scan
     from threadline.ingest.polling import ensure_pollers as schedule_pollers
     from threadline.jobs.retention import schedule_purge
     from threadline.kpis.engine import schedule_settle
@@ -112,6 +113,7 @@ def ensure_pollers(rt: Runtime) -> None:
         schedule_scan(session)  # service levels: warnings and breaches
         schedule_sample(session)  # quality reviews: the review queue
         schedule_settle(session)  # KPIs: first-contact resolutions whose window has passed
+        schedule_community_scan(session)  # community topics past their deadline
 
 
 def workspace_id(rt: Runtime, slug: str | None) -> uuid.UUID:

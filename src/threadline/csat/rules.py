@@ -25,8 +25,9 @@ QUICK_REPLY_KINDS = frozenset({"facebook", "messenger", "instagram"})
 BUTTON_KINDS = frozenset({"whatsapp", "telegram"})
 INLINE_KINDS = frozenset({"webchat"})
 LINK_KINDS = frozenset({"sms", "email", "x", "api"})
-# A call cannot carry a survey; the customer's other private channels may.
-SILENT_KINDS = frozenset({"voice"})
+# A call cannot carry a survey, nor a public forum topic (a survey is never public); the
+# customer's other private channels may.
+SILENT_KINDS = frozenset({"voice", "discourse"})
 
 _CHOICE = re.compile(r"^csat:([0-9a-f]{32}):(-?\d{1,3})$")
 _TEXT = re.compile(

@@ -25,6 +25,11 @@ MODEL_MODULES = (
     "threadline.integrations.lookup.models",
     "threadline.media.models",
     "threadline.outbound.whatsapp_template_models",
+    "threadline.knowledge.models",
+    "threadline.search.models",
+    "threadline.selfservice.models",
+    "threadline.listening.models",
+    "threadline.incidents.models",
 )
 
 

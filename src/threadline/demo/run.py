@@ -19,9 +19,15 @@ from threadline.csat.settings import SETTING, CsatSettings, set_csat_settings
 from threadline.db.migrate import upgrade
 from threadline.demo.seed_approval import seed_approval
 from threadline.demo.seed_channels import DEMO_WABA, seed_agent_phone, seed_whatsapp_templates
+from threadline.demo.seed_community import seed_community
+from threadline.demo.seed_incidents import seed_incidents
 from threadline.demo.seed_integrations import seed_integrations
+from threadline.demo.seed_knowledge import seed_knowledge
+from threadline.demo.seed_listening import seed_listening
 from threadline.demo.seed_queue import seed_queue
 from threadline.demo.seed_routing import seed_routing
+from threadline.demo.seed_search import seed_search
+from threadline.demo.seed_selfservice import seed_selfservice
 from threadline.demo.seed_sla import seed_service_levels
 from threadline.demo.traffic import Traffic
 from threadline.jobs.runtime import Runtime
@@ -145,12 +151,18 @@ def run_demo(*, host: str = "127.0.0.1", port: int = 8000,
     seed_integrations(runtime, workspace_id, sandbox_url)  # the shop's lookup, HubSpot
     seed_whatsapp_templates(runtime, workspace_id, accounts["whatsapp"][0])
     seed_agent_phone(runtime, admin_id)  # click-to-call rings the demo admin first
+    seed_knowledge(runtime, workspace_id)  # help-centre articles in English and Spanish
+    seed_selfservice(runtime, workspace_id)  # the bot answers the web chat from them
+    seed_community(runtime, workspace_id, sandbox_url)  # forum topics: one escalated
+    seed_listening(runtime, workspace_id, accounts)  # listened posts, an opportunity, noise
+    seed_search(runtime, workspace_id)  # the search box finds the seeded conversations
     base_url = f"http://{host}:{port}"
     traffic = Traffic(base_url, accounts)
     app = create_app(runtime)
     # The first webhook goes out a few seconds from now, once the server listens.
     threading.Thread(target=traffic.run, daemon=True, name="demo-traffic").start()
     threading.Thread(target=seed_approval, args=(runtime, workspace_id), daemon=True).start()
+    seed_incidents(runtime, workspace_id, base_url, accounts)  # an outage: one incident card
     if replay_path is not None:
         threading.Thread(target=_replay, args=(runtime, workspace_id, replay_path),
                          daemon=True, name="demo-replay").start()
@@ -160,6 +172,7 @@ def run_demo(*, host: str = "127.0.0.1", port: int = 8000,
     print(f"  API token: {token}", flush=True)
     print(f"  web chat:  {base_url}/webchat/{accounts['webchat'][0]}  (be the customer)",
           flush=True)
+    print(f"  help:      {base_url}/help/{workspace_id}  (the public help centre)", flush=True)
     print(f"  API docs:  {base_url}/api/v1/docs   sandbox: {sandbox_url}/_sandbox/calls\n",
           flush=True)
     try:

@@ -31,6 +31,7 @@ class InboundEvent(Base):
         UniqueConstraint("channel_account_id", "provider_event_id"),
         Index("ix_inbound_events_pending", "status", "next_attempt_at"),
         Index("ix_inbound_events_unpurged", "purged_at", "received_at"),
+        Index("ix_inbound_events_claimed", "claimed_until"),
     )
 
     id: Mapped[int] = mapped_column(SeqId, primary_key=True, autoincrement=True)
@@ -46,6 +47,10 @@ class InboundEvent(Base):
     processed_at: Mapped[datetime | None]
     purged_at: Mapped[datetime | None]  # raw payload emptied after its retention
     request_id: Mapped[str | None] = mapped_column(String(64))  # the web request that stored it
+    # PostgreSQL, several workers: the batch running it holds it until then, and the keys
+    # (hashed) of what it touches, so no other batch runs a later event sharing one (0334)
+    claimed_until: Mapped[datetime | None]
+    claim_keys: Mapped[list[Any] | None]
 
 
 class OutboxJob(Base):

@@ -43,6 +43,7 @@ class Live(StrEnum):
     QUALITY_REVIEWED = "quality.reviewed"
     QUALITY_QUEUE_CHANGED = "quality.queue_changed"
     WEBHOOK_DISABLED = "webhook.disabled"  # an outbound webhook subscription gave up
+    INCIDENT_UPDATED = "incident.updated"  # an incident's count, status, answer or sending
 
 
 class Handling(StrEnum):
@@ -64,7 +65,7 @@ HANDLING: dict[Live, Handling] = {
     **{name: Handling.PANEL for name in (
         Live.APPROVAL_CHANGED, Live.SLA_SETTINGS_CHANGED, Live.ROUTING_CHANGED,
         Live.AGENT_PRESENCE, Live.AUTOMATION_RULES_CHANGED, Live.QUALITY_CHANGED,
-        Live.QUALITY_REVIEWED, Live.QUALITY_QUEUE_CHANGED)},
+        Live.QUALITY_REVIEWED, Live.QUALITY_QUEUE_CHANGED, Live.INCIDENT_UPDATED)},
 }
 
 

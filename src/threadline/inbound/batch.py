@@ -29,6 +29,7 @@ from threadline.channels.base import (
     InboundMessage,
     MessageKind,
     NormalizedItem,
+    StatusUpdate,
     Visibility,
 )
 from threadline.config import Settings
@@ -38,6 +39,7 @@ from threadline.contacts.service import find_identity, link_identity, suggest_me
 from threadline.conversations.models import Conversation, Message, Status
 from threadline.conversations.queue import DEFAULT_PRIORITY, most_relevant
 from threadline.db.base import new_id, utcnow
+from threadline.db.locks import customer_locks
 from threadline.errors import ValidationFailed
 from threadline.events.names import Live
 from threadline.events.service import (
@@ -79,6 +81,23 @@ _CONV_FIELDS = ("id", "workspace_id", "customer_id", "status", "origin_channel",
                 "origin_visibility", "created_at", "last_message_at", "last_inbound_at",
                 "message_count", "resolved_at", "reopen_count", "merged_into_id", "updated_at",
                 "category", "sentiment", "language", "priority", "relevance", "sla_due_at")
+
+
+def item_keys(account_id: uuid.UUID, item: NormalizedItem) -> list[str]:
+    """What threading an item reads and writes beyond its customer: its own provider id, the
+    messages it answers or refers to, its author's identity, its private thread. Two
+    items sharing none of these can be threaded at once (decision 0334)."""
+    keys = [f"p:{item.provider_id}"] if item.provider_id else []
+    if isinstance(item, InboundMessage):
+        keys += [f"p:{ref}" for ref in (item.in_reply_to, *item.references) if ref]
+        if not item.author.is_self:
+            kind = canonical_kind(item.author.identity_kind)
+            keys.append(f"i:{kind}:{safe_address(kind, item.author.provider_user_id)}")
+        if item.thread_key and item.visibility is Visibility.PRIVATE:
+            keys.append(f"t:{account_id}:{item.thread_key}")
+    elif isinstance(item, StatusUpdate) and item.thread_key:
+        keys.append(f"t:{account_id}:{item.thread_key}")
+    return keys
 
 
 def safe_address(kind: str, address: str) -> str:
@@ -166,6 +185,9 @@ class BatchContext(StoredMessageUpdates):
         conv_ids.update(c for s in self.waiting.values() for c in s)
         conv_ids.update(self.thread_latest.values())
         customers = {cid for _, cid in self.identities.values()}
+        # another worker's batch may hold the same customer by another channel (his other
+        # identities): one decides at a time about his conversations (decision 0334)
+        customer_locks(self.session, ws, customers)
         times = [i.created_at for _, i in items if isinstance(i, InboundMessage)]
         since = (min(times) if times else self.now) - timedelta(
             hours=self.settings.cross_channel_window_hours)

@@ -25,12 +25,13 @@ from threadline.channels.base import (
 )
 from threadline.channels.registry import get_adapter
 from threadline.db.locks import workspace_lock
-from threadline.inbound.batch import BatchContext
+from threadline.inbound.batch import BatchContext, item_keys
 from threadline.inbound.intercept import consumed
 from threadline.jobs.registry import (
     ClaimedEvent,
     PermanentFailure,
     RetryLater,
+    set_inbound_keys,
     set_inbound_processor,
 )
 from threadline.jobs.retention import rewrite_payloads
@@ -51,7 +52,9 @@ def process_events(runtime: Runtime, session: Session, events: Sequence[ClaimedE
     for ev in events:
         by_workspace.setdefault(ev.workspace_id, []).append(ev)
     for workspace_id in sorted(by_workspace, key=str):
-        workspace_lock(session, workspace_id)
+        # shared: batches exclude each other by their events' keys and customers (decision
+        # 0334); an erasure holds the workspace alone
+        workspace_lock(session, workspace_id, shared=True)
         batch = by_workspace[workspace_id]
         accounts = {a.id: a for a in session.query(ChannelAccount).filter(
             ChannelAccount.id.in_({e.channel_account_id for e in batch}))}
@@ -84,6 +87,24 @@ def process_events(runtime: Runtime, session: Session, events: Sequence[ClaimedE
             raise RetryLater(f"waiting for {len(ctx.missing)} original message(s)")
 
 
+def event_keys(session: Session, events: Sequence[ClaimedEvent]) -> dict[int, list[str]]:
+    """The keys of what each event's items touch (`batch.item_keys`); an event that does not
+    normalise gets none (it fails alone, touching nothing)."""
+    accounts = {a.id: a for a in session.query(ChannelAccount).filter(
+        ChannelAccount.id.in_({e.channel_account_id for e in events}))}
+    out: dict[int, list[str]] = {}
+    for ev in events:
+        account = accounts.get(ev.channel_account_id)
+        if account is None:
+            continue
+        try:
+            items = get_adapter(account.kind).normalize(account_config(account), ev.payload)
+        except Exception:  # noqa: S112 - it fails again when processed, alone and reported
+            continue
+        out[ev.id] = [key for item in items for key in item_keys(account.id, item)]
+    return out
+
+
 def _scrub_payloads(session: Session, events: Sequence[ClaimedEvent]) -> None:
     """Processed raw payloads keep no card data (committed with the events' done mark)."""
     changed: dict[int, dict[str, Any]] = {}
@@ -96,3 +117,4 @@ def _scrub_payloads(session: Session, events: Sequence[ClaimedEvent]) -> None:
 
 def install() -> None:
     set_inbound_processor(process_events)
+    set_inbound_keys(event_keys)

@@ -53,8 +53,13 @@ JobHandler = Callable[["Runtime", Job], None]
 # the worker then retries each event alone to find the one at fault.
 InboundProcessor = Callable[["Runtime", Session, Sequence[ClaimedEvent]], None]
 
+# The keys of what each event touches (messages, identities, private threads), by event id:
+# batches whose events share no key run at once (decision 0334).
+InboundKeys = Callable[[Session, Sequence[ClaimedEvent]], dict[int, list[str]]]
+
 _handlers: dict[str, JobHandler] = {}
 _inbound: list[InboundProcessor] = []
+_keys: list[InboundKeys] = []
 
 
 def handler(name: str) -> Callable[[JobHandler], JobHandler]:
@@ -76,3 +81,12 @@ def set_inbound_processor(fn: InboundProcessor) -> None:
 
 def get_inbound_processor() -> InboundProcessor | None:
     return _inbound[0] if _inbound else None
+
+
+def set_inbound_keys(fn: InboundKeys) -> None:
+    _keys.clear()
+    _keys.append(fn)
+
+
+def get_inbound_keys() -> InboundKeys | None:
+    return _keys[0] if _keys else None

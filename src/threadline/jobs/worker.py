@@ -3,8 +3,12 @@ and dead-letters what keeps failing (with the reason, retryable through the API)
 
 Inbound events are processed in batches inside one transaction together with marking them
 done, so an event's effects and its "done" mark commit atomically: exactly once, even if the
-process is killed at any point. On PostgreSQL claims use FOR UPDATE SKIP LOCKED, so any number
-of workers share the queue; on SQLite the writer lock (BEGIN IMMEDIATE) serialises them.
+process is killed at any point. On SQLite the writer lock (BEGIN IMMEDIATE) serialises workers.
+On PostgreSQL any number of workers share the queue, one workspace's events too (decision
+0334): a short claim transaction (claims take turns) leases the oldest waiting events whose
+keys — the messages, identities and private threads they touch — no running batch and no
+earlier waiting event holds, and records their keys; the batch then runs them in its own
+transaction. Each customer's events run in order; a lease left by a killed worker expires.
 """
 
 from __future__ import annotations
@@ -17,12 +21,13 @@ from collections.abc import Sequence
 from contextlib import AbstractContextManager
 from datetime import timedelta
 
-from sqlalchemy import Text, bindparam, cast, func, select, update
+from sqlalchemy import Text, bindparam, cast, func, select, text, update
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from threadline import logs
 from threadline.db.base import utcnow
+from threadline.db.locks import key_hash
 from threadline.events.models import InboundEvent, OutboxJob, WorkStatus
 from threadline.events.service import WAKE_TOPIC
 from threadline.jobs.bus import PersistentWaiter
@@ -33,12 +38,14 @@ from threadline.jobs.registry import (
     PermanentFailure,
     RetryLater,
     get_handler,
+    get_inbound_keys,
     get_inbound_processor,
 )
 from threadline.jobs.runtime import Runtime
 
 log = logging.getLogger("threadline.worker")
 
+CLAIM_LOCK = 7_305_842_113  # claims take turns (a transaction-level advisory lock)
 MAX_BACKOFF_SECONDS = 30.0  # between failed rounds (the database away)
 FAILURE_REPORT_SECONDS = 60.0  # one log line a minute while rounds keep failing
 
@@ -88,8 +95,9 @@ class Worker:
         `worker_batch_bytes` of payload (always at least one): a batch is one transaction, so
         a few huge events (a flood of the longest messages a channel takes) are processed a
         few at a time and an ordinary message behind them waits for little."""
-        due = (InboundEvent.status == WorkStatus.PENDING,
-               InboundEvent.next_attempt_at <= utcnow())
+        now = utcnow()
+        due = (InboundEvent.status == WorkStatus.PENDING, InboundEvent.next_attempt_at <= now,
+               (InboundEvent.claimed_until.is_(None)) | (InboundEvent.claimed_until < now))
         sizes = session.execute(
             select(InboundEvent.id, func.length(cast(InboundEvent.payload, Text)))
             .where(*due).order_by(InboundEvent.id).limit(limit)).all()
@@ -110,14 +118,65 @@ class Worker:
             stmt = stmt.with_for_update(skip_locked=True)
         return [ClaimedEvent(*row) for row in session.execute(stmt)]
 
+    def _lease_inbound(self, limit: int) -> list[int]:
+        """Lease the events a batch may run now and return their ids (PostgreSQL; SQLite runs
+        one batch at a time and claims inside it). The lease is a transaction of its own,
+        claims taking turns. An event is leased when no running batch's event and no earlier
+        waiting event shares a key with it; every event considered and left blocks its keys
+        for the rest of the claim, so a customer's later event never runs before his
+        earlier one."""
+        keys_of = get_inbound_keys()
+        now = utcnow()
+        with self.runtime.db.session() as session:
+            if self.runtime.db.dialect == "postgresql":  # SQLite: the writer lock
+                session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": CLAIM_LOCK})
+            window = self._claim_inbound(session, limit)
+            if not window:
+                return []
+            blocked: set[int] = set()
+            for row in session.execute(select(InboundEvent.claim_keys).where(
+                    InboundEvent.status == WorkStatus.PENDING,
+                    InboundEvent.claimed_until >= now)):
+                blocked.update(int(k) for k in row[0] or ())
+            names = keys_of(session, window) if keys_of else {}
+            lease = now + timedelta(seconds=self.runtime.settings.worker_lease_seconds)
+            leased: list[dict[str, object]] = []
+            for ev in window:
+                keys = {key_hash(ev.workspace_id, n) for n in names.get(ev.id) or ()}
+                keys.add(key_hash(ev.workspace_id, f"e:{ev.id}"))
+                if keys & blocked:
+                    blocked |= keys
+                    continue
+                leased.append({"_id": ev.id, "_keys": sorted(keys)})
+            for item in leased:
+                blocked.update(item["_keys"])  # type: ignore[arg-type]
+            if leased:
+                table = InboundEvent.__table__
+                session.execute(
+                    table.update().where(table.c.id == bindparam("_id")).values(  # type: ignore[attr-defined]
+                        claimed_until=lease, claim_keys=bindparam("_keys")), leased)
+            return [int(item["_id"]) for item in leased]  # type: ignore[call-overload]
+
+    def _leased(self, session: Session, ids: list[int]) -> list[ClaimedEvent]:
+        stmt = (select(InboundEvent.id, InboundEvent.workspace_id,
+                       InboundEvent.channel_account_id, InboundEvent.provider_event_id,
+                       InboundEvent.payload, InboundEvent.attempts, InboundEvent.request_id)
+                .where(InboundEvent.id.in_(ids), InboundEvent.status == WorkStatus.PENDING)
+                .order_by(InboundEvent.id).with_for_update())
+        return [ClaimedEvent(*row) for row in session.execute(stmt)]
+
     def process_inbound_batch(self, limit: int | None = None) -> int:
         """Claim up to `limit` pending events and process them; returns how many were taken."""
         processor = get_inbound_processor()
         if processor is None:
             raise RuntimeError("no inbound processor registered (call threadline.handlers.install)")
         limit = limit or self.runtime.settings.worker_batch_size
+        leased = self.runtime.db.dialect == "postgresql" and get_inbound_keys() is not None
+        ids = self._lease_inbound(limit) if leased else []
+        if leased and not ids:
+            return 0
         with self.runtime.db.session() as session:
-            events = self._claim_inbound(session, limit)
+            events = self._leased(session, ids) if leased else self._claim_inbound(session, limit)
             if not events:
                 return 0
             done = self._process_claimed(processor, session, events)
@@ -154,7 +213,7 @@ class Worker:
         session.execute(
             table.update().where(table.c.id == bindparam("_id")).values(  # type: ignore[attr-defined]
                 status=WorkStatus.DONE, processed_at=now, last_error=None,
-                attempts=bindparam("_attempts")),
+                attempts=bindparam("_attempts"), claimed_until=None, claim_keys=None),
             [{"_id": e.id, "_attempts": e.attempts + 1} for e in events])
 
     def _mark_failed(self, session: Session, ev: ClaimedEvent, exc: BaseException) -> None:
@@ -166,7 +225,8 @@ class Worker:
             backoff_seconds(self.runtime, attempts))
         values = {"attempts": attempts, "last_error": reason,
                   "status": WorkStatus.DEAD if dead else WorkStatus.PENDING,
-                  "next_attempt_at": utcnow() + timedelta(seconds=delay)}
+                  "next_attempt_at": utcnow() + timedelta(seconds=delay),
+                  "claimed_until": None, "claim_keys": None}
         session.execute(update(InboundEvent).where(InboundEvent.id == ev.id).values(**values))
         if dead:
             log.warning("inbound event %s dead-lettered: %s", ev.id, type(exc).__name__)

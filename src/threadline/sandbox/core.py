@@ -37,6 +37,7 @@ PROVIDERS: dict[str, str] = {
     "meta": "threadline.sandbox.providers.meta",
     "twilio": "threadline.sandbox.providers.twilio",
     "telegram": "threadline.sandbox.providers.telegram",
+    "discourse": "threadline.sandbox.providers.discourse",
     "salesforce": "threadline.sandbox.providers.salesforce",
     "hubspot": "threadline.sandbox.providers.hubspot",
     "jitsi": "threadline.sandbox.providers.jitsi",

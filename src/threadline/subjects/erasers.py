@@ -38,6 +38,7 @@ from sqlalchemy import (
     inspect,
     or_,
     select,
+    text,
     update,
 )
 from sqlalchemy import column as core_column
@@ -323,8 +324,53 @@ def erase_callbacks(session: Session, e: Erasure) -> int:
     return done
 
 
-# The CSAT tables belong to a flow above this layer (threadline.csat): named here, not imported.
 _C = core_column
+
+
+# Listening's posts belong to a flow above this layer (threadline.listening): named here.
+LISTENED_POSTS = core_table(
+    "listened_posts", _C("id", Uuid()), _C("workspace_id", Uuid()),
+    _C("conversation_id", Uuid()), _C("author_id", String()), _C("provider_id", String()))
+
+
+def erase_listened_posts(session: Session, e: Erasure) -> int:
+    """His public posts that listening kept (listened, filtered, converted): the rows go,
+    found by his conversations, his provider user ids and his messages' provider ids."""
+    t = LISTENED_POSTS.c
+    found: set[Any] = set()
+    for key, values in ((t.conversation_id, list(e.subject.conversation_ids)),
+                        (t.author_id, sorted(e.subject.coordinates)),
+                        (t.provider_id, sorted(e.subject.provider_ids))):
+        for chunk in _chunks(values):
+            found.update(session.scalars(select(t.id).where(
+                t.workspace_id == e.subject.workspace_id, key.in_(chunk))))
+    return _delete(session, t.id, sorted(found, key=str))
+
+
+# The search index (threadline.search): named here, not imported. Its documents about him
+# (his customer record, his conversations and their messages, as masked copies) go; on
+# SQLite the FTS5 index is then rewritten, so no term of his stays in an old segment.
+SEARCH_DOCUMENTS = core_table(
+    "search_documents", _C("id", Integer()), _C("workspace_id", Uuid()), _C("kind", String()),
+    _C("ref_id", Uuid()), _C("conversation_id", Uuid()), _C("customer_id", Uuid()))
+
+
+def erase_search_documents(session: Session, e: Erasure) -> int:
+    t = SEARCH_DOCUMENTS.c
+    found: set[Any] = set()
+    for key, values in ((t.customer_id, list(e.subject.customer_ids)),
+                        (t.conversation_id, list(e.subject.conversation_ids)),
+                        (t.ref_id, list(e.subject.customer_ids))):
+        for chunk in _chunks(values):
+            found.update(session.scalars(select(t.id).where(
+                t.workspace_id == e.subject.workspace_id, key.in_(chunk))))
+    done = _delete(session, t.id, sorted(found))
+    if done and session.get_bind().dialect.name == "sqlite":
+        session.execute(text("INSERT INTO search_fts(search_fts) VALUES ('optimize')"))
+    return done
+
+
+# The CSAT tables belong to a flow above this layer (threadline.csat): named here, not imported.
 CSAT_SURVEYS = core_table(
     "csat_surveys", _C("id", Uuid()), _C("workspace_id", Uuid()),
     _C("conversation_id", Uuid()), _C("customer_id", Uuid()), _C("channel", String()),
@@ -498,6 +544,8 @@ def _none(**kept: str) -> dict[str, str]:
 ENUM = "a fixed vocabulary value"
 ID = "an id, code or hash of Threadline's own"
 AGENTS = "about agents and the brand, not customers"
+SEARCH_INDEX = ("the full-text index of search_documents, rewritten without his terms when "
+                "his documents are erased")
 REQUEST_ID = ("the id of the web request that caused it: a random id, or the caller's own "
               "X-Request-ID token (a provider, an integrator; letters, digits, . _ -)")
 
@@ -507,7 +555,9 @@ ERASERS: tuple[Eraser, ...] = (
                       report="scores and counts")),
     Eraser("inbound_events", erase_inbound_events,
            scrubbed=("payload", "last_error", "provider_event_id"),
-           kept=_none(status=ENUM, request_id=REQUEST_ID)),
+           kept=_none(status=ENUM, request_id=REQUEST_ID,
+                      claim_keys="hashes of what a running batch touches, cleared when "
+                                 "the event is done")),
     Eraser("outbox", erase_outbox, deletes_rows=True,
            kept=_none(name=ENUM, status=ENUM, payload="other jobs are about other people",
                       last_error="other jobs' errors", request_id=REQUEST_ID)),
@@ -548,6 +598,11 @@ ERASERS: tuple[Eraser, ...] = (
     Eraser("csat_survey_details", erase_csat_details, scrubbed=("answer_provider_id",),
            kept=_none(question="the brand's question, written by admins",
                       answer_source=ENUM)),
+    # The self-service bot's records: ids, states and scores, no text of the customer's
+    # (threadline.selfservice; its rows go with the conversation when it is deleted).
+    Eraser("selfservice_sessions", None,
+           kept=_none(channel=ENUM, state=ENUM, reason=ENUM)),
+    Eraser("selfservice_replies", None, kept=_none(kind=ENUM, outcome=ENUM)),
     Eraser("lookup_cache", erase_lookup_cache, deletes_rows=True,
            kept=_none(lookup_id=ID, outcome=ENUM, error_code=ENUM,
                       message="other customers' answers: an HTTP status or a refusal",
@@ -662,6 +717,45 @@ ERASERS: tuple[Eraser, ...] = (
     Eraser("conversation_episodes", None, kept=_none(reason=ENUM)),
     Eraser("conversation_segments", None, kept=_none(channel=ENUM, visibility=ENUM)),
     Eraser("agent_activity", None, kept=_none(kind=ENUM)),
+    Eraser("kb_articles", None,
+           kept=_none(slug=AGENTS, title=AGENTS, body=AGENTS, category=AGENTS,
+                      language=ENUM, tags=AGENTS, questions=AGENTS, status=ENUM)),
+    Eraser("kb_article_revisions", None,
+           kept=_none(title=AGENTS, body=AGENTS, author_type=ENUM, author_id=ID,
+                      author_name=AGENTS)),
+    Eraser("kb_article_votes", None,
+           kept=_none(voter="a hash of a random browser cookie, linked to no customer")),
+    Eraser("incidents", None,
+           kept=_none(status=ENUM, origin=ENUM, title=AGENTS, answer_state=ENUM,
+                      terms="words shared by at least three posts of a burst, never one "
+                      "customer's words alone", draft_text=AGENTS, answer_text=AGENTS,
+                      followup_text=AGENTS, pace="send slots per channel account (times)")),
+    Eraser("incident_posts", None,  # ids only: his messages are erased where they are
+           kept=_none(channel=ENUM, state=ENUM, reason=ENUM)),
+    Eraser("incident_events", None,
+           kept=_none(kind=ENUM, data="counts, versions and flags of the incident's timeline")),
+    Eraser("listening_rules", None, kept=_none(kind=ENUM, value=AGENTS)),
+    Eraser("listening_settings", None,
+           kept=_none(search_cursors="the newest post id a search saw, per account")),
+    Eraser("listened_posts", erase_listened_posts, deletes_rows=True,
+           kept=_none(channel=ENUM, provider_id="other people's posts", in_reply_to=ID,
+                      author_id="other people's posts", author_handle="other people's posts",
+                      author_name="other people's posts", text="other people's posts",
+                      source=ENUM, matched="the workspace's own rules",
+                      competitor="the workspace's own rules", category=ENUM, sentiment=ENUM,
+                      state=ENUM, noise_reason=ENUM, item="other people's posts")),
+    Eraser("search_documents", erase_search_documents, deletes_rows=True, scrubbed=("tsv",),
+           kept=_none(kind=ENUM, title="other customers' documents and the brand's articles",
+                      body="other customers' documents and the brand's articles",
+                      language=ENUM, channel=ENUM, visibility=ENUM, author_type=ENUM,
+                      version=ID)),
+    # SQLite's FTS5 index over search_documents (migration 0032): derived from it, rewritten
+    # by erase_search_documents
+    Eraser("search_fts", None),
+    Eraser("search_fts_data", None, kept=_none(block=SEARCH_INDEX)),
+    Eraser("search_fts_idx", None, kept=_none(term=SEARCH_INDEX)),
+    Eraser("search_fts_docsize", None, kept=_none(sz="token counts per document")),
+    Eraser("search_fts_config", None, kept=_none(k=SEARCH_INDEX, v=SEARCH_INDEX)),
     Eraser("alembic_version", None, kept=_none(version_num=ID)),
 )
 

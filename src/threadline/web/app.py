@@ -37,12 +37,19 @@ from threadline.web.api import (
     stream,
     subjects,
 )
+from threadline.web.api import community as community_api
 from threadline.web.api import crm as crm_api
 from threadline.web.api import customer_data as customer_data_api
+from threadline.web.api import incidents as incidents_api
+from threadline.web.api import knowledge as knowledge_api
+from threadline.web.api import listening as listening_api
 from threadline.web.api import media as media_api
 from threadline.web.api import outbound_webhooks as outbound_webhooks_api
+from threadline.web.api import search as search_api
+from threadline.web.api import selfservice as selfservice_api
 from threadline.web.contract import document_body_errors, http_error_body
 from threadline.web.csat import routes as csat_pages
+from threadline.web.help import routes as help_pages
 from threadline.web.hops import api as hops_api
 from threadline.web.hops import routes as hop_pages
 from threadline.web.request_id import RequestId
@@ -120,15 +127,22 @@ def create_app(runtime: Runtime | None = None, *, workers: int | None = None) ->
                     csat.router, kpis.router):
         app.include_router(router, prefix="/api/v1", dependencies=api_checks)
     app.include_router(outbound_webhooks_api.router, prefix="/api/v1", dependencies=api_checks)
+    app.include_router(incidents_api.router, prefix="/api/v1", dependencies=api_checks)
+    app.include_router(listening_api.router, prefix="/api/v1", dependencies=api_checks)
     app.include_router(webhooks.router)
     app.include_router(webchat_router)
     app.include_router(hops_api.router, prefix="/api/v1", dependencies=api_checks)
     app.include_router(customer_data_api.router, prefix="/api/v1", dependencies=api_checks)
     app.include_router(crm_api.router, prefix="/api/v1", dependencies=api_checks)
     app.include_router(media_api.router, prefix="/api/v1", dependencies=api_checks)
+    app.include_router(knowledge_api.router, prefix="/api/v1", dependencies=api_checks)
+    app.include_router(selfservice_api.router, prefix="/api/v1", dependencies=api_checks)
+    app.include_router(community_api.router, prefix="/api/v1", dependencies=api_checks)
+    app.include_router(search_api.router, prefix="/api/v1", dependencies=api_checks)
     app.include_router(media_files.router)
     app.include_router(hop_pages.router)
     app.include_router(csat_pages.router)
+    app.include_router(help_pages.router)
     app.include_router(health.router)
     app.include_router(api_docs.router)
     app.include_router(desktop.router)

@@ -159,6 +159,13 @@ def message_view(message: Message) -> dict[str, Any]:
         view["survey"] = {"id": str(survey["survey_id"]), "scale": [1, 2, 3, 4, 5],
                           "answered": bool(survey.get("answered")),
                           "score": survey.get("score")}
+    bot = meta.get("selfservice") if not inbound else None
+    if isinstance(bot, dict):
+        # the self-service bot's answer: the widget shows its article and choices
+        # (docs/self-service.md#web-chat)
+        view["bot"] = {"title": bot.get("title"), "url": bot.get("url"),
+                       "choices": [str(c) for c in bot.get("choices") or []],
+                       "closed": bool(bot.get("closed"))}
     return view
 
 

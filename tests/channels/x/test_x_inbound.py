@@ -177,8 +177,12 @@ class TestFixtures:
         assert msg.author.is_self and msg.author.provider_user_id == OWN_ID
         assert msg.in_reply_to == "1897000000000000001"
 
-    def test_retweet_is_ignored(self) -> None:
-        assert normalize_fixture("tweet_create_retweet.json") == []
+    def test_retweet_is_marked_for_the_noise_filter(self) -> None:
+        # No words of its own: marked `retweet_of`, so listening's noise filter stores it out
+        # of the queues (docs/listening.md) instead of threading it.
+        msg = only_message("tweet_create_retweet.json")
+        assert msg.meta["retweet_of"] == "1896000000000000777"
+        assert msg.text.startswith("RT @AcmeSupport") and not msg.author.is_self
 
     def test_edit_updates_the_original(self) -> None:
         items = normalize_fixture("tweet_create_edit.json")

@@ -40,7 +40,7 @@ from threadline.channels.base import (
     WebhookResponse,
 )
 from threadline.channels.media import MediaBytes
-from threadline.channels.x import inbound, media, outbound, poller
+from threadline.channels.x import inbound, media, outbound, poller, search
 
 SIGNATURE_HEADER = "x-twitter-webhooks-signature"
 # X's CRC tokens are short opaque strings of letters, digits and base64 punctuation. Anything
@@ -110,6 +110,12 @@ class XAdapter(BaseAdapter):
              http: httpx.Client) -> tuple[list[ProviderEvent], JSON]:
         """New mentions since `cursor` via `GET /2/users/:user_id/mentions`."""
         return poller.poll(account, cursor, http)
+
+    def search(self, account: AccountConfig, query: str, cursor: JSON | None,
+               http: httpx.Client) -> tuple[list[ProviderEvent], JSON]:
+        """Public tweets matching `query` since `cursor` via `GET /2/tweets/search/recent`
+        (listening; search.py)."""
+        return search.search_recent(account, query, cursor, http)
 
     # --- outbound -------------------------------------------------------------------------------
 

@@ -166,13 +166,23 @@ def tweet_text(tweet: XTweet) -> str:
     return html.unescape(text)
 
 
+def follower_count(value: Any) -> int | None:
+    """A follower count as X gives it (a number, sometimes a string); None when unusable."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value if 0 <= value < 10**12 else None
+    if isinstance(value, str) and value.isdigit() and len(value) < 13:
+        return int(value)
+    return None
+
+
 def _tweet(tweet: XTweet, for_user_id: str, blocked: Any) -> list[NormalizedItem]:
-    if tweet.retweeted_status is not None:
-        return []  # a retweet carries no words of its own
     created = _tweet_time(tweet)
     text = tweet_text(tweet)
     history = tweet.edit_history
-    if history and history.initial_tweet_id and history.initial_tweet_id != tweet.id_str:
+    if history and history.initial_tweet_id and history.initial_tweet_id != tweet.id_str \
+            and tweet.retweeted_status is None:
         return [MessageEdit(provider_id=history.initial_tweet_id, text=text, at=created)]
     user = tweet.user
     author = Author(identity_kind=IDENTITY_KIND, provider_user_id=user.id_str,
@@ -188,6 +198,22 @@ def _tweet(tweet: XTweet, for_user_id: str, blocked: Any) -> list[NormalizedItem
             meta[key] = value
     if isinstance(blocked, bool | str):
         meta["user_has_blocked"] = blocked is True or str(blocked).lower() == "true"
+    followers = follower_count(user.followers_count)
+    if followers is not None:
+        meta["followers"] = followers  # reach, for listening
+    if tweet.source == "search":
+        meta["via"] = "search"  # found by the listening search, not sent to the account
+    if tweet.retweeted_status is not None:
+        if author.is_self:
+            return []  # the brand's own retweet: nothing to answer, nothing to listen to
+        # A retweet carries no words of its own: it is marked so that the noise filter
+        # (threadline.listening) stores it out of the queues instead of threading it.
+        original = tweet.retweeted_status.get("id_str")
+        meta["retweet_of"] = str(original)[:64] if isinstance(original, str | int) else ""
+        return [InboundMessage(
+            provider_id=tweet.id_str, author=author, visibility=Visibility.PUBLIC, text=text,
+            created_at=created, kind=MessageKind.POST, root_provider_id=tweet.id_str,
+            meta=meta)]
     return [InboundMessage(
         provider_id=tweet.id_str, author=author, visibility=Visibility.PUBLIC, text=text,
         created_at=created, kind=MessageKind.COMMENT if reply_to else MessageKind.POST,

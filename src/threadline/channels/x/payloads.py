@@ -27,6 +27,7 @@ class XTweetUser(_Model):
     id_str: str = _ID
     screen_name: str | None = Field(default=None, max_length=100)
     name: str | None = Field(default=None, max_length=500)
+    followers_count: Any = None  # reach (listening); read leniently (inbound.follower_count)
 
 
 class XMedia(_Model):
@@ -71,6 +72,9 @@ class XTweet(_Model):
     edit_history: XEditHistory | None = None
     conversation_id: str | None = _OPT_ID  # present only in tweets the poller converts
     lang: str | None = Field(default=None, max_length=16)
+    # "search" on tweets the listening search converts (v1.1's own `source` is the client's
+    # HTML link; only this value means anything here)
+    source: str | None = Field(default=None, max_length=2000)
 
 
 # --- Account Activity: direct messages ----------------------------------------------------------
@@ -216,10 +220,15 @@ class XV2Tweet(_Model):
     lang: str | None = Field(default=None, max_length=16)
 
 
+class XV2PublicMetrics(_Model):
+    followers_count: Any = None  # read leniently (inbound.follower_count)
+
+
 class XV2User(_Model):
     id: str = _ID
     username: str | None = Field(default=None, max_length=100)
     name: str | None = Field(default=None, max_length=500)
+    public_metrics: XV2PublicMetrics | None = None  # with user.fields=public_metrics
 
 
 class XV2Includes(_Model):

@@ -7,6 +7,8 @@ Endpoints (under PREFIX, so an account's `api_base_url` is `<sandbox>/x`):
     POST   /2/dm_conversations/with/{participant_id}/messages -> 201 {"data": {dm ids}}
     GET    /2/users/{id}/mentions                            -> mentions told by `add_mention`
     GET    /2/users/{id}/tweets                              -> tweets posted through the sandbox
+    GET    /2/tweets/search/recent                           -> public tweets matching `query`,
+                                                                told by `add_public_post`
     GET    /2/dm_conversations/with/{participant_id}/dm_events -> DMs sent through the sandbox
     GET    /1.1/ton/data/dm/{event_id}/{media_id}/{name}     -> a DM's media (`put_dm_media`);
                                                                 OAuth 1.0a only, as ton.twitter.com
@@ -19,6 +21,7 @@ Requests without an `Authorization` header get X's 401 problem body. Webhook bui
 from __future__ import annotations
 
 import json
+import re
 import threading
 from datetime import UTC, datetime
 from typing import Any
@@ -41,6 +44,7 @@ _posted: list[dict[str, Any]] = []  # tweets created through POST /2/tweets
 _dms: list[dict[str, Any]] = []  # DM events created through the DM endpoint
 _dm_media: dict[str, dict[str, Any]] = {}  # media id -> {"data", "mime_type"}: customers' DM files
 _deleted: list[str] = []  # tweet ids deleted through DELETE /2/tweets/:id, in order
+_public: list[dict[str, Any]] = []  # v2 tweets anyone can find with recent search
 
 
 def add_mention(mentioned_user_id: str, tweet_id: str, user_id: str, screen_name: str,
@@ -61,6 +65,30 @@ def add_mention(mentioned_user_id: str, tweet_id: str, user_id: str, screen_name
     return tweet
 
 
+def add_public_post(tweet_id: str, user_id: str, screen_name: str, text: str, *,
+                    followers: int | None = None, in_reply_to: str | None = None,
+                    in_reply_to_user_id: str | None = None, created_at: datetime | None = None,
+                    name: str | None = None) -> dict[str, Any]:
+    """Tell the sandbox about a public tweet (served by recent search when its query matches);
+    `followers` is the author's follower count (`user.fields=public_metrics`)."""
+    tweet: dict[str, Any] = {
+        "id": tweet_id, "text": text, "author_id": user_id,
+        "created_at": _iso(created_at), "edit_history_tweet_ids": [tweet_id],
+    }
+    if in_reply_to:
+        tweet["referenced_tweets"] = [{"type": "replied_to", "id": in_reply_to}]
+        if in_reply_to_user_id:
+            tweet["in_reply_to_user_id"] = in_reply_to_user_id
+    user: dict[str, Any] = {"id": user_id, "username": screen_name, "name": name or screen_name}
+    if followers is not None:
+        user["public_metrics"] = {"followers_count": followers, "following_count": 0,
+                                  "tweet_count": 1, "listed_count": 0}
+    with _lock:
+        _public.append(tweet)
+        _users[user_id] = user
+    return tweet
+
+
 def reset() -> None:
     """Forget every mention, posted tweet, DM and delete (tests call it between cases)."""
     with _lock:
@@ -70,6 +98,7 @@ def reset() -> None:
         _posted.clear()
         _dms.clear()
         _dm_media.clear()
+        _public.clear()
 
 
 def _iso(at: datetime | None) -> str:
@@ -252,13 +281,65 @@ async def list_mentions(user_id: str, request: Request) -> JSONResponse:
                                        if t["author_id"] in users], request))
 
 
+_OPERATOR = re.compile(r"^-?(is|lang|has):\S+$")
+
+
+def _terms(query: str) -> list[str]:
+    """The OR'ed terms of a recent search query, lower-case (quotes and brackets dropped,
+    `-is:`/`lang:`/`has:` operators ignored): enough of X's syntax for listening's queries."""
+    out: list[str] = []
+    for part in re.findall(r'"[^"]*"|\S+', query.replace("(", " ").replace(")", " ")):
+        if part.upper() == "OR" or _OPERATOR.match(part):
+            continue
+        term = part.strip('"').strip().lower()
+        if term:
+            out.append(term)
+    return out
+
+
+def _matches(tweet: dict[str, Any], terms: list[str], users: dict[str, dict[str, Any]]) -> bool:
+    text = str(tweet.get("text", "")).lower()
+    author = str(users.get(str(tweet.get("author_id")), {}).get("username", "")).lower()
+    replied = str(users.get(str(tweet.get("in_reply_to_user_id")), {}).get(
+        "username", "")).lower()
+    for term in terms:
+        if term.startswith("from:"):
+            if author and author == term[5:].lstrip("@"):
+                return True
+        elif term.startswith("to:"):
+            if replied and replied == term[3:].lstrip("@"):
+                return True
+        elif term in text:
+            return True
+    return False
+
+
+@router.get("/2/tweets/search/recent")
+async def search_recent(request: Request) -> JSONResponse:
+    if (denied := _unauthorized(request)) is not None:
+        return denied
+    query = request.query_params.get("query", "")
+    if not query.strip() or len(query) > 512:
+        return _invalid("query must have 1 to 512 characters")
+    since = request.query_params.get("since_id", "")
+    terms = _terms(query)
+    with _lock:
+        users = dict(_users)
+        tweets = [dict(t) for t in _public
+                  if (not since.isdigit() or int(t["id"]) > int(since))
+                  and _matches(t, terms, users)]
+    tweets.sort(key=lambda t: int(t["id"]), reverse=True)
+    return JSONResponse(_page(tweets, [users[t["author_id"]] for t in tweets
+                                       if t["author_id"] in users], request))
+
+
 def _page(tweets: list[dict[str, Any]], users: list[dict[str, Any]],
           request: Request) -> dict[str, Any]:
     """One page (newest first) with X's `meta`; `pagination_token` is an offset here."""
     query = request.query_params
     size = int(query["max_results"]) if query.get("max_results", "").isdigit() else 10
     size = min(max(size, 5), 100)
-    token = query.get("pagination_token", "")
+    token = query.get("pagination_token", "") or query.get("next_token", "")
     start = int(token) if token.isdigit() else 0
     chunk = tweets[start:start + size]
     meta: dict[str, Any] = {"result_count": len(chunk)}
@@ -311,6 +392,31 @@ def mention_webhook(account_id: str, config: dict[str, Any], tweet_id: str, user
     }
     return _signed(account_id, config, {"for_user_id": own_id, "user_has_blocked": "false",
                                         "tweet_create_events": [tweet]})
+
+
+def public_tweet_webhook(account_id: str, config: dict[str, Any], tweet_id: str, user_id: str,
+                        screen_name: str, text: str, *, retweet_of: str | None = None,
+                        followers: int | None = None, in_reply_to: str | None = None,
+                        in_reply_to_user_id: str | None = None,
+                        created_at: datetime | None = None) -> SignedWebhook:
+    """A public tweet delivered to the account: a retweet of `retweet_of` (X sends the
+    account's followers' retweets of its tweets), or a reply in a thread (`in_reply_to`,
+    to `in_reply_to_user_id`, which may be someone else); `followers` is the author's
+    follower count (v1.1 `user.followers_count`)."""
+    own_id = str(config["user_id"])
+    user: dict[str, Any] = {"id_str": user_id, "screen_name": screen_name, "name": screen_name}
+    if followers is not None:
+        user["followers_count"] = followers
+    tweet: dict[str, Any] = {
+        "created_at": _v1_time(created_at), "id_str": tweet_id, "text": text, "user": user,
+        "in_reply_to_status_id_str": in_reply_to, "in_reply_to_user_id_str": in_reply_to_user_id,
+        "entities": {"user_mentions": [], "hashtags": [], "urls": []},
+        "timestamp_ms": _ms(created_at),
+    }
+    if retweet_of:
+        tweet["retweeted_status"] = {"id_str": retweet_of, "text": text,
+                                     "user": {"id_str": own_id, "screen_name": "acme"}}
+    return _signed(account_id, config, {"for_user_id": own_id, "tweet_create_events": [tweet]})
 
 
 def dm_webhook(account_id: str, config: dict[str, Any], event_id: str, sender_id: str,

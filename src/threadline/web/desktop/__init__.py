@@ -37,9 +37,15 @@ from threadline.web.desktop import (
     subjects,
     wa_templates,
 )
+from threadline.web.desktop import community as community_page
 from threadline.web.desktop import crm as crm_page
 from threadline.web.desktop import customer_data as customer_data_page
+from threadline.web.desktop import incidents as incidents_page
+from threadline.web.desktop import knowledge as knowledge_page
+from threadline.web.desktop import listening as listening_page
 from threadline.web.desktop import outbound_webhooks as outbound_webhooks_page
+from threadline.web.desktop import search as search_page
+from threadline.web.desktop import selfservice as selfservice_page
 from threadline.web.desktop.render import HERE, render_error
 from threadline.web.desktop.security import DesktopRoute
 
@@ -84,3 +90,9 @@ router.include_router(customer_data_page.router)
 router.include_router(crm_page.router)
 router.include_router(outbound_webhooks_page.router)
 router.include_router(wa_templates.router)
+router.include_router(incidents_page.router)
+router.include_router(knowledge_page.router)
+router.include_router(listening_page.router)
+router.include_router(selfservice_page.router)
+router.include_router(search_page.router)
+router.include_router(community_page.router)

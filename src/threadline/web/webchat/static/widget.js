@@ -213,10 +213,50 @@
     node.querySelector(".tl-body").textContent = item.text;
     node.setAttribute("data-delivery", item.delivery || "");
     renderSurvey(node, item.survey);
+    renderBot(node, item.bot);
     if (item.id) { byId[item.id] = node; node.setAttribute("data-id", item.id); }
     if (item.echo_id) { byEcho[item.echo_id] = node; }
     node.scrollIntoView && node.scrollIntoView({ block: "end" });
     if (item.sender === "agent" && item.id && item.delivery !== "read") { markRead(); }
+  }
+
+  /* The self-service bot's answer (docs/self-service.md#web-chat): the article's link, "Yes,
+     thanks" and "Talk to a person" under it, and "Talk to a person" kept visible above the
+     message box from then on. A button sends its words as the visitor's message. */
+  function say(words) {
+    ui.text.value = words;
+    ui.compose.requestSubmit ? ui.compose.requestSubmit() : ui.compose.submit();
+  }
+
+  function renderBot(node, bot) {
+    var box = node.querySelector(".tl-bot");
+    if (!bot) { if (box) { box.remove(); } return; }
+    node.classList.add("tl-automated");
+    node.querySelector(".tl-meta").textContent = title + " · automated answer";
+    if (!ui.person) {
+      ui.person = el("button", "tl-person", "Talk to a person");
+      ui.person.type = "button";
+      ui.person.addEventListener("click", function () { say("Talk to a person"); });
+      ui.chat.insertBefore(ui.person, ui.compose);
+    }
+    if (box || bot.closed) { return; }
+    box = el("div", "tl-bot");
+    if (bot.title && typeof bot.url === "string" && /^https?:\/\//.test(bot.url)) {
+      var link = el("a", "tl-article", "Read the article: " + bot.title);
+      link.href = bot.url;
+      link.target = "_blank";
+      link.rel = "noopener noreferrer";
+      box.appendChild(link);
+    }
+    var row = el("div", "tl-choices");
+    (bot.choices || []).forEach(function (words) {
+      var button = el("button", "tl-choice", String(words));
+      button.type = "button";
+      button.addEventListener("click", function () { say(String(words)); });
+      row.appendChild(button);
+    });
+    box.appendChild(row);
+    node.appendChild(box);
   }
 
   /* A CSAT survey: choose 1-5, add a comment if you like, send (docs/csat.md#web-chat). */
@@ -445,5 +485,87 @@
     if (saved && saved.token) { state.token = saved.token; } /* keeps the same visitor */
     showEntry("");
   }
+  helpPanel();
   setOpen(state.open);
+
+  /* The Help panel (docs/knowledge-base.md#in-the-web-chat): the workspace's published
+     articles, most read first or matching what the visitor types; each opens its help-centre
+     page in a new tab. Text only (textContent); only http(s) links are followed. */
+  function helpPanel() {
+    var header = ui.panel.querySelector(".tl-header");
+    if (!header || !window.fetch) { return; }
+    var language = script.getAttribute("data-language") || "";
+    var toggle = el("button", "tl-help-toggle", "Help");
+    toggle.type = "button";
+    toggle.setAttribute("aria-expanded", "false");
+    header.insertBefore(toggle, ui.close || null);
+    var help = el("div", "tl-help");
+    help.hidden = true;
+    var search = el("form", "tl-help-search");
+    search.setAttribute("role", "search");
+    var input = el("input", "tl-input");
+    input.type = "search";
+    input.maxLength = 200;
+    input.placeholder = "Search help articles";
+    input.setAttribute("aria-label", "Search help articles");
+    search.appendChild(input);
+    help.appendChild(search);
+    var list = el("ul", "tl-help-list");
+    list.setAttribute("aria-live", "polite");
+    help.appendChild(list);
+    var all = el("a", "tl-help-all", "Open the help centre");
+    all.target = "_blank";
+    all.rel = "noopener noreferrer";
+    all.hidden = true;
+    help.appendChild(all);
+    header.parentNode.insertBefore(help, header.nextSibling);
+    var timer = null;
+    var asked = 0;
+
+    function safe(url) { return typeof url === "string" && /^https?:\/\//.test(url); }
+
+    function note(words) { list.textContent = ""; list.appendChild(el("li", "tl-help-note", words)); }
+
+    function show(q) {
+      var mine = ++asked;
+      var query = "?q=" + encodeURIComponent(q) + "&language=" + encodeURIComponent(language);
+      fetch(base + "/help/widget/" + account + "/articles" + query,
+        { credentials: "omit", cache: "no-store", headers: { "Accept": "application/json" } })
+        .then(function (resp) { return resp.json(); })
+        .then(function (data) {
+          if (mine !== asked) { return; }
+          list.textContent = "";
+          (data.articles || []).forEach(function (a) {
+            var item = el("li", "tl-help-item");
+            var open = el("a", "tl-help-link", String(a.title || ""));
+            if (safe(a.url)) { open.href = a.url; }
+            open.target = "_blank";
+            open.rel = "noopener noreferrer";
+            item.appendChild(open);
+            if (a.excerpt) { item.appendChild(el("p", "tl-help-excerpt", String(a.excerpt))); }
+            list.appendChild(item);
+          });
+          if (!list.children.length) {
+            note(data.error ? String(data.error.message || "") : q ? "No article matches."
+              : "No articles yet.");
+          }
+          if (safe(data.help_url)) { all.href = data.help_url; all.hidden = false; }
+        }).catch(function () { if (mine === asked) { note("Help articles are unavailable."); } });
+    }
+
+    toggle.addEventListener("click", function () {
+      var opening = help.hidden;
+      help.hidden = !opening;
+      toggle.setAttribute("aria-expanded", opening ? "true" : "false");
+      if (opening) { show(input.value.trim()); input.focus(); }
+    });
+    search.addEventListener("submit", function (event) {
+      event.preventDefault();
+      show(input.value.trim());
+    });
+    input.addEventListener("input", function () {
+      clearTimeout(timer);
+      timer = setTimeout(function () { show(input.value.trim()); }, 300);
+    });
+  }
 })();

@@ -1,0 +1,1 @@
+"""Full-text search over articles, conversations, messages and customers (docs/search.md)."""

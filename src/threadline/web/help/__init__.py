@@ -1,0 +1,1 @@
+"""The public help centre: published knowledge-base articles, without sign-in."""
