@@ -53,10 +53,15 @@ echo "-- every installed package at the version uv.lock pins"
 "$UV" pip freeze --python "$work/venv/bin/python" >"$work/freeze.txt"
 "$PY" - "$work/dist/constraints.txt" "$work/freeze.txt" <<'PY'
 import re, sys
+from packaging.markers import Marker
 def pins(path):
     out = {}
     for line in open(path):
-        m = re.match(r"^([A-Za-z0-9_.\-]+)(?:\[[^]]*\])?==([^\s;]+)", line.strip())
+        line = line.strip()
+        m = re.match(r"^([A-Za-z0-9_.\-]+)(?:\[[^]]*\])?==([^\s;]+)", line)
+        # a package pinned per Python version (one line each, with a marker): this Python's
+        if m and ";" in line and not Marker(line.split(";", 1)[1].strip()).evaluate():
+            continue
         if m:
             out[re.sub(r"[-_.]+", "-", m.group(1)).lower()] = m.group(2)
     return out
