@@ -21,10 +21,10 @@ import unicodedata
 import uuid
 from collections.abc import Hashable, Iterable, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import numpy as np
-from scipy.sparse import hstack
-from sklearn.feature_extraction.text import TfidfVectorizer
+if TYPE_CHECKING:  # loaded when a workspace's articles are first matched, not at start-up
+    import numpy as np
 
 MAX_BODY_CHARS = 400  # the head of the body: what the article is about, not all it says
 MAX_MESSAGE_CHARS = 2000  # a longer message is read by its head only
@@ -86,6 +86,9 @@ class Matcher:
     articles change)."""
 
     def __init__(self, docs: Sequence[Doc]) -> None:
+        import numpy as np
+        from sklearn.feature_extraction.text import TfidfVectorizer
+
         self.docs = list(docs)
         texts: list[str] = []
         owners: list[int] = []
@@ -118,12 +121,17 @@ class Matcher:
     def _join(words: object, chars: object) -> object:
         # both halves are L2-normalised; each scaled by sqrt(0.5), their join is too, so a
         # dot product is a cosine similarity
+        import numpy as np
+        from scipy.sparse import hstack
+
         scale = float(np.sqrt(0.5))
         return hstack([words * scale, chars * scale]).tocsr()  # type: ignore[operator]
 
     @staticmethod
     def _half(tokens: list[str], vocab: dict[str, int], idf: np.ndarray,
               offset: int) -> tuple[list[int], list[float]]:
+        import numpy as np
+
         counts: dict[int, int] = {}
         for token in tokens:
             index = vocab.get(token)
@@ -137,6 +145,8 @@ class Matcher:
         return [c + offset for c in cols], weights.tolist()
 
     def _similarities(self, clean: str) -> np.ndarray:
+        import numpy as np
+
         wc, wv = self._half(self.word_analyzer(clean), self.word_vocab, self.word_idf, 0)
         cc, cv = self._half(self.char_analyzer(clean), self.char_vocab, self.char_idf,
                             self.offset)
@@ -151,6 +161,8 @@ class Matcher:
         clean = normalise(text)
         if not clean:
             return NO_MATCH
+        import numpy as np
+
         sims = self._similarities(clean)
         best = np.full(len(self.docs), -1.0)
         np.maximum.at(best, self.owners, sims)

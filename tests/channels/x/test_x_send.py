@@ -206,6 +206,37 @@ class TestReconcile:
         assert info.value.code == "duplicate_content"
 
     @respx.mock
+    def test_reconcile_pages_back_to_the_attempt(self) -> None:
+        """Replies sent since the unknown attempt (an incident's, other workers') push it off
+        the first page: the sender's question pages on, from the attempt's time."""
+        route = respx.get(f"{API}/2/users/{OWN_ID}/tweets")
+        route.side_effect = [
+            httpx.Response(200, json={"data": [{"id": str(100 + i), "text": REPLY.text,
+                                                "referenced_tweets": [{"type": "replied_to",
+                                                                       "id": str(900 + i)}]}
+                                               for i in range(100)],
+                                      "meta": {"result_count": 100, "next_token": "p2"}}),
+            httpx.Response(200, json={"data": [
+                {"id": "6", "text": REPLY.text,
+                 "referenced_tweets": [{"type": "replied_to", "id": "1897000000000000001"}]}],
+                "meta": {"result_count": 1}})]
+        since = datetime(2026, 12, 7, 6, 0, tzinfo=UTC)
+        with httpx.Client() as http:
+            result = ADAPTER.reconcile(ACCOUNT, REPLY, http, since=since)
+        assert result is not None and result.provider_id == "6"
+        first, second = route.calls
+        assert first.request.url.params["start_time"] == "2026-12-07T06:00:00Z"
+        assert second.request.url.params["pagination_token"] == "p2"
+
+    @respx.mock
+    def test_reconcile_stops_when_the_pages_end(self) -> None:
+        route = respx.get(f"{API}/2/users/{OWN_ID}/tweets").respond(200, json={
+            "data": [{"id": "5", "text": "other"}], "meta": {"result_count": 1}})
+        with httpx.Client() as http:
+            assert ADAPTER.reconcile(ACCOUNT, REPLY, http) is None
+        assert route.call_count == 1
+
+    @respx.mock
     def test_dm_reconcile_finds_our_earlier_dm(self) -> None:
         respx.get(f"{API}/2/dm_conversations/with/111222333/dm_events").respond(200, json={
             "data": [{"id": "8", "text": DM.text, "sender_id": "111222333"},

@@ -130,8 +130,8 @@ class XAdapter(BaseAdapter):
     def reconcile(self, account: AccountConfig, message: OutboundMessage,
                   http: httpx.Client, *, since: datetime | None = None) -> SendResult | None:
         """An earlier send of `message` found at X (after a crash between send and commit);
-        the ReconcilingAdapter hook. `since` is unused: X lists the account's recent sends."""
-        return outbound.reconcile(account, message, http)
+        the ReconcilingAdapter hook: the account's sends from `since` on."""
+        return outbound.reconcile(account, message, http, since=since)
 
     def act(self, account: AccountConfig, action: ChannelAction,
             http: httpx.Client) -> SendResult:

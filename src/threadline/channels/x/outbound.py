@@ -13,6 +13,7 @@ import json
 import re
 import time
 import unicodedata
+from datetime import UTC, datetime
 from typing import Any, TypeVar
 from urllib.parse import quote, urlencode
 
@@ -241,28 +242,40 @@ def send(account: AccountConfig, message: OutboundMessage, http: httpx.Client) -
     return SendResult(provider_id=dm.dm_event_id, meta=meta)
 
 
-def reconcile(account: AccountConfig, message: OutboundMessage,
-              http: httpx.Client) -> SendResult | None:
+RECONCILE_PAGES = 10  # of 100 tweets: a burst answered post by post sends many meanwhile
+
+
+def reconcile(account: AccountConfig, message: OutboundMessage, http: httpx.Client, *,
+              since: datetime | None = None) -> SendResult | None:
     """Find an earlier send of `message` (same text and target) among the account's recent ones.
 
-    Tweets: `GET /2/users/:user_id/tweets` (needs config `user_id`); DMs:
-    `GET /2/dm_conversations/with/:participant_id/dm_events`. None when nothing matches.
+    Tweets: `GET /2/users/:user_id/tweets` (needs config `user_id`), newest first, page after
+    page from `since` (the first attempt, less a clock slack) on: other replies may have been
+    sent since the attempt whose outcome is unknown (an incident's replies, several workers).
+    DMs: `GET /2/dm_conversations/with/:participant_id/dm_events`. None when nothing matches.
     """
     text = unicodedata.normalize("NFC", message.text).strip()
     if message.visibility is Visibility.PUBLIC:
         user_id = account.get("user_id")
         if not user_id:
             return None
-        response = x_request(account, http, "GET", f"/2/users/{quote(str(user_id), safe='')}"
-                            "/tweets", query={"max_results": "20",
-                                              "tweet.fields": "referenced_tweets,note_tweet"})
-        for tweet in read_answer(XV2TweetPage, response).data:
-            replied = next((r.id for r in tweet.referenced_tweets if r.type == "replied_to"),
-                           None)
-            full = tweet.note_tweet.text if tweet.note_tweet else tweet.text
-            if replied == message.in_reply_to and _same(full, text):
-                return SendResult(provider_id=tweet.id, meta={"kind": "tweet",
-                                                              "reconciled": True})
+        query = {"max_results": "100", "tweet.fields": "referenced_tweets,note_tweet"}
+        if since is not None:
+            query["start_time"] = since.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        for _ in range(RECONCILE_PAGES):
+            response = x_request(account, http, "GET",
+                                 f"/2/users/{quote(str(user_id), safe='')}/tweets", query=query)
+            page = read_answer(XV2TweetPage, response)
+            for tweet in page.data:
+                replied = next((r.id for r in tweet.referenced_tweets
+                                if r.type == "replied_to"), None)
+                full = tweet.note_tweet.text if tweet.note_tweet else tweet.text
+                if replied == message.in_reply_to and _same(full, text):
+                    return SendResult(provider_id=tweet.id, meta={"kind": "tweet",
+                                                                  "reconciled": True})
+            if not page.meta.next_token:
+                break
+            query = {**query, "pagination_token": page.meta.next_token}
         return None
     participant = dm_participant(message)
     if participant is None:
