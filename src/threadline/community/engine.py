@@ -41,7 +41,7 @@ from threadline.db.base import utcnow
 from threadline.db.locks import workspace_lock
 from threadline.events.models import OutboxJob
 from threadline.events.names import Live
-from threadline.events.service import ConversationEvent, audit, enqueue, publish
+from threadline.events.service import ConversationEvent, audit, enqueue, ensure_pending, publish
 from threadline.inbound.intercept import interceptor
 from threadline.jobs.hooks import OPERATIONS_LOCK, ConversationEvents, conversation_hook
 from threadline.jobs.registry import Job, RetryLater, handler
@@ -301,15 +301,7 @@ def scan_workspace(session: Session, workspace_id: uuid.UUID, *,
 def schedule_scan(session: Session, *, delay: timedelta = timedelta(0),
                   exclude: int | None = None) -> OutboxJob | None:
     """Make sure one scan job is pending (a run being executed does not count)."""
-    now = utcnow()
-    stmt = select(OutboxJob.id).where(
-        OutboxJob.name == SCAN_JOB, OutboxJob.status == "pending",
-        OutboxJob.claimed_until.is_(None) | (OutboxJob.claimed_until < now))
-    if exclude is not None:
-        stmt = stmt.where(OutboxJob.id != exclude)
-    if session.scalars(stmt.limit(1)).first() is not None:
-        return None
-    return enqueue(session, SCAN_JOB, {}, due_at=now + delay)
+    return ensure_pending(session, SCAN_JOB, delay=delay, exclude=exclude)
 
 
 @handler(SCAN_JOB)

@@ -89,6 +89,21 @@ def enqueue(session: Session, name: str, payload: dict[str, Any], *,
     return job
 
 
+def ensure_pending(session: Session, name: str, *, delay: timedelta = timedelta(0),
+                   exclude: int | None = None) -> OutboxJob | None:
+    """Make sure one job `name` (a periodic scan) is pending, `delay` from now unless one is
+    already: a run being executed (claimed, `exclude`: the caller's own) does not count."""
+    now = utcnow()
+    stmt = select(OutboxJob.id).where(
+        OutboxJob.name == name, OutboxJob.status == "pending",
+        OutboxJob.claimed_until.is_(None) | (OutboxJob.claimed_until < now))
+    if exclude is not None:
+        stmt = stmt.where(OutboxJob.id != exclude)
+    if session.scalars(stmt.limit(1)).first() is not None:
+        return None
+    return enqueue(session, name, {}, due_at=now + delay)
+
+
 # --- conversation events: what the operations layer reacts to ----------------------------
 
 

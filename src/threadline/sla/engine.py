@@ -31,6 +31,7 @@ from threadline.events.service import (
     audit,
     conversation_event,
     enqueue,
+    ensure_pending,
     publish,
 )
 from threadline.jobs.hooks import (
@@ -225,15 +226,7 @@ def _escalate(session: Session, conv: Conversation, target: str, due: datetime,
 def schedule_scan(session: Session, *, delay: timedelta = timedelta(0),
                   exclude: int | None = None) -> OutboxJob | None:
     """Make sure one scan job is pending (a run being executed does not count)."""
-    now = utcnow()
-    stmt = select(OutboxJob.id).where(
-        OutboxJob.name == SCAN_JOB, OutboxJob.status == "pending",
-        OutboxJob.claimed_until.is_(None) | (OutboxJob.claimed_until < now))
-    if exclude is not None:
-        stmt = stmt.where(OutboxJob.id != exclude)
-    if session.scalars(stmt.limit(1)).first() is not None:
-        return None
-    return enqueue(session, SCAN_JOB, {}, due_at=now + delay)
+    return ensure_pending(session, SCAN_JOB, delay=delay, exclude=exclude)
 
 
 @handler(SCAN_JOB)
