@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from threadline.config import Settings
 from threadline.db.base import utcnow
 from threadline.events.models import InboundEvent, OutboxJob, WorkStatus
-from threadline.events.service import enqueue
+from threadline.events.service import ensure_pending
 from threadline.jobs.registry import Job, handler
 from threadline.jobs.runtime import Runtime
 
@@ -57,15 +57,7 @@ def purge_raw_payloads(session: Session, settings: Settings, limit: int = CHUNK)
 def schedule_purge(session: Session, *, delay: timedelta = timedelta(0),
                    exclude: int | None = None) -> OutboxJob | None:
     """Make sure one purge job is pending (a run being executed does not count)."""
-    now = utcnow()
-    stmt = select(OutboxJob.id).where(
-        OutboxJob.name == PURGE_JOB, OutboxJob.status == WorkStatus.PENDING,
-        OutboxJob.claimed_until.is_(None) | (OutboxJob.claimed_until < now))
-    if exclude is not None:
-        stmt = stmt.where(OutboxJob.id != exclude)
-    if session.scalars(stmt.limit(1)).first() is not None:
-        return None
-    return enqueue(session, PURGE_JOB, {}, due_at=now + delay)
+    return ensure_pending(session, PURGE_JOB, delay=delay, exclude=exclude)
 
 
 @handler(PURGE_JOB)

@@ -19,7 +19,7 @@ from threadline.conversations.models import Conversation
 from threadline.db.base import utcnow
 from threadline.db.locks import workspace_lock
 from threadline.events.models import OutboxJob
-from threadline.events.service import ConversationEvent, enqueue
+from threadline.events.service import ConversationEvent, enqueue, ensure_pending
 from threadline.jobs.hooks import OPERATIONS_LOCK, ConversationEvents, conversation_hook
 from threadline.jobs.registry import Job, handler
 from threadline.kpis.models import ConversationFacts
@@ -102,15 +102,7 @@ def settle(session: Session, rules: KpiRules, *, now: datetime | None = None) ->
 def schedule_settle(session: Session, *, delay: timedelta = timedelta(0),
                     exclude: int | None = None) -> OutboxJob | None:
     """Make sure one settle job is pending (a run being executed does not count)."""
-    now = utcnow()
-    stmt = select(OutboxJob.id).where(
-        OutboxJob.name == SETTLE_JOB, OutboxJob.status == "pending",
-        OutboxJob.claimed_until.is_(None) | (OutboxJob.claimed_until < now))
-    if exclude is not None:
-        stmt = stmt.where(OutboxJob.id != exclude)
-    if session.scalars(stmt.limit(1)).first() is not None:
-        return None
-    return enqueue(session, SETTLE_JOB, {}, due_at=now + delay)
+    return ensure_pending(session, SETTLE_JOB, delay=delay, exclude=exclude)
 
 
 @handler(SETTLE_JOB)

@@ -35,7 +35,7 @@ from threadline.db.base import utcnow
 from threadline.db.locks import workspace_lock
 from threadline.events.models import OutboxJob
 from threadline.events.names import Live
-from threadline.events.service import enqueue, publish
+from threadline.events.service import ensure_pending, publish
 from threadline.hops.records.models import Hop
 from threadline.jobs.registry import Job, handler
 from threadline.quality.models import QualityReview, Reason
@@ -233,15 +233,7 @@ def run_sample(runtime: Runtime, now: datetime | None = None) -> dict[str, Any]:
 def schedule_sample(session: Session, *, delay: timedelta = timedelta(0),
                     exclude: int | None = None) -> OutboxJob | None:
     """Make sure one sampling job is pending (a run being executed does not count)."""
-    now = utcnow()
-    stmt = select(OutboxJob.id).where(
-        OutboxJob.name == SAMPLE_JOB, OutboxJob.status == "pending",
-        OutboxJob.claimed_until.is_(None) | (OutboxJob.claimed_until < now))
-    if exclude is not None:
-        stmt = stmt.where(OutboxJob.id != exclude)
-    if session.scalars(stmt.limit(1)).first() is not None:
-        return None
-    return enqueue(session, SAMPLE_JOB, {}, due_at=now + delay)
+    return ensure_pending(session, SAMPLE_JOB, delay=delay, exclude=exclude)
 
 
 @handler(SAMPLE_JOB)

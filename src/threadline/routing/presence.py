@@ -24,9 +24,9 @@ from threadline.conversations.models import Conversation, Message
 from threadline.conversations.service import Actor
 from threadline.db.base import utcnow
 from threadline.db.locks import workspace_lock
-from threadline.events.models import OutboxJob, WorkStatus
+from threadline.events.models import OutboxJob
 from threadline.events.names import Live
-from threadline.events.service import audit, enqueue, publish
+from threadline.events.service import audit, ensure_pending, publish
 from threadline.jobs.hooks import OPERATIONS_LOCK
 from threadline.jobs.registry import Job, handler
 from threadline.jobs.runtime import Runtime
@@ -99,15 +99,7 @@ def heartbeat(session: Session, agent: Agent) -> None:
 def schedule_tick(session: Session, *, delay: timedelta = timedelta(0),
                   exclude: int | None = None) -> OutboxJob | None:
     """Make sure one tick is pending (a run being executed does not count)."""
-    now = utcnow()
-    stmt = select(OutboxJob.id).where(
-        OutboxJob.name == TICK_JOB, OutboxJob.status == WorkStatus.PENDING,
-        OutboxJob.claimed_until.is_(None) | (OutboxJob.claimed_until < now))
-    if exclude is not None:
-        stmt = stmt.where(OutboxJob.id != exclude)
-    if session.scalars(stmt.limit(1)).first() is not None:
-        return None
-    return enqueue(session, TICK_JOB, {}, due_at=now + delay)
+    return ensure_pending(session, TICK_JOB, delay=delay, exclude=exclude)
 
 
 def tick_workspace(session: Session, workspace_id: uuid.UUID, settings: Settings,

@@ -32,8 +32,7 @@ from threadline.contacts.models import Customer, Identity
 from threadline.conversations.models import Conversation, Message
 from threadline.conversations.privacy import masked_text
 from threadline.db.base import utcnow
-from threadline.events.models import OutboxJob, WorkStatus
-from threadline.events.service import ConversationEvent, enqueue
+from threadline.events.service import ConversationEvent, ensure_pending
 from threadline.jobs.hooks import ConversationEvents, conversation_hook
 from threadline.jobs.registry import Job, handler
 from threadline.search import backends
@@ -269,14 +268,7 @@ def sweep(session: Session, now: datetime | None = None) -> int:
 def schedule_sweep(session: Session, *, delay: timedelta = timedelta(0),
                    exclude: int | None = None) -> None:
     """Make sure one sweep is pending."""
-    now = utcnow()
-    stmt = select(OutboxJob.id).where(
-        OutboxJob.name == SWEEP_JOB, OutboxJob.status == WorkStatus.PENDING,
-        OutboxJob.claimed_until.is_(None) | (OutboxJob.claimed_until < now))
-    if exclude is not None:
-        stmt = stmt.where(OutboxJob.id != exclude)
-    if session.scalars(stmt.limit(1)).first() is None:
-        enqueue(session, SWEEP_JOB, {}, due_at=now + delay)
+    ensure_pending(session, SWEEP_JOB, delay=delay, exclude=exclude)
 
 
 @handler(SWEEP_JOB)
