@@ -52,7 +52,9 @@ def own_database(tmp_path: Path) -> str:
 def start_worker(url: str, redis_url: str | None) -> subprocess.Popen[bytes]:
     env = dict(os.environ, THREADLINE_DATABASE_URL=url, THREADLINE_WORKER_BATCH_SIZE="50",
                THREADLINE_SECRET_KEY=SECRET_KEY,
-               THREADLINE_WORKER_POLL_SECONDS="0.2")
+               THREADLINE_WORKER_POLL_SECONDS="0.2",
+               # what a killed worker had leased is taken over after 10 s, not a minute
+               THREADLINE_WORKER_LEASE_SECONDS="10")
     env.pop("THREADLINE_REDIS_URL", None)
     if redis_url:
         env["THREADLINE_REDIS_URL"] = redis_url

@@ -92,7 +92,8 @@ class TestOutcome:
         found = metrics(board(runtime, shop, Group.outcome))
         assert found == {"conversations": 4, "resolved": 75.0, "fcr": 50.0, "reopened": 25.0,
                          "public_to_private": 25.0, "hop_taken": 100.0, "close_out": 100.0,
-                         "return_delay": 30.0, "hop_offer_delay": 2.0}
+                         "return_delay": 30.0, "hop_offer_delay": 2.0,
+                         "bot_deflection": None, "bot_handover": None}  # no bot here
         assert rows(board(runtime, shop, Group.outcome), "resolved_on") == {
             "X public": [1], "WhatsApp private": [1], "Phone private": [1]}
 

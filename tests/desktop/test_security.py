@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from datetime import timedelta
 
 import pytest
 from fastapi.testclient import TestClient
@@ -171,14 +172,14 @@ class TestThrottle:
             assert re.search(r"Try again in \d+ seconds", r.text)
             assert "tl_session" not in r.cookies
         # Another web process (its own app, the same database) sees the same count. The
-        # wait after five failures is one second: the failures are dated now again, so a
-        # slow start of the second app on a busy machine does not outlast it.
+        # wait after five failures is one second: the failures are dated a minute ahead, so
+        # however slowly the second app starts on a busy machine, the wait has not ended.
         other = create_app(runtime, workers=0)
         with TestClient(other) as c2:
             with runtime.db.session() as session:
                 session.execute(update(LoginAttempt).where(
                     LoginAttempt.succeeded.is_(False), LoginAttempt.created_at >= started
-                ).values(created_at=utcnow()))  # this test's own failures
+                ).values(created_at=utcnow() + timedelta(minutes=1)))  # this test's own
             assert sign_in(c2, agent).status_code == 429
 
     def test_success_clears_the_address_failures(self, app, runtime, workspace_id):

@@ -46,6 +46,8 @@ def start_worker(runtime: Any) -> subprocess.Popen[bytes]:
                THREADLINE_SECRET_KEY=settings.secret_key,
                THREADLINE_ALLOW_CUSTOM_PROVIDER_URLS="true",
                THREADLINE_WORKER_POLL_SECONDS="0.1", THREADLINE_WORKER_BATCH_SIZE="50",
+               # the killed worker's leased jobs are taken over after 10 s, not a minute
+               THREADLINE_WORKER_LEASE_SECONDS="10",
                THREADLINE_DATA_DIR=str(settings.data_dir))
     env.pop("THREADLINE_REDIS_URL", None)
     if settings.redis_url:

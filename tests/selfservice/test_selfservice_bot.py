@@ -377,3 +377,44 @@ class TestHostileInput:
             session.flush()
             assert bot_module.consider(session, conv, [message]) is None
             assert session.get(bot_module.BotSession, conv_id) is None
+
+
+class TestKpis:
+    def test_deflection_and_handover_rates_in_the_outcome_dashboard(
+            self, runtime: Runtime, worker: Worker, chat_account: Any,
+            kb: dict[str, uuid.UUID], workspace_id: uuid.UUID) -> None:
+        from threadline.kpis.dashboards.drill import facts_page
+        from threadline.kpis.dashboards.filters import parse_filters
+        from threadline.kpis.dashboards.schemas import Group
+        from threadline.kpis.dashboards.service import dashboard
+
+        deflected = visitor(runtime, worker, chat_account)
+        deflected_id = deflected.says("I forgot my password")
+        deflected.says("Yes, thanks")
+        handed = [visitor(runtime, worker, chat_account).says(words) for words in (
+            "I want to talk to a person", "This is unacceptable!!! you are the worst")]
+        waiting = visitor(runtime, worker, chat_account).says("how do I get a refund")
+        with runtime.db.session(write=False) as session:
+            filters = parse_filters(session, workspace_id, {})
+            board = dashboard(session, Group.outcome, filters)
+            metrics = {m.key: m.value for m in board.metrics}
+            # 1 deflected, 2 handed over; the one waiting for the customer counts in neither
+            assert metrics["bot_deflection"] == 33.3 and metrics["bot_handover"] == 66.7
+            table = board.table("self_service")
+            assert table is not None
+            [row] = table.rows
+            assert row.drill == {"channel": "webchat"} and row.cells == [4, 33.3, 66.7, 1]
+
+            def listed(flag: str) -> set[uuid.UUID]:
+                drilled = parse_filters(session, workspace_id, {"flag": flag}, drill=True)
+                rows, _ = facts_page(session, drilled)
+                return {r.conversation_id for r in rows}
+
+            assert listed("bot_deflected") == {deflected_id}
+            assert listed("bot_handed_over") == set(handed)
+            assert listed("bot_waiting") == {waiting}
+            assert listed("bot") == {deflected_id, waiting, *handed}
+            # another workspace's dashboard shows none of it
+            other = create_workspace(session, "Other", f"o-{uuid.uuid4().hex[:6]}").id
+            theirs = dashboard(session, Group.outcome, parse_filters(session, other, {}))
+            assert {m.key: m.value for m in theirs.metrics}["bot_deflection"] is None

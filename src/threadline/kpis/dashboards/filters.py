@@ -25,6 +25,7 @@ from threadline.channels.registry import kinds
 from threadline.errors import ValidationFailed
 from threadline.kpis.dashboards.stats import opened_in_hour
 from threadline.kpis.models import AgentActivity, ConversationFacts
+from threadline.selfservice.models import BotSession, BotState
 from threadline.workspace.models import Agent, ChannelAccount, Team
 
 F = ConversationFacts
@@ -62,12 +63,22 @@ FLAGS: dict[str, Callable[[], ColumnElement[bool]]] = {
     "sla_res_breached": lambda: F.sla_resolution_met.is_(False),
     "handled": lambda: F.handle_s > 0,
     "multichannel": lambda: F.channels > 1,
+    "bot": lambda: _bot_in(BotState.ALL),
+    "bot_deflected": lambda: _bot_in((BotState.DEFLECTED,)),
+    "bot_handed_over": lambda: _bot_in((BotState.HANDED_OVER,)),
+    "bot_waiting": lambda: _bot_in((BotState.BOT,)),
     "improved": lambda: _sentiment_moved(better=True),
     "worsened": lambda: _sentiment_moved(better=False),
 }
 DRILLS = ("hour", "visibility", "relevance", "origin", "path", "resolved_on", "sentiment",
           "csat", "worked_by", "resolved_by", "flag")
 FILTERS = ("from", "to", "team", "agent", "channel", "account", "category")
+
+
+def _bot_in(states: tuple[str, ...]) -> ColumnElement[bool]:
+    """The conversations the self-service bot looked at, in one of these states."""
+    return exists().where(BotSession.conversation_id == F.conversation_id,
+                          BotSession.state.in_(states))
 
 
 def _sentiment_moved(*, better: bool) -> ColumnElement[bool]:

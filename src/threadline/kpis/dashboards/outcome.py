@@ -1,5 +1,6 @@
-"""Outcome: resolved, first-contact resolution (across channels), reopened, and the channel
-hops (public to private, offered, taken, and the public close-out on the origin)."""
+"""Outcome: resolved, first-contact resolution (across channels), reopened, the channel
+hops (public to private, offered, taken, and the public close-out on the origin) and
+self-service (the bot's conversations: deflected, handed over to a person, still waiting)."""
 
 from __future__ import annotations
 
@@ -21,9 +22,11 @@ from threadline.kpis.dashboards.schemas import (
     Row,
     Series,
     Table,
+    Unit,
 )
 from threadline.kpis.dashboards.stats import count_if, day_of, ratio
 from threadline.kpis.models import ConversationFacts
+from threadline.selfservice.models import BotSession, BotState
 
 F = ConversationFacts
 RESOLVED = ("resolved", "closed")
@@ -52,6 +55,55 @@ def _grouped(session: Session, conds: list[Any]) -> tuple[dict[str, dict[str, fl
             for key, value in zip(KEYS, row[2:], strict=True):
                 target[key] += float(value or 0)
     return by_channel, by_day
+
+BOT_COLUMNS: tuple[tuple[str, str, Unit, str], ...] = (
+    ("bot", "Bot conversations", "count", "bot"),
+    ("deflected", "Deflected", "percent", "bot_deflected"),
+    ("handed_over", "Handed over", "percent", "bot_handed_over"),
+    ("waiting", "Waiting for the customer", "count", "bot_waiting"))
+
+
+def _bot(session: Session, conds: list[Any]) -> dict[str, dict[str, int]]:
+    """The bot's conversations among the filtered ones, by channel: sessions per state."""
+    found: dict[str, dict[str, int]] = {}
+    for channel, state, count in session.execute(
+            select(BotSession.channel, BotSession.state, func.count())
+            .join(F, F.conversation_id == BotSession.conversation_id)
+            .where(*conds).group_by(BotSession.channel, BotSession.state)):
+        found.setdefault(str(channel), dict.fromkeys(BotState.ALL, 0))[str(state)] = int(count)
+    return found
+
+
+def _bot_rates(states: dict[str, int]) -> tuple[float | None, float | None]:
+    settled = states[BotState.DEFLECTED] + states[BotState.HANDED_OVER]
+    return (ratio(states[BotState.DEFLECTED], settled),
+            ratio(states[BotState.HANDED_OVER], settled))
+
+
+def _self_service(session: Session, conds: list[Any]) -> tuple[list[Metric], Table]:
+    """Deflection (resolved by the bot without an agent) and handover rates, of the bot's
+    settled conversations (those still waiting for the customer count in neither)."""
+    by_channel = _bot(session, conds)
+    total = dict.fromkeys(BotState.ALL, 0)
+    for states in by_channel.values():
+        for state, n in states.items():
+            total[state] += n
+    deflection, handover = _bot_rates(total)
+    metrics = [
+        Metric(key="bot_deflection", label="Self-service deflection", unit="percent",
+               value=deflection, drill={"flag": "bot_deflected"},
+               hint="resolved by the bot without an agent, of its settled conversations"),
+        Metric(key="bot_handover", label="Self-service handover", unit="percent",
+               value=handover, drill={"flag": "bot_handed_over"},
+               hint="handed to a person by the bot, of its settled conversations")]
+    order = sorted(by_channel, key=lambda c: -sum(by_channel[c].values()))
+    table = Table(key="self_service", title="Self-service by channel", columns=[
+        Column(key=key, label=label, unit=unit, drill={"flag": flag})
+        for key, label, unit, flag in BOT_COLUMNS], rows=[
+        Row(label=channel_label(c), drill={"channel": c}, cells=[
+            sum(by_channel[c].values()), *_bot_rates(by_channel[c]),
+            by_channel[c][BotState.BOT]]) for c in order])
+    return metrics, table
 
 
 def _mean(total: float, n: float) -> float | None:
@@ -94,6 +146,8 @@ def outcome(session: Session, filters: Filters, names: Names) -> Dashboard:
                value=minutes(_mean(t["offer_delay"], t["offer_delay_n"])),
                drill={"flag": "hop_offered"}),
     ]
+    bot_metrics, bot_table = _self_service(session, conds)
+    metrics.extend(bot_metrics)
     order = sorted(by_channel, key=lambda c: -by_channel[c]["conversations"])
     ends_sorted = sorted(ends, key=lambda r: -r[2])
     charts = [
@@ -145,6 +199,6 @@ def outcome(session: Session, filters: Filters, names: Names) -> Dashboard:
         Table(key="resolved_on", title="Where conversations were resolved", columns=[
             Column(key="resolved", label="Resolved", unit="count")], rows=[
             Row(label=step_label(f"{c}:{v}"), drill={"resolved_on": f"{c}:{v}"}, cells=[n])
-            for c, v, n in ends_sorted if c and v])]
+            for c, v, n in ends_sorted if c and v]), bot_table]
     return Dashboard(group=Group.outcome, title=TITLES[Group.outcome], filters=filters.query(),
                      metrics=metrics, charts=charts, tables=tables)
