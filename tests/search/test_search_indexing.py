@@ -76,6 +76,42 @@ class TestMessagesAreIndexedOnTheirEvents:
         assert _hits(runtime, workspace_id, "gdansk",
                      filters=SearchFilters(include_notes=False)) == []
 
+    def test_the_sweep_looks_only_from_a_minute_before_its_last_run(
+            self, runtime: Runtime, workspace_id: uuid.UUID, client: Any, worker: Any) -> None:
+        """After its first run, the sweep job reads the messages from a minute before its
+        previous run, not the whole window again (a burst's hundreds of thousands)."""
+        from datetime import timedelta
+
+        from threadline.db.base import new_id, utcnow
+        from threadline.jobs.registry import Job
+        from threadline.search import indexer
+
+        _customer_writes(runtime, workspace_id, client, worker, "Where is my parcel?",
+                         visibility="private")
+        conv = client.get("/api/v1/conversations").json()["items"][0]
+
+        def unindexed_message(minutes_ago: int, words: str) -> None:
+            with runtime.db.session() as session:  # written, its indexing never happened
+                session.add(Message(
+                    id=new_id(utcnow() - timedelta(minutes=minutes_ago)),
+                    workspace_id=workspace_id, conversation_id=uuid.UUID(conv["id"]),
+                    channel="api", direction="outbound", visibility="private", kind="note",
+                    text=words, author_type="agent", delivery="sent"))
+
+        job = Job(id=0, name=indexer.SWEEP_JOB, payload={}, workspace_id=None, attempts=1)
+        indexer._SWEPT.pop(runtime.settings.database_url, None)
+        unindexed_message(5, "Parcel held in Utrecht")
+        indexer.sweep_job(runtime, job)  # a process's first sweep: the whole window
+        assert len(_hits(runtime, workspace_id, "utrecht")) == 1
+        unindexed_message(3, "Parcel held in Leiden")  # before the last run's minute
+        unindexed_message(0, "Parcel held in Haarlem")
+        indexer.sweep_job(runtime, job)
+        assert len(_hits(runtime, workspace_id, "haarlem")) == 1
+        assert _hits(runtime, workspace_id, "leiden") == []
+        indexer._SWEPT.pop(runtime.settings.database_url, None)  # a restart: the window
+        indexer.sweep_job(runtime, job)
+        assert len(_hits(runtime, workspace_id, "leiden")) == 1
+
     def test_the_customer_is_found_by_handle_and_email(
             self, runtime: Runtime, workspace_id: uuid.UUID, client: Any, worker: Any) -> None:
         _customer_writes(runtime, workspace_id, client, worker, "hello there",

@@ -90,6 +90,7 @@ _MESSAGES = table(
     column("direction", String()), column("visibility", String()), column("kind", String()),
     column("text", Text()), column("attachments", JSON()), column("triage", JSON()),
     column("meta", JSON()), column("delivery", String()), column("author_type", String()),
+    column("provider_id", String()), column("reply_to_provider_id", String()),
     column("created_at", UTCDateTime()))
 
 
@@ -169,7 +170,7 @@ def _messages(runtime: Runtime, ws: uuid.UUID, n: int, customers: list[uuid.UUID
         for i in range(start, min(n, start + CHUNK)):
             created = now - timedelta(minutes=n - i)
             if i % PER_CONVERSATION == 0:
-                conv_id = new_id()
+                conv_id = new_id(created)
                 convs.append({
                     "id": conv_id, "workspace_id": ws, "customer_id": rng.choice(customers),
                     "status": rng.choice(("open", "pending", "resolved", "closed")),
@@ -179,13 +180,18 @@ def _messages(runtime: Runtime, ws: uuid.UUID, n: int, customers: list[uuid.UUID
                     "last_message_at": created})
             inbound = i % PER_CONVERSATION != 1
             text = _spliced(rng, texts)
-            mid = new_id()
+            mid = new_id(created)  # an id of its moment, as if written then
             messages.append({
                 "id": mid, "workspace_id": ws, "conversation_id": conv_id, "channel": "x",
                 "direction": "inbound" if inbound else "outbound", "visibility": "public",
                 "kind": "comment", "text": text, "attachments": [], "triage": {}, "meta": {},
                 "delivery": "received" if inbound else "sent",
-                "author_type": "customer" if inbound else "agent", "created_at": created})
+                "author_type": "customer" if inbound else "agent",
+                # the provider's ids, as real tweets and replies have them (the planner's
+                # statistics of the id indexes are those of a real table)
+                "provider_id": f"{10**17 + i}",
+                "reply_to_provider_id": None if inbound else f"{10**17 + i - 1}",
+                "created_at": created})
             # what search.indexer.message_document makes of it (no personal data spans here)
             docs.append(document_row(ws, kind="message", ref_id=mid, title="", body=text,
                                      language="en", conversation_id=conv_id, channel="x",

@@ -26,13 +26,14 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-def new_id() -> uuid.UUID:
+def new_id(at: datetime | None = None) -> uuid.UUID:
     """A time-ordered UUID (version 7, RFC 9562): 48 bits of Unix milliseconds, then random.
 
     Rows created together sit together in every index on their ids, so inserts touch few
     pages and stay cheap as tables grow (random v4 ids scatter them over the whole index).
+    `at`: the moment of a row made for the past (a benchmark's history), now by default.
     """
-    millis = time.time_ns() // 1_000_000
+    millis = int(at.timestamp() * 1000) if at is not None else time.time_ns() // 1_000_000
     rand = int.from_bytes(os.urandom(10), "big")
     value = (millis & 0xFFFF_FFFF_FFFF) << 80 | rand & ((1 << 80) - 1)
     value = (value & ~(0xF << 76)) | (0x7 << 76)  # version 7

@@ -7,7 +7,8 @@ conversation, its customer and its messages whose indexed version differs from t
 one. The job runs as soon as the change commits (the worker is woken on commit), so a new
 message is findable well within a second (`threadline bench search` measures it). The
 `search.sweep` job, every few seconds, catches what no conversation event announces
-(agents' notes, replies held for approval): messages of the last minutes with no document.
+(agents' notes, replies held for approval): messages of the last minutes with no document,
+read from a minute before its previous run (not the whole window again).
 
 What is indexed is what agents see: a message posted in public by a customer is indexed
 with its personal data masked (`conversations.privacy.masked_text`), never in clear; card
@@ -245,10 +246,13 @@ def _uuid7_floor(moment: datetime) -> uuid.UUID:
     return uuid.UUID(int=(millis & 0xFFFF_FFFF_FFFF) << 80)
 
 
-def sweep(session: Session, now: datetime | None = None) -> int:
+def sweep(session: Session, now: datetime | None = None, *,
+          since: datetime | None = None) -> int:
     """Index the recent messages that have no document yet (by id range: ids are
-    time-ordered), conversation by conversation."""
-    floor = _uuid7_floor((now or utcnow()) - SWEEP_WINDOW)
+    time-ordered), conversation by conversation: those of the last `SWEEP_WINDOW`, or from
+    `since` when that is later."""
+    floor_at = (now or utcnow()) - SWEEP_WINDOW
+    floor = _uuid7_floor(max(floor_at, since) if since is not None else floor_at)
     missing = session.execute(
         select(Message.workspace_id, Message.conversation_id, Message.id)
         .outerjoin(SearchDocument, and_(SearchDocument.workspace_id == Message.workspace_id,
@@ -271,8 +275,20 @@ def schedule_sweep(session: Session, *, delay: timedelta = timedelta(0),
     ensure_pending(session, SWEEP_JOB, delay=delay, exclude=exclude)
 
 
+# When this process's last sweep started (it committed): the next one looks at the messages
+# from a minute before it, not at the whole window again (after a burst or an import of many
+# messages, the window holds hundreds of thousands of them, every few seconds). A message
+# commits within a minute of the moment its id was made; a process's first sweep, or one after
+# a failure, covers the whole window.
+_SWEPT: dict[str, datetime] = {}  # database URL -> when
+SWEEP_OVERLAP = timedelta(minutes=1)
+
+
 @handler(SWEEP_JOB)
 def sweep_job(runtime: Runtime, job: Job) -> None:
+    started = utcnow()
+    last = _SWEPT.get(runtime.settings.database_url)
     with runtime.db.session() as session:
-        sweep(session)
+        sweep(session, started, since=last - SWEEP_OVERLAP if last is not None else None)
         schedule_sweep(session, delay=timedelta(seconds=SWEEP_SECONDS), exclude=job.id)
+    _SWEPT[runtime.settings.database_url] = started
