@@ -108,12 +108,14 @@ def _feed(state: _State, rows: list[Any]) -> None:
     """Replay stored rows (seq order) into the detector with their stored clusters; the
     clusters of one live incident become one."""
     detector = state.detector
-    homes = {c.incident_id: c for c in detector.clusters.values()
-             if c.incident_id is not None and c.alias is None}
+    homes: dict[uuid.UUID, Cluster] | None = None  # read once, when a row needs it
     for seq, cluster_id, incident_id, posted_at, customer_id, message_id, text in rows:
         placed = detector.add(_epoch(posted_at), terms_of(text or ""),
                               str(customer_id or message_id), cluster_id=cluster_id)
         if incident_id is not None and incident_id in state.incidents:
+            if homes is None:
+                homes = {c.incident_id: c for c in detector.clusters.values()
+                         if c.incident_id is not None and c.alias is None}
             home = homes.get(incident_id)
             if home is not None and detector.get(home.id) is not placed.cluster:
                 detector.merge_into(placed.cluster.id, home.id)
@@ -165,11 +167,12 @@ def state_for(session: Session, workspace_id: uuid.UUID, now: datetime | None = 
         if set(live) - set(state.incidents):
             state = None  # another process made an incident: start over from the database
         else:
-            for cluster in list(state.detector.clusters.values()):
-                if cluster.incident_id is not None and cluster.incident_id not in live:
-                    state.detector.pin(cluster.id, None, False)
-                    cluster.size = 0  # retired: a new burst must build up again
-                    cluster.authors.clear()
+            if set(state.incidents) - set(live):  # an incident ended (or was dismissed)
+                for cluster in list(state.detector.clusters.values()):
+                    if cluster.incident_id is not None and cluster.incident_id not in live:
+                        state.detector.pin(cluster.id, None, False)
+                        cluster.size = 0  # retired: a new burst must build up again
+                        cluster.authors.clear()
             state.incidents = live
             _feed(state, _rows(session, workspace_id, after=state.last_seq))
     if state is None:
