@@ -13,7 +13,7 @@ import time
 from datetime import timedelta
 from pathlib import Path
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from tests.automation.helpers import rule, runs_of
 from tests.factories import api_account
@@ -31,7 +31,7 @@ from threadline.db.base import utcnow
 from threadline.events.models import OutboxJob
 from threadline.jobs.runtime import Runtime
 from threadline.jobs.worker import Worker
-from threadline.sla.engine import EMAIL_JOB, scan
+from threadline.sla.engine import EMAIL_JOB, SCAN_JOB, scan
 from threadline.workspace.service import create_agent
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -127,6 +127,11 @@ class TestEscalations:
                                   name="Ana")
             boss, _ = create_agent(session, workspace_id, email="boss@example.com",
                                    role="supervisor", name="Boss")
+            # the periodic scan (pending from earlier tests) must not find the breach first,
+            # in a drain of the runtime with no mail server: this test's scans do
+            session.execute(update(OutboxJob).where(
+                OutboxJob.name == SCAN_JOB, OutboxJob.status == "pending").values(
+                due_at=utcnow() + timedelta(hours=1)))
         conv = _late_conversation(runtime, workspace_id, client, worker, "e-1",
                                   escalation=["notify", "raise_priority", "reassign",
                                               "email_supervisors"])
