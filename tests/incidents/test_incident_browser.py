@@ -41,7 +41,7 @@ def test_declare_answer_and_watch_the_replies_go_out(runtime, workspace_id, live
 
     _post(live_server.url, account, outage_posts(POSTS, seed=21, brand="@shop"), tag)
     card = page.wait_for_selector(".incident-card", timeout=120_000)  # live, no reload
-    assert "Suggested burst" in card.inner_text()
+    assert "Suggested burst" in card.inner_text() and "Burst: " in card.inner_text()
     count = ".incident-card [data-count=members]"
     time.sleep(3.0)  # the count follows the posts live (incident.updated); let it settle
     assert int(page.inner_text(count).split()[0]) >= 8
