@@ -17,7 +17,8 @@ from sqlalchemy import func, select
 from tests.e2e.conftest import E2E, wait_for
 from threadline.contacts.models import Consent, Customer, Identity
 from threadline.conversations.models import Conversation, Message
-from threadline.events.models import AuditEvent, InboundEvent, OutboxJob
+from threadline.db.base import utcnow
+from threadline.events.models import AuditEvent, InboundEvent, OutboxJob, WorkStatus
 from threadline.hops.records.models import Callback, Hop, ShortLink
 from threadline.jobs.runtime import Runtime
 from threadline.sandbox.providers import x as sx
@@ -86,9 +87,28 @@ class Hops(E2E):
         assert token and chat, html
         return token.group(1), chat.group(1)
 
-    def snapshot(self) -> dict[str, Any]:
-        """Every row a link submission could add or change, in this workspace."""
+    def settled(self) -> None:
+        """Wait until the server's worker has done what is due for this workspace (the
+        jobs of what the test did before; they may audit or change rows after a while)."""
         ws = self.workspace_id
+
+        def idle() -> bool:
+            with self.runtime.db.session(write=False) as s:
+                jobs = s.scalar(select(func.count()).select_from(OutboxJob).where(
+                    OutboxJob.workspace_id == ws, OutboxJob.status == WorkStatus.PENDING,
+                    OutboxJob.due_at <= utcnow()))
+                events = s.scalar(select(func.count()).select_from(InboundEvent).where(
+                    InboundEvent.workspace_id == ws, InboundEvent.status == WorkStatus.PENDING,
+                    InboundEvent.next_attempt_at <= utcnow()))
+            return not jobs and not events
+
+        wait_for(idle, what="the worker done with this workspace's due work")
+
+    def snapshot(self) -> dict[str, Any]:
+        """Every row a link submission could add or change, in this workspace (once the
+        worker is done with what was due)."""
+        ws = self.workspace_id
+        self.settled()
         with self.runtime.db.session(write=False) as s:
             counts = {model.__tablename__: s.scalar(select(func.count()).select_from(model)
                                                     .where(model.workspace_id == ws))
