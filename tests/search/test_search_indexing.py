@@ -112,6 +112,47 @@ class TestMessagesAreIndexedOnTheirEvents:
         indexer.sweep_job(runtime, job)
         assert len(_hits(runtime, workspace_id, "leiden")) == 1
 
+    def test_the_sweep_indexes_many_conversations_in_a_few_queries(
+            self, runtime: Runtime, workspace_id: uuid.UUID, client: Any, worker: Any) -> None:
+        """After a burst, messages of hundreds of conversations may wait for their jobs: the
+        sweep indexes them chunk by chunk, not with a dozen queries per conversation."""
+        from sqlalchemy import event
+
+        from threadline.db.base import new_id
+        from threadline.search import indexer
+
+        _customer_writes(runtime, workspace_id, client, worker, "Where is my parcel?",
+                         visibility="private")
+        conv = client.get("/api/v1/conversations").json()["items"][0]
+        with runtime.db.session() as session:
+            template = session.get(Conversation, uuid.UUID(conv["id"]))
+            assert template is not None
+            for n in range(40):
+                other = Conversation(workspace_id=workspace_id,
+                                     customer_id=template.customer_id, status="open",
+                                     origin_channel="api", origin_visibility="private")
+                session.add(other)
+                session.flush()
+                session.add(Message(
+                    id=new_id(), workspace_id=workspace_id, conversation_id=other.id,
+                    channel="api", direction="outbound", visibility="private", kind="note",
+                    text=f"Burst note number {n} about Zwolle", author_type="agent",
+                    delivery="sent"))
+        statements: list[str] = []
+
+        def count(*args: Any) -> None:
+            statements.append(args[2])
+
+        engine = runtime.db.engine
+        event.listen(engine, "before_cursor_execute", count)
+        try:
+            with runtime.db.session() as session:
+                assert indexer.sweep(session) >= 40
+        finally:
+            event.remove(engine, "before_cursor_execute", count)
+        assert len(_hits(runtime, workspace_id, "zwolle", limit=100)) == 40
+        assert len(statements) <= 25, len(statements)
+
     def test_the_customer_is_found_by_handle_and_email(
             self, runtime: Runtime, workspace_id: uuid.UUID, client: Any, worker: Any) -> None:
         _customer_writes(runtime, workspace_id, client, worker, "hello there",

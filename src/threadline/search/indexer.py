@@ -50,6 +50,7 @@ SWEEP_JOB = "search.sweep"
 SWEEP_SECONDS = 5.0
 SWEEP_WINDOW = timedelta(minutes=10)
 CHUNK = 500
+SWEEP_CHUNK = 200  # conversations indexed together by the sweep
 _DIGITS = re.compile(r"\D+")
 _PUNCT = re.compile(r"[\W_]+")
 
@@ -260,12 +261,24 @@ def sweep(session: Session, now: datetime | None = None, *,
                                         SearchDocument.ref_id == Message.id))
         .where(Message.id >= floor, SearchDocument.id.is_(None),
                Message.deleted_at.is_(None))).all()
-    by_conv: dict[tuple[uuid.UUID, uuid.UUID], list[uuid.UUID]] = defaultdict(list)
+    # a few queries per chunk of conversations, not per conversation: after a burst the
+    # sweep may find thousands of messages whose conversations' jobs have not run yet
+    by_ws: dict[uuid.UUID, dict[uuid.UUID, list[uuid.UUID]]] = defaultdict(
+        lambda: defaultdict(list))
     for ws, conv, msg in missing:
-        by_conv[(ws, conv)].append(msg)
+        by_ws[ws][conv].append(msg)
     count = 0
-    for (ws, conv), msg_ids in by_conv.items():
-        count += index_conversations(session, ws, [conv], message_ids=msg_ids)
+    for ws, by_conv in by_ws.items():
+        chunk: list[uuid.UUID] = []
+        msg_ids: list[uuid.UUID] = []
+        for conv, ids in by_conv.items():
+            chunk.append(conv)
+            msg_ids += ids
+            if len(chunk) >= SWEEP_CHUNK or len(msg_ids) >= CHUNK * 4:
+                count += index_conversations(session, ws, chunk, message_ids=msg_ids)
+                chunk, msg_ids = [], []
+        if chunk:
+            count += index_conversations(session, ws, chunk, message_ids=msg_ids)
     return count
 
 
