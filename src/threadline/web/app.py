@@ -120,6 +120,9 @@ def create_app(runtime: Runtime | None = None, *, workers: int | None = None) ->
                                        "message": "the request is not valid",
                                        "details": {"errors": errors}}}, status_code=422)
 
+    # providers' webhooks first: the router tries the routes in order, and they are the most
+    # frequent requests
+    app.include_router(webhooks.router)
     api_checks = [Depends(refuse_unstorable)]
     for router in (conversations.router, subjects.router, customers.router, operations.router,
                    stream.router, channels.router, brand.router, automation.router,
@@ -129,7 +132,6 @@ def create_app(runtime: Runtime | None = None, *, workers: int | None = None) ->
     app.include_router(outbound_webhooks_api.router, prefix="/api/v1", dependencies=api_checks)
     app.include_router(incidents_api.router, prefix="/api/v1", dependencies=api_checks)
     app.include_router(listening_api.router, prefix="/api/v1", dependencies=api_checks)
-    app.include_router(webhooks.router)
     app.include_router(webchat_router)
     app.include_router(hops_api.router, prefix="/api/v1", dependencies=api_checks)
     app.include_router(customer_data_api.router, prefix="/api/v1", dependencies=api_checks)

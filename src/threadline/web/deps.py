@@ -20,9 +20,15 @@ from threadline.workspace.models import Role
 from threadline.workspace.service import authenticate_token
 
 
-def get_runtime(request: Request) -> Runtime:
+def runtime_of(request: Request) -> Runtime:
     runtime: Runtime = request.app.state.runtime
     return runtime
+
+
+async def get_runtime(request: Request) -> Runtime:
+    """The dependency: a coroutine, as FastAPI runs a plain function dependency in the thread
+    pool, a hop per request that cost the webhook path more than its own work."""
+    return runtime_of(request)
 
 
 def write_session(runtime: Runtime = Depends(get_runtime)) -> Iterator[Session]:

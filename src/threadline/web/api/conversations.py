@@ -54,7 +54,7 @@ from threadline.web.deps import (
     ReadSession,
     WriteSession,
     current_principal,
-    get_runtime,
+    runtime_of,
 )
 
 router = APIRouter(prefix="/conversations", tags=["conversations"])
@@ -246,7 +246,7 @@ def start_video_call(conversation_id: uuid.UUID, body: VideoIn, request: Request
     in the conversation's private channel (guard and approval apply), the start noted in the
     timeline."""
     started = start_video(session, principal.workspace_id, conversation_id, principal.actor,
-                          agent_name="API", settings=get_runtime(request).settings,
+                          agent_name="API", settings=runtime_of(request).settings,
                           text=body.text)
     link = started.agent_link
     return VideoOut(room=started.room, url=link.url, expires_at=link.expires_at,

@@ -25,7 +25,7 @@ from threadline.web.deps import (
     WriteSession,
     admin,
     current_principal,
-    get_runtime,
+    runtime_of,
     supervisor,
 )
 from threadline.web.kpis_csv import csv_response, export_rows
@@ -100,7 +100,7 @@ def export_csv(request: Request, principal: Supervisor, session: ReadSession,
     are prefixed with an apostrophe."""
     filters = parse_filters(session, principal.workspace_id, params.raw,
                             drill=table == "facts")
-    rows, name = export_rows(get_runtime(request), session, filters, table)
+    rows, name = export_rows(runtime_of(request), session, filters, table)
     return csv_response(rows, name)
 
 

@@ -19,7 +19,7 @@ from threadline.conversations.inbox import counts
 from threadline.errors import ValidationFailed
 from threadline.jobs.runtime import Runtime
 from threadline.outbound.templates import save_template
-from threadline.web.deps import PostedForm, get_runtime
+from threadline.web.deps import PostedForm, get_runtime, runtime_of
 from threadline.web.desktop.login import account_policy
 from threadline.web.desktop.render import render
 from threadline.web.desktop.security import (
@@ -92,7 +92,7 @@ def add_account(request: Request, form: PostedForm, user: Admin,
         raise ValidationFailed("the configuration must be a JSON object", code="bad_config")
     ws_service.create_channel_account(session, user.workspace_id, kind=kind, name=name,
                                       config=config, known_kinds=kinds(),
-                                      check_config=config_check(get_runtime(request).settings))
+                                      check_config=config_check(runtime_of(request).settings))
     return _back("account-added")
 
 
@@ -113,7 +113,7 @@ def edit_account(account_id: uuid.UUID, request: Request, form: PostedForm, user
         session, account, name=form_value(form, "name") or None,
         active=form_value(form, "active") == "on", config_patch=patch,
         actor_type=user.actor.type, actor_id=user.actor.id,
-        check_config=config_check(get_runtime(request).settings))
+        check_config=config_check(runtime_of(request).settings))
     return _back("account-updated")
 
 

@@ -19,7 +19,7 @@ from threadline.kpis.dashboards.costs import costs_of, parse_costs, set_costs
 from threadline.kpis.dashboards.filters import CATEGORIES, FILTERS, parse_filters
 from threadline.kpis.dashboards.schemas import TITLES, Group
 from threadline.kpis.dashboards.service import dashboard
-from threadline.web.deps import PostedForm, get_runtime
+from threadline.web.deps import PostedForm, runtime_of
 from threadline.web.desktop.render import CHANNEL_LABELS, TEMPLATES, render
 from threadline.web.desktop.security import (
     Admin,
@@ -119,7 +119,7 @@ def export_csv(request: Request, user: Supervisor, session: ReadSession) -> Resp
     table = request.query_params.get("table", "facts")[:80]
     filters = parse_filters(session, user.workspace_id, request.query_params,
                             drill=table == "facts")
-    rows, name = export_rows(get_runtime(request), session, filters, table)
+    rows, name = export_rows(runtime_of(request), session, filters, table)
     return csv_response(rows, name)
 
 

@@ -19,7 +19,7 @@ from threadline.errors import NotFound, ValidationFailed
 from threadline.integrations.webhooks import service
 from threadline.integrations.webhooks.rules import EVENT_TYPES
 from threadline.integrations.webhooks.schemas import SubscriptionIn, SubscriptionUpdate
-from threadline.web.deps import PostedForm, get_runtime
+from threadline.web.deps import PostedForm, runtime_of
 from threadline.web.desktop.render import render
 from threadline.web.desktop.security import (
     Admin,
@@ -72,7 +72,7 @@ def create(request: Request, form: PostedForm, user: Admin, session: WriteSessio
     try:
         body = SubscriptionIn.model_validate(draft)
         created = service.create_subscription(session, user.workspace_id, body, user.actor,
-                                              url_policy(get_runtime(request).settings))
+                                              url_policy(runtime_of(request).settings))
     except ValidationError as exc:
         return _page(request, session, user, draft=draft, error=_invalid(exc), status=422)
     except ValidationFailed as exc:
@@ -111,7 +111,7 @@ def update(subscription_id: str, request: Request, form: PostedForm, user: Admin
         body = SubscriptionUpdate.model_validate(fields)
         row, secret = service.update_subscription(
             session, user.workspace_id, sub_id, body, user.actor,
-            url_policy(get_runtime(request).settings))
+            url_policy(runtime_of(request).settings))
     except ValidationError as exc:
         return _page(request, session, user, error=_invalid(exc), status=422)
     except ValidationFailed as exc:
