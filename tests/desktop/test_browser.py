@@ -45,6 +45,7 @@ def test_x_mention_reply_dm_and_customer_panel(runtime, workspace_id, live_serve
     page = browser_login(chromium, live_server.url, agent.email, agent.password)
     page.wait_for_selector("body[data-live='1']", state="attached", timeout=15000)
     page.evaluate("window.__sameDocument = true")
+    open_before = int(page.inner_text("#count-active"))
 
     user_id = str(7_000_000_000 + secrets.randbelow(10**9))
     tweet_id = str(1_880_000_000_000_000_000 + secrets.randbelow(10**15))
@@ -56,6 +57,9 @@ def test_x_mention_reply_dm_and_customer_panel(runtime, workspace_id, live_serve
     row.wait_for(timeout=1000)
     assert time.monotonic() - started < 1.0
     assert page.evaluate("window.__sameDocument") is True  # no reload
+    # the Open tab's count follows the list live (it came with the refreshed list)
+    page.wait_for_function("n => Number(document.getElementById('count-active').textContent)"
+                           " === n", arg=open_before + 1, timeout=3000)
 
     row.click()
     message = page.locator(".msg.dir-inbound", has_text=text)

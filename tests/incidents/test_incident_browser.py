@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import time
 import uuid
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
@@ -14,7 +15,7 @@ import httpx
 from tests.approval.helpers import sandbox_calls
 from tests.desktop.browser import browser_login, chromium  # noqa: F401
 from tests.desktop.conftest import make_agent
-from tests.factories import api_account, body, message_event, signed_headers
+from tests.factories import BASE_TIME, api_account, body, message_event, signed_headers
 from threadline.incidents.samples import outage_posts
 
 SHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
@@ -22,7 +23,10 @@ POSTS = 20
 
 
 def _post(live_url: str, account, texts: list[str], tag: str) -> None:
-    events = [message_event(f"inc-{tag}-{n}", author=f"fan-{tag}-{n}", text=text)
+    # posted over the last few minutes, as an outage's posts are (and as the screenshots show)
+    ago = (datetime.now(UTC) - BASE_TIME).total_seconds() / 60 - 4
+    events = [message_event(f"inc-{tag}-{n}", author=f"fan-{tag}-{n}", text=text,
+                            minutes=ago + n * 0.1)
               for n, text in enumerate(texts)]
     raw = body(events)
     answer = httpx.post(f"{live_url}/webhooks/api/{account.id}", content=raw,

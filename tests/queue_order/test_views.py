@@ -147,8 +147,14 @@ class TestViewsInTheDesktop:
         assert page_ids(page) == [four["direct"]]
         for view in ("mentions", "competitors", "chatter"):
             assert re.search(rf'href="/inbox\?view={view}">\w+ <span class="count" '
-                             rf'data-count="{view}">1</span>', page), view
+                             rf'id="count-{view}" data-count="{view}">1</span>', page), view
         assert 'data-count="active">1<' in page
+        # a refreshed list brings the counts along, out of band (the tabs follow it live)
+        listed = agent_desk.get("/inbox/list").text
+        for view in ("active", "mentions", "competitors", "chatter"):
+            assert (f'id="count-{view}" data-count="{view}" hx-swap-oob="true">1<'
+                    in listed), view
+        assert "hx-swap-oob" not in agent_desk.get("/inbox/list?cursor=x").text
 
     @pytest.mark.parametrize(("view", "kind"), [("mentions", "mention"),
                                                 ("competitors", "competitor"),

@@ -99,6 +99,7 @@ def inbox_list(request: Request, user: Annotated[DeskUser, Depends(current_user)
     cursor = request.query_params.get("cursor") or None
     ctx = _list_context(session, user, request.query_params, cursor)
     ctx["counts"] = counts(session, user.workspace_id, user.agent_id)
+    ctx["counts_oob"] = cursor is None  # a whole list: the tabs' counts come with it
     ctx["selected"] = request.query_params.get("selected", "")
     return render(request, "partials/inbox_list.html", ctx)
 
