@@ -67,12 +67,21 @@ def parse_filter(params: Any, user: DeskUser) -> tuple[InboxFilter, dict[str, st
     return flt, raw
 
 
+# The inbox's tabs: the queue's status views, then the views never in the queue (awareness
+# mentions, competitor mentions, chatter: docs/queues.md). The page shows them; a refreshed
+# list brings their counts along.
+QUEUE_TABS = (("active", "Open"), ("snoozed", "Snoozed"), ("resolved", "Resolved"),
+              ("all", "All"))
+SIDE_TABS = (("mentions", "Mentions"), ("competitors", "Competitors"), ("chatter", "Chatter"))
+
+
 def _list_context(session: Session, user: DeskUser, params: Any,
                   cursor: str | None = None) -> dict[str, Any]:
     flt, raw = parse_filter(params, user)
     rows, nxt = list_inbox(session, user.workspace_id, flt, cursor=cursor)
     query = urlencode(raw)
     return {"rows": rows, "next": nxt, "filters": raw, "query": query,
+            "queue_tabs": QUEUE_TABS, "side_tabs": SIDE_TABS,
             "more_url": f"/inbox/list?{query}&cursor={nxt}" if nxt else None,
             "append": cursor is not None}
 
