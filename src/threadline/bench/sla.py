@@ -21,11 +21,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from threadline.bench.common import fresh_runtime, new_workspace, peak_rss_mb
-from threadline.conversations.models import Conversation
+from threadline.conversations.models import Conversation, Message
 from threadline.conversations.service import SYSTEM
 from threadline.db.base import new_id, utcnow
 from threadline.jobs.runtime import Runtime
-from threadline.sla.models import SlaCalendar, SlaClock
+from threadline.sla.models import SlaCalendar
 from threadline.sla.schemas import CalendarIn, PolicyIn
 from threadline.sla.service import save_calendar, save_policy
 from threadline.sla.tracking import recompute_workspace
@@ -41,40 +41,46 @@ CATEGORIES = [None, "complaint", "technical_query", "general_question", "praise"
 
 def _load(runtime: Runtime, workspace_id: uuid.UUID, teams: list[uuid.UUID], n: int,
           seed: int = 12) -> None:
+    """`n` open, pending or snoozed conversations, each with the customer's first message;
+    40 % answered, half of those written to again (a next response owed)."""
     rng = random.Random(seed)
     now = utcnow()
     conv_table: Any = Conversation.__table__
-    clock_table: Any = SlaClock.__table__
+    message_table: Any = Message.__table__
     for start in range(0, n, CHUNK):
         convs: list[dict[str, Any]] = []
-        clocks: list[dict[str, Any]] = []
+        messages: list[dict[str, Any]] = []
         for _ in range(start, min(n, start + CHUNK)):
             conv_id = new_id()
-            created = now - timedelta(minutes=rng.randint(1, 60 * 24 * 5))
+            created = now - timedelta(minutes=rng.randint(30, 60 * 24 * 5))
             status = rng.choice(("open", "open", "open", "pending", "snoozed"))
             channel, visibility = rng.choice(CHANNELS)
+            times = [created]
+            if rng.random() < 0.4:  # answered, and maybe written to again
+                times.append(created + (now - created) * rng.uniform(0.1, 0.5))
+                if rng.random() < 0.5:
+                    times.append(times[1] + (now - times[1]) * rng.uniform(0.1, 0.9))
+            for index, at in enumerate(times):
+                inbound = index % 2 == 0
+                messages.append({
+                    "id": new_id(), "workspace_id": workspace_id, "conversation_id": conv_id,
+                    "channel": channel, "direction": "inbound" if inbound else "outbound",
+                    "visibility": visibility, "kind": "message", "text": "",
+                    "attachments": [], "created_at": at, "delivery": "received",
+                    "author_type": "customer" if inbound else "agent", "triage": {},
+                    "meta": {}})
             convs.append({
                 "id": conv_id, "workspace_id": workspace_id, "status": status,
                 "origin_channel": channel, "origin_visibility": visibility,
                 "category": rng.choice(CATEGORIES), "priority": rng.randint(1, 4),
-                "team_id": rng.choice([*teams, None]), "labels": [], "message_count": 2,
-                "reopen_count": 0, "created_at": created, "updated_at": now,
-                "last_message_at": now, "last_inbound_at": created})
-            waiting = status == "open" or rng.random() < 0.3
-            running = status != "snoozed"
-            clocks.append({
-                "conversation_id": conv_id, "workspace_id": workspace_id, "policy_id": None,
-                "response_kind": rng.choice(("first", "next")) if waiting else None,
-                "response_cycle": 1, "response_started_at": created if waiting else None,
-                "response_used": float(rng.randint(0, 3600)) if waiting else 0.0,
-                "response_since": now if waiting and running else None,
-                "resolution_used": float(rng.randint(0, 7200)),
-                "resolution_since": now if status == "open" else None,
-                "paused": None if status == "open" else "waiting_on_customer",
-                "updated_at": now})
+                "team_id": rng.choice([*teams, None]), "labels": [],
+                "message_count": len(times), "reopen_count": 0, "created_at": created,
+                "updated_at": now, "last_message_at": times[-1],
+                "first_response_at": times[1] if len(times) > 1 else None,
+                "last_inbound_at": times[-1] if len(times) != 2 else created})
         with runtime.db.engine.begin() as conn:
             conn.execute(conv_table.insert(), convs)
-            conn.execute(clock_table.insert(), clocks)
+            conn.execute(message_table.insert(), messages)
 
 
 def _timed(runtime: Runtime, workspace_id: uuid.UUID) -> tuple[float, dict[str, int]]:
@@ -104,6 +110,10 @@ def sla_recompute_bench(n: int = 100_000, *, database_url: str | None = None) ->
             save_calendar(session, workspace_id, CalendarIn(
                 name="New York", time_zone="America/New_York", hours=OFFICE,
                 holidays=["2026-11-26", "2026-12-25"], team_ids=[teams[2]]), SYSTEM)
+        load_started = time.perf_counter()
+        _load(runtime, workspace_id, teams, n)
+        load_s = time.perf_counter() - load_started
+        with runtime.db.session() as session:  # the workspace's first policies
             policies = [
                 save_policy(session, workspace_id, PolicyIn(
                     name="P1 public", priorities=[1], visibilities=["public"],
@@ -124,10 +134,8 @@ def sla_recompute_bench(n: int = 100_000, *, database_url: str | None = None) ->
                     next_response_minutes=240, resolution_minutes=2880, warn_percent=75),
                     SYSTEM)]
             last = policies[-1]
-        load_started = time.perf_counter()
-        _load(runtime, workspace_id, teams, n)
-        load_s = time.perf_counter() - load_started
-        first_s, first = _timed(runtime, workspace_id)  # every clock gets its policy
+        # the first policy: every open conversation's clock started (in bulk) and computed
+        first_s, first = _timed(runtime, workspace_id)
         with runtime.db.session() as session:
             save_policy(session, workspace_id, PolicyIn(
                 name="everything else", first_response_minutes=180, next_response_minutes=180,
@@ -141,9 +149,10 @@ def sla_recompute_bench(n: int = 100_000, *, database_url: str | None = None) ->
         calendar_s, calendar = _timed(runtime, workspace_id)
         unchanged_s, unchanged = _timed(runtime, workspace_id)
         return {
-            "sla_recompute_s": round(max(first_s, policy_s, calendar_s), 3),
+            # the recomputation of existing clocks; the first policy's start is its own figure
+            "sla_recompute_s": round(max(policy_s, calendar_s), 3),
             "open_conversations": n,
-            "first_recompute_s": round(first_s, 3), "first_changed": first["changed"],
+            "first_policy_s": round(first_s, 3), "first_clocks": first["created"],
             "policy_change_s": round(policy_s, 3), "policy_changed": policy["changed"],
             "calendar_change_s": round(calendar_s, 3), "calendar_changed": calendar["changed"],
             "nothing_changed_s": round(unchanged_s, 3),

@@ -9,11 +9,12 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, select
-from sqlalchemy.orm import Session
+from sqlalchemy import case, delete, func, or_, select
+from sqlalchemy.orm import Session, aliased
 
 from threadline.conversations.models import Conversation, Message
 from threadline.db.base import utcnow
@@ -127,25 +128,102 @@ def recompute_workspace(session: Session, workspace_id: uuid.UUID, *,
         # no policy any more: the clocks go; the legacy first-answer target applies again
         session.execute(delete(SlaClock).where(SlaClock.workspace_id == workspace_id))
         return {"open": 0, "changed": 0, "created": 0}
-    created = 0
     has_clocks = session.scalar(select(SlaClock.conversation_id).where(
         SlaClock.workspace_id == workspace_id).limit(1)) is not None
     # The hook gives every active conversation its clock once the workspace has a policy;
     # only a workspace's first policy finds conversations without one.
-    for conv in () if has_clocks else session.scalars(
-            select(Conversation).outerjoin(SlaClock, SlaClock.conversation_id
-                                           == Conversation.id)
-            .where(Conversation.workspace_id == workspace_id,
-                   Conversation.status.in_(ACTIVE), Conversation.merged_into_id.is_(None),
-                   SlaClock.conversation_id.is_(None))):
-        if sync_conversation(session, conv, compiled, now=now) is not None:
-            created += 1
+    created = 0 if has_clocks else create_clocks(session, workspace_id, compiled, now)
     dialect = session.get_bind().dialect.name
     if dialect == "sqlite":
         opened, changed = _recompute_sqlite(session, workspace_id, compiled)
     else:
         opened, changed = _recompute_postgres(session, workspace_id, compiled)
     return {"open": opened, "changed": changed, "created": created}
+
+
+def create_clocks(session: Session, workspace_id: uuid.UUID, compiled: Compiled,
+                  now: datetime) -> int:
+    """A workspace's first policy: a clock for every active conversation that has none, as
+    the hook would start it. What `facts_of` reads one conversation at a time (our last
+    answer, then the customer's first message after it or after the last resolution) is
+    read for all of them in one statement, the clocks are stepped in Python and inserted
+    in bulk; their policy, due times and `sla_due_at` are written by the bulk
+    recomputation that follows. Returns how many were created."""
+    reply, inbound = aliased(Message), aliased(Message)
+    last_reply = (select(func.max(reply.created_at))
+                  .where(reply.conversation_id == Conversation.id,
+                         reply.direction == "outbound",
+                         reply.kind.not_in(REPLY_KINDS_EXCLUDED))
+                  .correlate(Conversation).scalar_subquery())
+    base = (select(Conversation.id, Conversation.status, Conversation.first_response_at,
+                   Conversation.resolved_at, Conversation.priority,
+                   Conversation.origin_channel, Conversation.origin_visibility,
+                   Conversation.category, Conversation.team_id,
+                   last_reply.label("last_reply"))
+            .outerjoin(SlaClock, SlaClock.conversation_id == Conversation.id)
+            .where(Conversation.workspace_id == workspace_id,
+                   Conversation.status.in_(ACTIVE), Conversation.merged_into_id.is_(None),
+                   SlaClock.conversation_id.is_(None))
+            .subquery())
+    # answered until the later of our last answer and the last resolution
+    floor = case((base.c.last_reply.is_(None), base.c.resolved_at),
+                 (base.c.resolved_at.is_(None), base.c.last_reply),
+                 (base.c.last_reply > base.c.resolved_at, base.c.last_reply),
+                 else_=base.c.resolved_at)
+    waiting = (select(func.min(inbound.created_at))
+               .where(inbound.conversation_id == base.c.id, inbound.direction == "inbound",
+                      or_(floor.is_(None), inbound.created_at > floor))
+               .scalar_subquery())
+    rows = session.execute(select(base.c.id, base.c.status, base.c.first_response_at,
+                                  base.c.resolved_at, base.c.priority,
+                                  base.c.origin_channel, base.c.origin_visibility,
+                                  base.c.category, base.c.team_id, waiting.label("waiting")))
+    values: list[dict[str, Any]] = []
+    for row in rows:
+        clock = NewClock()
+        key = (row.priority, row.origin_channel, row.origin_visibility, row.category,
+               row.team_id)
+        step(clock, Facts(status=row.status, waiting_since=row.waiting,
+                          first_reply_at=row.first_response_at, replied_at=None,
+                          resolved_at=row.resolved_at),
+             now, compiled.calendar_for(row.team_id), compiled.targets_for(*key), new=True)
+        values.append({column: getattr(clock, column) for column in _NEW_CLOCK_COLUMNS}
+                      | {"conversation_id": row.id, "workspace_id": workspace_id,
+                         "updated_at": now})
+    for start in range(0, len(values), CREATE_CHUNK):
+        session.execute(SlaClock.__table__.insert(),  # type: ignore[attr-defined]
+                        values[start:start + CREATE_CHUNK])
+    return len(values)
+
+
+@dataclass(slots=True)
+class NewClock:
+    """A clock as the hook starts it (`SlaClock`'s defaults), without the ORM's cost."""
+
+    response_kind: str | None = None
+    response_cycle: int = 0
+    response_started_at: datetime | None = None
+    response_used: float = 0.0
+    response_since: datetime | None = None
+    response_due_at: datetime | None = None
+    response_warn_at: datetime | None = None
+    response_warned_at: datetime | None = None
+    response_breached_at: datetime | None = None
+    resolution_used: float = 0.0
+    resolution_since: datetime | None = None
+    resolution_due_at: datetime | None = None
+    resolution_warn_at: datetime | None = None
+    resolution_warned_at: datetime | None = None
+    resolution_breached_at: datetime | None = None
+    paused: str | None = None
+    next_check_at: datetime | None = None
+
+
+# what `step` sets on a new clock (a new clock never ends an outcome)
+_NEW_CLOCK_COLUMNS = ("response_kind", "response_cycle", "response_started_at",
+                      "response_used", "response_since", "resolution_used",
+                      "resolution_since", "paused")
+CREATE_CHUNK = 5_000
 
 
 # The bulk path works on times as epoch numbers: the clocks' running starts as seconds, the
