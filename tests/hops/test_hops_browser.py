@@ -49,7 +49,7 @@ def test_chat_link_from_both_sides(hop: Hops, chromium: Any) -> None:
     page.click("button[type=submit]")
     # The hand-off page shows his proof code (decision 0103), then he continues to the chat.
     assert page.locator("#proof-code").inner_text().startswith("TL-")
-    page.click("#hop-continue")
+    page.click("#hop-continue[href]")  # its address is set once the session is stored
     page.wait_for_url(f"**/webchat/{chat_account}", timeout=15000)
     page.locator(".tl-message.tl-context", has_text="was cancelled").wait_for(timeout=15000)
     page.locator(".tl-message.tl-visitor", has_text=question).wait_for(timeout=15000)

@@ -1,4 +1,5 @@
-"""Handler registry: outbox job names -> handlers, and the one inbound batch processor."""
+"""Handler registry: outbox job names -> handlers (and, for some, a runner of several jobs
+in the caller's transaction), and the one inbound batch processor."""
 
 from __future__ import annotations
 
@@ -57,7 +58,13 @@ InboundProcessor = Callable[["Runtime", Session, Sequence[ClaimedEvent]], None]
 # batches whose events share no key run at once (decision 0334).
 InboundKeys = Callable[[Session, Sequence[ClaimedEvent]], dict[int, list[str]]]
 
+# Runs several claimed jobs of one name and one workspace inside the caller's transaction, in
+# order; the worker marks them done in that same transaction. It may raise; the worker then
+# runs each job alone with its handler.
+JobGroupRunner = Callable[["Runtime", Session, Sequence[Job]], None]
+
 _handlers: dict[str, JobHandler] = {}
+_group_runners: dict[str, JobGroupRunner] = {}
 _inbound: list[InboundProcessor] = []
 _keys: list[InboundKeys] = []
 
@@ -72,6 +79,21 @@ def handler(name: str) -> Callable[[JobHandler], JobHandler]:
 
 def get_handler(name: str) -> JobHandler | None:
     return _handlers.get(name)
+
+
+def group_runner(name: str) -> Callable[[JobGroupRunner], JobGroupRunner]:
+    """Register the runner of several `name` jobs in one transaction (the job's handler
+    must stay registered: it runs a job alone)."""
+
+    def register(fn: JobGroupRunner) -> JobGroupRunner:
+        _group_runners[name] = fn
+        return fn
+
+    return register
+
+
+def get_group_runner(name: str) -> JobGroupRunner | None:
+    return _group_runners.get(name)
 
 
 def set_inbound_processor(fn: InboundProcessor) -> None:

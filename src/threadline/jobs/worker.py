@@ -35,8 +35,10 @@ from threadline.jobs.registry import (
     ClaimedEvent,
     InboundProcessor,
     Job,
+    JobGroupRunner,
     PermanentFailure,
     RetryLater,
+    get_group_runner,
     get_handler,
     get_inbound_keys,
     get_inbound_processor,
@@ -81,6 +83,18 @@ def _kind(exc: BaseException) -> str:
 
 # jobs run between two looks for inbound events (see Worker.run_once)
 JOBS_BETWEEN_INBOUND = 10
+
+
+def _consecutive(jobs: Sequence[Job]) -> list[list[Job]]:
+    """The jobs cut into runs of one name and one workspace, in their order."""
+    groups: list[list[Job]] = []
+    for job in jobs:
+        if groups and groups[-1][0].name == job.name \
+                and str(groups[-1][0].workspace_id) == str(job.workspace_id):
+            groups[-1].append(job)
+        else:
+            groups.append([job])
+    return groups
 
 
 class Worker:
@@ -253,10 +267,42 @@ class Worker:
                         workspace_id=r.workspace_id, request_id=r.request_id) for r in rows]
 
     def process_jobs(self, limit: int = 50) -> int:
+        """Run the claimed jobs in order. Consecutive jobs of one name and one workspace
+        whose name has a group runner (a conversation's changes: `conversation.event`) run
+        together in one transaction that also marks them done — one commit and one lock
+        for the group instead of two commits a job; if the group fails, each runs alone."""
         jobs = self._claim_jobs(limit)
-        for job in jobs:
-            self.run_job(job)
+        for group in _consecutive(jobs):
+            runner = get_group_runner(group[0].name)
+            if runner is not None and self._run_group(runner, group):
+                continue
+            for job in group:
+                self.run_job(job)
         return len(jobs)
+
+    def _run_group(self, runner: JobGroupRunner, jobs: Sequence[Job]) -> bool:
+        """True when the group ran and is marked done, or when its only job failed and was
+        handled; False: run each job alone."""
+        first = jobs[0]
+        with logs.context(request_id=first.request_id, job_id=first.id,
+                          workspace_id=first.workspace_id):
+            try:
+                with self.runtime.db.session() as session:
+                    runner(self.runtime, session, jobs)
+                    session.execute(update(OutboxJob).where(
+                        OutboxJob.id.in_([job.id for job in jobs])).values(
+                        status=WorkStatus.DONE, done_at=utcnow(), claimed_until=None,
+                        last_error=None))
+            except Exception as exc:
+                if len(jobs) > 1:
+                    log.info("a group of %d %s jobs failed (%s); each runs alone", len(jobs),
+                             first.name, type(exc).__name__)
+                    return False
+                self._job_failed(first, exc)
+                return True
+        for job in jobs:
+            log.info("job %s (%s) done", job.id, job.name)
+        return True
 
     def run_job(self, job: Job) -> None:
         """Run one claimed job; its log lines (and the jobs it enqueues) carry its request id."""

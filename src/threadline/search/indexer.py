@@ -34,7 +34,7 @@ from threadline.conversations.models import Conversation, Message
 from threadline.conversations.privacy import masked_text
 from threadline.db.base import utcnow
 from threadline.events.service import ConversationEvent, ensure_pending
-from threadline.jobs.hooks import ConversationEvents, conversation_hook
+from threadline.jobs.hooks import ConversationEvents, conversations_hook
 from threadline.jobs.registry import Job, handler
 from threadline.search import backends
 from threadline.search.documents import document_row
@@ -225,20 +225,35 @@ def reindex_workspace(session: Session, workspace_id: uuid.UUID) -> int:
 _ADDING = frozenset({ConversationEvent.MESSAGE_RECEIVED, ConversationEvent.REPLIED})
 
 
-@conversation_hook(SEARCH_STAGE, "search")
-def index_on_event(runtime: Runtime, session: Session, batch: ConversationEvents) -> None:
-    """The conversation of a `conversation.event` job, its customer and its messages. A
-    failure here is logged and left to the sweep: it never undoes routing or rules."""
-    ids = [e.get("message_id") for e in batch.events]
-    only_new = batch.names <= _ADDING and all(ids)
+@conversations_hook(SEARCH_STAGE, "search")
+def index_on_events(runtime: Runtime, session: Session,
+                    batches: Sequence[ConversationEvents]) -> None:
+    """The conversations of `conversation.event` jobs (one, or the group a worker runs
+    together), their customers and their messages: those the events name when they can
+    only add messages, else all. A failure here is logged and left to the sweep: it never
+    undoes routing or rules."""
+    by_workspace: dict[uuid.UUID, tuple[list[uuid.UUID], list[uuid.UUID], list[uuid.UUID]]] \
+        = {}
+    for batch in batches:
+        only_new, message_ids, everything = by_workspace.setdefault(
+            batch.workspace_id, ([], [], []))
+        ids = [e.get("message_id") for e in batch.events]
+        if batch.names <= _ADDING and all(ids):
+            only_new.append(batch.conversation_id)
+            message_ids += [uuid.UUID(str(i)) for i in ids]
+        else:
+            everything.append(batch.conversation_id)
     try:
         with session.begin_nested():
-            index_conversations(session, batch.workspace_id, [batch.conversation_id],
-                                message_ids=[uuid.UUID(str(i)) for i in ids]
-                                if only_new else None)
+            for workspace_id, (only_new, message_ids, everything) in by_workspace.items():
+                if only_new:
+                    index_conversations(session, workspace_id, only_new,
+                                        message_ids=message_ids)
+                if everything:
+                    index_conversations(session, workspace_id, everything)
             schedule_sweep(session)
     except Exception:
-        log.exception("search: indexing conversation %s failed", batch.conversation_id)
+        log.exception("search: indexing %d conversations failed", len(batches))
 
 
 def _uuid7_floor(moment: datetime) -> uuid.UUID:
