@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -117,12 +118,24 @@ def held(session: Session, batches: Sequence[ConversationEvents]) -> list[Any]:
 
 def run_hooks(runtime: Runtime, session: Session, batch: ConversationEvents) -> None:
     """Run every hook for `batch` in the caller's transaction, under the operations lock."""
-    workspace_lock(session, batch.workspace_id, OPERATIONS_LOCK)
-    kept = held(session, [batch])
-    for fn in hooks():
-        fn(runtime, session, batch)
+    _run(runtime, session, [batch])
+
+
+def _run(runtime: Runtime, session: Session, batches: Sequence[ConversationEvents],
+         jobs: Sequence[Job] = ()) -> None:
+    """Each batch's per-conversation hooks in order (in its job's log context when `jobs`
+    are given), then the many-conversations hooks once, under the operations locks."""
+    for workspace_id in dict.fromkeys(batch.workspace_id for batch in batches):
+        workspace_lock(session, workspace_id, OPERATIONS_LOCK)
+    kept = held(session, batches)
+    for index, batch in enumerate(batches):
+        job = jobs[index] if jobs else None
+        with logs.context(request_id=job.request_id, job_id=job.id) if job \
+                else nullcontext():
+            for fn in hooks():
+                fn(runtime, session, batch)
     for many in many_hooks():
-        many(runtime, session, [batch])
+        many(runtime, session, batches)
     del kept
 
 
@@ -152,15 +165,5 @@ def run_conversation_events(runtime: Runtime, session: Session, jobs: Sequence[J
     """Several conversation event jobs of one workspace in the caller's transaction, in
     order, under one operations lock: each as its own job would run it."""
     batches = [_events_of(job) for job in jobs]
-    if not _hooks and not _many_hooks:
-        return
-    for workspace_id in dict.fromkeys(batch.workspace_id for batch in batches):
-        workspace_lock(session, workspace_id, OPERATIONS_LOCK)
-    kept = held(session, batches)
-    for job, batch in zip(jobs, batches, strict=True):
-        with logs.context(request_id=job.request_id, job_id=job.id):
-            for fn in hooks():
-                fn(runtime, session, batch)
-    for many in many_hooks():
-        many(runtime, session, batches)
-    del kept
+    if _hooks or _many_hooks:
+        _run(runtime, session, batches, jobs)

@@ -85,6 +85,11 @@ def _kind(exc: BaseException) -> str:
 JOBS_BETWEEN_INBOUND = 10
 
 
+def _mark_jobs_done(session: Session, jobs: Sequence[Job]) -> None:
+    session.execute(update(OutboxJob).where(OutboxJob.id.in_([job.id for job in jobs])).values(
+        status=WorkStatus.DONE, done_at=utcnow(), claimed_until=None, last_error=None))
+
+
 def _consecutive(jobs: Sequence[Job]) -> list[list[Job]]:
     """The jobs cut into runs of one name and one workspace, in their order."""
     groups: list[list[Job]] = []
@@ -289,10 +294,7 @@ class Worker:
             try:
                 with self.runtime.db.session() as session:
                     runner(self.runtime, session, jobs)
-                    session.execute(update(OutboxJob).where(
-                        OutboxJob.id.in_([job.id for job in jobs])).values(
-                        status=WorkStatus.DONE, done_at=utcnow(), claimed_until=None,
-                        last_error=None))
+                    _mark_jobs_done(session, jobs)
             except Exception as exc:
                 if len(jobs) > 1:
                     log.info("a group of %d %s jobs failed (%s); each runs alone", len(jobs),
@@ -320,8 +322,7 @@ class Worker:
             self._job_failed(job, exc)
             return
         with self.runtime.db.session() as session:
-            session.execute(update(OutboxJob).where(OutboxJob.id == job.id).values(
-                status=WorkStatus.DONE, done_at=utcnow(), claimed_until=None, last_error=None))
+            _mark_jobs_done(session, [job])
         log.info("job %s (%s) done", job.id, job.name)
 
     def _job_failed(self, job: Job, exc: BaseException) -> None:
