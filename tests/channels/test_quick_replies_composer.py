@@ -14,6 +14,7 @@ from typing import Any
 import httpx
 
 from tests.desktop.conftest import desk_for
+from tests.factories import text_tag
 from threadline.sandbox.providers import meta
 from threadline.sandbox.providers import telegram as tg
 from threadline.workspace.service import create_channel_account
@@ -76,7 +77,7 @@ class TestMessenger:
         hint = desk.get(f"/conversations/{conv}/hint", params=_form(account)).text
         assert 'data-role="quick-replies"' in hint and "up to 13 of 20" in hint
 
-        marker = uuid.uuid4().hex[:8]
+        marker = text_tag()
         text = f"Which one? {marker}"
         too_many = desk.post(f"/conversations/{conv}/reply", {
             **_form(account), "text": text,
@@ -121,7 +122,7 @@ class TestWhatsApp:
                                                     text="is it in stock?", wa_id=wa_id))
         conv = _conversation(client, worker)
         desk = desk_for(app, runtime, workspace_id, "agent")
-        marker = uuid.uuid4().hex[:8]
+        marker = text_tag()
         text = f"Shall I reserve one? {marker}"
         four = desk.post(f"/conversations/{conv}/reply", {
             **_form(account), "text": text, "quick_replies": "A\nB\nC\nD"}, htmx=True)
@@ -181,7 +182,7 @@ class TestTelegram:
         desk = desk_for(app, runtime, workspace_id, "agent")
         hint = desk.get(f"/conversations/{conv}/hint", params=_form(account)).text
         assert 'data-role="quick-replies"' in hint
-        marker = uuid.uuid4().hex[:8]
+        marker = text_tag()
         text = f"Which shop? {marker}"
         too_many = desk.post(f"/conversations/{conv}/reply", {
             **_form(account), "text": text,

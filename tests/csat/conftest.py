@@ -16,7 +16,7 @@ from sqlalchemy import func, select, update
 
 from tests.desktop.conftest import admin_desk, agent_desk, supervisor_desk  # noqa: F401
 from tests.e2e.conftest import E2E, wait_for
-from tests.factories import BASE_TIME, api_account, message_event, post_events
+from tests.factories import BASE_TIME, api_account, message_event, post_events, text_tag
 from threadline.conversations.models import Conversation
 from threadline.csat.models import CsatSurvey
 from threadline.db.base import utcnow
@@ -115,7 +115,7 @@ class Flow:
         self.runtime, self.client, self.worker = runtime, client, worker
         self.workspace_id = workspace_id
         self.sandbox = sandbox
-        self.tag = uuid.uuid4().hex[:8]
+        self.tag = text_tag()
         self.account = api_account(runtime, workspace_id,
                                    outbound_url=f"{sandbox.url}/api/outbound")
         self.minutes = (utcnow() - BASE_TIME).total_seconds() / 60  # messages written now

@@ -13,6 +13,7 @@ import httpx
 import pytest
 
 from tests.conftest import make_token
+from tests.factories import text_tag
 from tests.webchat.conftest import Chat, wait_for
 from threadline.jobs.runtime import Runtime
 from threadline.workspace import service as workspace_service
@@ -59,7 +60,7 @@ def surveys(chat: Chat, conversation_id: str) -> list[dict[str, Any]]:
 
 class TestInlineRating:
     def test_the_visitor_rates_in_his_chat(self, chat: Chat) -> None:
-        text = f"Where is my parcel {uuid.uuid4().hex[:6]}"
+        text = f"Where is my parcel {text_tag(6)}"
         visitor = chat.start({"name": "Dana", "question": text})
         conv, item = surveyed(chat, visitor, text)
         assert item["sender"] == "agent" and item["survey"]["scale"] == [1, 2, 3, 4, 5]
@@ -83,7 +84,7 @@ class TestInlineRating:
                                       "answered": True, "score": 4}
 
     def test_a_typed_rating_in_the_chat_counts(self, chat: Chat) -> None:
-        text = f"Broken lid {uuid.uuid4().hex[:6]}"
+        text = f"Broken lid {text_tag(6)}"
         visitor = chat.start({"question": text})
         conv, _ = surveyed(chat, visitor, text)
         assert chat.say(visitor, "5 great service").status_code == 202
@@ -106,7 +107,7 @@ class TestInlineRating:
 class TestRefusals:
     def test_bad_scores_oversized_comments_strangers_and_replays(self, chat: Chat,
                                                                runtime: Runtime) -> None:
-        text = f"Refund {uuid.uuid4().hex[:6]}"
+        text = f"Refund {text_tag(6)}"
         visitor = chat.start({"question": text})
         conv, item = surveyed(chat, visitor, text)
         survey_id = item["survey"]["id"]
@@ -118,7 +119,7 @@ class TestRefusals:
         assert long.status_code == 422
         extra = rate(chat, visitor, survey_id, {"score": 3, "sneaky": True})
         assert extra.status_code == 422
-        stranger = chat.start({"question": f"other {uuid.uuid4().hex[:6]}"})
+        stranger = chat.start({"question": f"other {text_tag(6)}"})
         assert rate(chat, stranger, survey_id, {"score": 1}).status_code == 404
         assert rate(chat, visitor, str(uuid.uuid4()), {"score": 1}).status_code == 404
         assert rate(chat, "forged-token", survey_id, {"score": 1}).status_code == 401
@@ -157,7 +158,7 @@ class TestWidgetInChromium:
             page.on("console", lambda m: errors.append(m.text) if m.type == "error"
                     and "status of 404" not in m.text else None)
             page.goto(chat.base)
-            text = f"Lost parcel {uuid.uuid4().hex[:6]}"
+            text = f"Lost parcel {text_tag(6)}"
             page.get_by_label("Name").fill("Dana")
             page.get_by_label("Your question").fill(text)
             page.get_by_role("button", name="Start chat").click()

@@ -5,13 +5,12 @@ the caller said in public on X lately, his kind post marked with a hint to thank
 from __future__ import annotations
 
 import secrets
-import uuid
 
 from sqlalchemy import select
 
 from tests.desktop.browser import browser_login
 from tests.desktop.conftest import desk_for, make_agent
-from tests.factories import api_account, message_event, post_events
+from tests.factories import api_account, message_event, post_events, text_tag
 from threadline.contacts.models import Evidence
 from threadline.contacts.service import link_identity
 from threadline.conversations.models import Conversation, Message
@@ -33,7 +32,7 @@ def _caller_with_a_public_post(runtime, workspace_id, client, worker, sandbox):
     with runtime.db.session() as s:
         x_account = create_channel_account(s, workspace_id, kind="x", name="Acme on X",
                                            config=x_config)
-    marker = uuid.uuid4().hex[:6]
+    marker = text_tag(6)
     hook = sx.mention_webhook(str(x_account.id), x_config, f"post-{marker}",
                               str(secrets.randbelow(10**9)), f"fan{marker}",
                               f"@acme Love the new app, checkout is so much faster now! {marker}")

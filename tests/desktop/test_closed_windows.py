@@ -7,11 +7,11 @@ from __future__ import annotations
 import json
 import secrets
 import time
-import uuid
 
 import httpx
 
 from tests.desktop.conftest import desk_for
+from tests.factories import text_tag
 from threadline.sandbox.providers import meta
 from threadline.workspace.service import create_channel_account
 
@@ -63,7 +63,7 @@ def test_whatsapp_template_after_the_window(runtime, workspace_id, client, worke
     worker.drain()
     assert _sent(sandbox, wa_id) == []
 
-    marker = uuid.uuid4().hex[:8]
+    marker = text_tag()
     sent = desk.post(f"/conversations/{conv}/reply", {
         **form, "text": "", "wa_template": "order_update", "wa_language": "en_US",
         "wa_params": f"Maya\n#{marker}"}, htmx=True)
@@ -91,7 +91,7 @@ def test_messenger_human_agent_tag(runtime, workspace_id, client, worker, sandbo
     hint = desk.get(f"/conversations/{conv}/hint", params=form).text
     assert 'data-role="human-agent"' in hint
 
-    marker = uuid.uuid4().hex[:8]
+    marker = text_tag()
     text = f"We checked: the refund left today {marker}"
     refused = desk.post(f"/conversations/{conv}/reply", {**form, "text": text}, htmx=True)
     assert refused.status_code == 422 and "window_closed" in refused.text

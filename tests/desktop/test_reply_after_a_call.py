@@ -6,11 +6,11 @@ from __future__ import annotations
 
 import secrets
 import time
-import uuid
 
 from sqlalchemy import select
 
 from tests.desktop.conftest import desk_for
+from tests.factories import text_tag
 from threadline.conversations.models import Message
 from threadline.conversations.service import Actor
 from threadline.outbound.replies import Reply, post_reply
@@ -29,7 +29,7 @@ def test_the_reply_goes_to_the_text_channel_after_a_call(runtime, workspace_id, 
         voice = create_channel_account(s, workspace_id, kind="voice", name="Phone",
                                        config=voice_config)
     number = f"+1415555{secrets.randbelow(10**4):04d}"
-    marker = uuid.uuid4().hex[:8]
+    marker = text_tag()
     text = stw.sms_webhook(str(sms.id), sms_config, number, f"My order is late {marker}",
                            base_url="http://testserver")
     assert client.post(text.path, content=text.body, headers=text.headers).status_code == 200

@@ -16,6 +16,7 @@ import httpx
 from sqlalchemy import func, select
 
 from tests.desktop.conftest import desk_for
+from tests.factories import text_tag
 from threadline.events.models import AuditEvent
 from threadline.outbound.whatsapp_template_models import WhatsAppTemplate
 from threadline.sandbox.providers import meta
@@ -250,7 +251,7 @@ class TestComposer:
         blocked = desk.post(f"/conversations/{conv}/reply", {**form, "text": "Hello?"},
                             htmx=True)
         assert blocked.status_code == 422 and "window_closed" in blocked.text
-        marker = uuid.uuid4().hex[:8]
+        marker = text_tag()
         sent = desk.post(f"/conversations/{conv}/reply", {
             **form, "text": "", "wa_template_id": str(row.id), "wa_var_1": "Maya",
             "wa_var_2": f"#{marker}"}, htmx=True)
@@ -272,7 +273,7 @@ class TestComposer:
         account, conv, _, row, _ = _composer_setup(runtime, workspace_id, client, worker, sandbox,
                                                "Welcome {{first_name}}, code {{code}}.")
         desk = desk_for(app, runtime, workspace_id, "agent")
-        marker = uuid.uuid4().hex[:8]
+        marker = text_tag()
         sent = desk.post(f"/conversations/{conv}/reply", {
             "kind": "message", "visibility": "private", "account_id": str(account.id),
             "wa_template_id": str(row.id), "wa_var_first_name": "Jo", "wa_var_code": marker},
@@ -326,7 +327,7 @@ class TestComposerAttacks:
         desk = desk_for(app, runtime, workspace_id, "agent")
         form = {"kind": "message", "visibility": "private", "account_id": str(account.id),
                 "text": ""}
-        marker = uuid.uuid4().hex[:8]
+        marker = text_tag()
         cases = [
             ({"wa_template_id": str(row.id), "wa_var_1": marker}, False, 403, None),
             ({"wa_template_id": str(foreign_id), "wa_var_1": marker}, True, 404, "not_found"),

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import secrets
 import time
-import uuid
 
 import httpx
 import pytest
@@ -17,6 +16,7 @@ from tests.conftest import make_token
 from tests.desktop.browser import browser_login
 from tests.desktop.conftest import make_agent
 from tests.desktop.test_accessibility import AXE, violations
+from tests.factories import text_tag
 from threadline.sandbox.providers import meta
 from threadline.workspace.service import create_channel_account
 
@@ -71,7 +71,7 @@ def test_a_whatsapp_template_sent_after_25_hours_from_the_desktop(
     page.wait_for_selector("input[name=wa_var_2]", timeout=5000)
     preview = page.locator("#wa-template-preview")
     assert preview.inner_text() == "Hi {{1}}, your order {{2}} is ready."
-    marker = uuid.uuid4().hex[:6]
+    marker = text_tag(6)
     page.fill("input[name=wa_var_1]", "Maya")
     assert preview.inner_text() == "Hi Maya, your order {{2}} is ready."
     page.locator("input[name=wa_var_2]").press_sequentially(f"#{marker}")

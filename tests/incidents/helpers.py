@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import select
 
 from tests.desktop.conftest import make_agent
+from tests.factories import text_tag
 from threadline.incidents.models import Incident, IncidentPost
 from threadline.ingest.replay import Tweet, replay_account, store_events, tweet_event
 from threadline.jobs.runtime import Runtime
@@ -27,7 +28,7 @@ def post_texts(runtime: Runtime, account: ChannelAccount, texts: list[str], *,
                authors: list[str] | None = None) -> list[str]:
     """Each text as a public post of its own author, from `start` (two minutes ago: within
     the detector's window whenever the suite runs); returns the provider ids."""
-    tag = prefix or uuid.uuid4().hex[:8]
+    tag = prefix or text_tag()
     start = start or datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=2)
     events, ids = [], []
     for n, text in enumerate(texts):

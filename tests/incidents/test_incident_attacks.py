@@ -15,6 +15,7 @@ from fastapi.testclient import TestClient
 
 from tests.conftest import make_token
 from tests.desktop.conftest import desk_for
+from tests.factories import text_tag
 from tests.incidents.helpers import api_account, incidents, post_texts, supervisor_token
 from threadline.conversations.service import SYSTEM
 from threadline.incidents.samples import outage_posts
@@ -31,7 +32,7 @@ def client_for(app: Any, token: str) -> TestClient:
 @pytest.fixture
 def incident_id(runtime: Any, worker: Any, workspace_id: uuid.UUID) -> uuid.UUID:
     account = api_account(runtime, workspace_id)
-    post_texts(runtime, account, outage_posts(14, seed=31), prefix=uuid.uuid4().hex[:6])
+    post_texts(runtime, account, outage_posts(14, seed=31), prefix=text_tag(6))
     worker.drain()
     [incident] = incidents(runtime, workspace_id)
     return incident.id

@@ -6,7 +6,6 @@ Saves docs/screenshots/incident-card.png and docs/screenshots/incident-superviso
 from __future__ import annotations
 
 import time
-import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -15,7 +14,7 @@ import httpx
 from tests.approval.helpers import sandbox_calls
 from tests.desktop.browser import browser_login, chromium  # noqa: F401
 from tests.desktop.conftest import make_agent
-from tests.factories import BASE_TIME, api_account, body, message_event, signed_headers
+from tests.factories import BASE_TIME, api_account, body, message_event, signed_headers, text_tag
 from threadline.incidents.samples import outage_posts
 
 SHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
@@ -38,7 +37,7 @@ def test_declare_answer_and_watch_the_replies_go_out(runtime, workspace_id, live
                                                       sandbox, chromium):  # noqa: F811
     boss = make_agent(runtime, workspace_id, "supervisor", "Sam Supervisor")
     account = api_account(runtime, workspace_id, outbound_url=f"{sandbox.url}/api/outbound")
-    tag = uuid.uuid4().hex[:8]
+    tag = text_tag()
     page = browser_login(chromium, live_server.url, boss.email, boss.password)
     page.wait_for_selector("#incident-cards", state="attached")
     time.sleep(0.5)  # the live stream is open
@@ -54,14 +53,20 @@ def test_declare_answer_and_watch_the_replies_go_out(runtime, workspace_id, live
 
     page.click(".incident-card")
     page.wait_for_selector("#confirm-incident")
-    page.click("#confirm-incident")
+    # each form posts and the page that follows is waited for: the page being left still
+    # takes live updates (its panel can show "open" before the next page has loaded, and
+    # text typed into it then would be lost with it)
+    with page.expect_navigation(url="**notice=declared"):
+        page.click("#confirm-incident")
     page.wait_for_selector("#incident-status:has-text('open')")
     answer = f"We know the app login is failing and we are fixing it {tag}"
     page.fill("#answer-form textarea[name=text]", answer)
-    page.click("#answer-form button[type=submit]")
+    with page.expect_navigation(url="**notice=answer-written"):
+        page.click("#answer-form button[type=submit]")
     page.wait_for_selector("#approve-answer")
     assert sandbox_calls(sandbox, answer) == []  # written, not approved: nothing goes out
-    page.click("#approve-answer")
+    with page.expect_navigation(url="**notice=answer-approved"):
+        page.click("#approve-answer")
     page.wait_for_selector("#approved-answer")
     # the counter climbs live as the sender records each reply; on a loaded machine the
     # page is reloaded when it has not moved for 15 s (what was sent is read from the sandbox

@@ -4,16 +4,15 @@ message) and the actions a supervisor may take; an agent sees no action."""
 
 from __future__ import annotations
 
-import uuid
-
 from tests.desktop.conftest import desk_for
+from tests.factories import text_tag
 from tests.incidents.helpers import api_account, incidents, post_texts
 from threadline.incidents.samples import outage_posts
 
 
 def test_the_card_and_the_page(runtime, worker, workspace_id, app) -> None:
     account = api_account(runtime, workspace_id)
-    post_texts(runtime, account, outage_posts(20, seed=41), prefix=uuid.uuid4().hex[:6])
+    post_texts(runtime, account, outage_posts(20, seed=41), prefix=text_tag(6))
     worker.drain()
     [incident] = incidents(runtime, workspace_id)
     boss = desk_for(app, runtime, workspace_id, "supervisor")

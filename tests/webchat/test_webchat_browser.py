@@ -4,13 +4,13 @@ standalone chat page, and the embedded bubble on another site (cross-origin, COR
 from __future__ import annotations
 
 import threading
-import uuid
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
 
+from tests.factories import text_tag
 from tests.webchat.conftest import Chat
 
 TIMEOUT_MS = 15_000
@@ -84,7 +84,7 @@ class TestWidgetInChromium:
             answer = page.goto(f"{chat.base}")
             assert answer is not None and answer.status == 200
             assert "script-src 'self'" in answer.headers["content-security-policy"]
-            run_chat(page, chat, uuid.uuid4().hex[:6])
+            run_chat(page, chat, text_tag(6))
             # A reload keeps the visitor (token in localStorage): history is back, no form.
             page.reload()
             page.get_by_text("ships today.").wait_for(timeout=TIMEOUT_MS)
@@ -110,6 +110,6 @@ class TestWidgetInChromium:
             page = context.new_page()
             page.goto(host.url)
             page.get_by_role("button", name="Open chat: Acme support").click()
-            run_chat(page, chat, uuid.uuid4().hex[:6])
+            run_chat(page, chat, text_tag(6))
         finally:
             context.close()
