@@ -85,3 +85,39 @@ def test_twcs_rows_join_to_first_inbound_tweets() -> None:
     for row in labels.load_twcs():
         source = rows[row["tweet_id"]]
         assert source["inbound"] == "True" and not source["in_response_to_tweet_id"].strip()
+
+
+def test_brand_handles_include_the_ids_the_data_put_in_place_of_handles() -> None:
+    handles = labels.twcs_brand_handles(shared_data("twcs"))
+    assert handles["BofA_Help"] == ("BofA_Help", "116035")  # "@116035 is this how u treat…"
+    assert handles["SouthwestAir"] == ("SouthwestAir",)  # its handle stayed a name
+    assert set(handles) == {row["company"] for row in labels.load_twcs()}
+
+
+def test_the_labelled_bench_scores_the_held_out_rows_beside_vader() -> None:
+    from threadline.bench.triage import _vader
+    from threadline.bench.triage_labelled import bench_labelled
+
+    result = bench_labelled(shared_data(), _vader())
+    twcs, multilingual = result["twcs_heldout"], result["multilingual_heldout"]
+    assert twcs["n"] == len(labels.load_twcs("heldout"))
+    assert multilingual["n"] == len(labels.load_multilingual("heldout"))
+    assert sum(v["n"] for v in multilingual["per_language"].values()) == multilingual["n"]
+    for scores in (twcs, multilingual):
+        assert scores["category"]["per_class"].keys() == set(labels.CATEGORIES)
+        assert scores["sentiment"]["vader"]["n"] == scores["sentiment"]["threadline"]["n"]
+        assert 0 < scores["sentiment"]["threadline"]["accuracy"] <= 1
+    for value, target in result["targets"].values():
+        assert 0 <= value <= 1 and target.startswith(">= ")
+
+
+def test_triage_is_read_in_the_labels_terms() -> None:
+    from threadline.bench.triage_labelled import brand_of_post, read_triage
+    from threadline.triage import analyze
+
+    to_brand = read_triage(analyze("@ShopCo my order never arrived and nobody answers",
+                                   brand_handles=brand_of_post("@ShopCo my order")))
+    assert to_brand["needs_reply"] and to_brand["category"] != "not_for_us"
+    aside = read_triage(analyze("lovely sunset tonight", brand_handles=("ShopCo",)))
+    assert not aside["needs_reply"] and aside["category"] == "not_for_us"
+    assert brand_of_post("hola @MovilPlus y @otro") == ("MovilPlus",)

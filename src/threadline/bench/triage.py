@@ -20,6 +20,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+from threadline.bench.triage_labelled import bench_labelled
 from threadline.triage import analyze, detect_pii
 from threadline.triage.train import dense_features, fit_head
 
@@ -65,10 +66,14 @@ def _classification(gold: list[str], pred: list[str], labels: tuple[str, ...]) -
         fp = sum(g != lab and p == lab for g, p in zip(gold, pred, strict=True))
         fn = sum(g == lab and p != lab for g, p in zip(gold, pred, strict=True))
         per[lab] = round(_f1(tp, fp, fn)[2], 4)
+    recall = {lab: _f1(sum(g == lab and p == lab for g, p in zip(gold, pred, strict=True)),
+                       0, sum(g == lab and p != lab for g, p in zip(gold, pred, strict=True)))[1]
+              for lab in labels}
     return {
         "n": len(gold),
         "accuracy": round(acc, 4),
         "macro_f1": round(sum(per.values()) / len(per), 4),
+        "macro_recall": round(sum(recall.values()) / len(recall), 4),
         "f1": per,
     }
 
@@ -151,6 +156,14 @@ def _complaints(data: Path) -> tuple[list[str], list[int], list[str]]:
 def _vader_label(analyzer: Any, text: str) -> str:
     c = analyzer.polarity_scores(text)["compound"]
     return "positive" if c >= 0.05 else "negative" if c <= -0.05 else "neutral"
+
+
+def _vader() -> Any:
+    """VADER's label for a text (the baseline every sentiment figure is set beside)."""
+    from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
+
+    analyzer = SentimentIntensityAnalyzer()
+    return lambda text: _vader_label(analyzer, text)
 
 
 def bench_sentiment(data: Path) -> dict[str, Any]:
@@ -357,6 +370,7 @@ def run(data_dir: Path) -> dict[str, Any]:
         "category": bench_category(data),
         "pii": bench_pii(data),
         "throughput": bench_throughput(data),
+        "labelled": bench_labelled(data, _vader()),
     }
     result["runtime_seconds"] = round(time.perf_counter() - start, 1)
     return result

@@ -23,6 +23,8 @@ import csv
 import hashlib
 import io
 import json
+import re
+from collections import Counter
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -83,12 +85,39 @@ def load_multilingual(split: str | None = None) -> list[dict[str, Any]]:
     return _read_jsonl(MULTILINGUAL_FILE, split)
 
 
-def read_twcs_texts(data_dir: Path | str) -> dict[str, str]:
-    """tweet_id → text from the twcs data folder (`../shared/data/twcs`). Bare carriage returns
+def read_twcs_rows(data_dir: Path | str) -> list[dict[str, str]]:
+    """The rows of the twcs data folder's CSV (`../shared/data/twcs`). Bare carriage returns
     inside unquoted fields are blanked first, as its PROVENANCE.md asks."""
     with open(Path(data_dir).joinpath(*TWCS_CSV), newline="", encoding="utf-8") as handle:
         raw = handle.read().replace("\r", " ")
-    return {row["tweet_id"]: row["text"] for row in csv.DictReader(io.StringIO(raw))}
+    return list(csv.DictReader(io.StringIO(raw)))
+
+
+def read_twcs_texts(data_dir: Path | str) -> dict[str, str]:
+    """tweet_id → text from the twcs data folder."""
+    return {row["tweet_id"]: row["text"] for row in read_twcs_rows(data_dir)}
+
+
+def twcs_brand_handles(data_dir: Path | str) -> dict[str, tuple[str, ...]]:
+    """company → the handles the labelled tweets use for it: its name, and the numeric id the
+    data put in place of its handle in some tweets (`@116035` for BofA_Help). That id is the
+    numeric handle that is no customer's, seen most often in the company's labelled tweets
+    (all splits), when it is seen in two or more and more often than any other."""
+    rows = read_twcs_rows(data_dir)
+    customers = {row["author_id"] for row in rows if row["inbound"] == "True"}
+    texts = {row["tweet_id"]: row["text"] for row in rows}
+    seen: dict[str, Counter[str]] = {}
+    for row in load_twcs():
+        found = seen.setdefault(row["company"], Counter())
+        found.update({h for h in re.findall(r"@(\d+)\b", texts[row["tweet_id"]])
+                      if h not in customers})
+    out: dict[str, tuple[str, ...]] = {}
+    for company, found in seen.items():
+        ranked = [*found.most_common(2), ("", 0)]
+        top, count = ranked[0]
+        out[company] = ((company, top) if count >= 2 and count > ranked[1][1]
+                        else (company,))
+    return out
 
 
 def join_twcs_text(data_dir: Path | str, split: str | None = None,
