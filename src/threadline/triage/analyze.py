@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from threadline.triage import rules
+from threadline.triage import multilingual, rules
 from threadline.triage.budget import classify_window
 from threadline.triage.language import detect_language
 from threadline.triage.model import TriageModel
@@ -24,7 +24,8 @@ def analyze(
     competitor_handles: Sequence[str] = (),
     model: TriageModel | None = None,
 ) -> Triage:
-    """Triage one message; ``model`` is a workspace model from ``train`` (default: rules).
+    """Triage one message; ``model`` is a workspace model from ``train`` (default: the rules
+    for English, the multilingual heads for sentiment and category in other languages).
 
     The classifiers read a bounded head of the text (``Triage.truncated`` says when it is not
     all of it); PII is looked for in the whole text (see budget.py).
@@ -35,6 +36,12 @@ def analyze(
     sig = signals(text, low)
     sentiment, score = classify(sig)
     scores = rules.category_scores(low, sig, sentiment, score)
+    language = detect_language(text)
+    if model is None and language != "en" and (read := multilingual.reader().read(text)):
+        # the rules read English words; other languages go through the multilingual heads
+        sentiment, score = read.sentiment, read.sentiment_score
+        total = sum(read.category_probabilities.get(k, 0.0) for k in scores) or 1.0
+        scores = {k: read.category_probabilities.get(k, 0.0) / total for k in scores}
     if model is not None:
         feats = [*sig.features(), score, *(scores[c] for c in CATEGORIES)]
         if model.category is not None:
@@ -66,7 +73,7 @@ def analyze(
         sentiment=sentiment,
         sentiment_score=max(-1.0, min(1.0, score)),
         urgency=rules.urgency(low, text, sig),
-        language=detect_language(text),
+        language=language,
         pii=pii,
         complaint_score=min(1.0, complaint),
         category_scores=tuple(sorted(scores.items(), key=lambda kv: -kv[1])),
