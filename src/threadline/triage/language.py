@@ -364,7 +364,9 @@ bohot accha acha achha theek thik jaldi chahiye wala wali wale mat koi liye liya
 sirf bas phir fir ekdam bilkul abhi tak yaar bhai aaj kal baar
 """.split())  # noqa: SIM905 (a word list reads better as text)
 _WORD = re.compile(r"[^\W\d_]+")
-_NOISE = re.compile(r"https?://\S+|(?<!\w)[@#]\w+")
+# links, handles, hashtags and anything holding a digit (order numbers, codes, times): no
+# language's words, and their letters read as one-letter words ("9c2e4a" votes "e", "a")
+_NOISE = re.compile(r"https?://\S+|(?<!\w)[@#]\w+|\S*\d\S*")
 MODEL_CHARS = 1_000  # what the model reads: the language shows in the first lines
 MODEL_MIN_WORDS = 3  # below this the model guesses (a place name, "ok thanks")
 MODEL_MIN_SCORE = 0.5

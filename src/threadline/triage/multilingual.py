@@ -78,8 +78,11 @@ def _table_chunks() -> Iterable[tuple[int, np.ndarray]]:
 
 
 def _table_chunks_times(weights: np.ndarray) -> Iterable[tuple[int, np.ndarray]]:
+    from threadpoolctl import threadpool_limits
+
     for chunk, rows in _table_chunks():
-        yield chunk, rows @ weights
+        with threadpool_limits(1):  # small products: one core, the others keep serving
+            yield chunk, rows @ weights
 
 
 def vectors(texts: Sequence[str]) -> np.ndarray:
@@ -92,7 +95,7 @@ def vectors(texts: Sequence[str]) -> np.ndarray:
     for chunk, table in _table_chunks():
         for i in needed:
             if i % _CHUNKS == chunk:
-                rows[i] = table[i // _CHUNKS]
+                rows[i] = table[i // _CHUNKS].copy()  # not a view: the chunk can go
     out = np.zeros((len(texts), _DIM), dtype=np.float32)
     for n, ids in enumerate(wanted):
         if ids:
@@ -139,12 +142,14 @@ def fit(rows: Sequence[dict[str, Any]]) -> Heads:
     """Logistic heads (balanced classes) for sentiment and category on `rows`' text."""
     import numpy as np
     from sklearn.linear_model import LogisticRegression
+    from threadpoolctl import threadpool_limits
 
     x = vectors([row["text"] for row in rows])
     fitted = []
     for field in ("sentiment", "category"):
         model = LogisticRegression(C=_C, max_iter=5000, class_weight="balanced")
-        model.fit(x, [row[field] for row in rows])
+        with threadpool_limits(1):  # the same result on any machine, and one core
+            model.fit(x, [row[field] for row in rows])
         fitted.append((tuple(str(c) for c in model.classes_),
                        model.coef_.astype(np.float32), model.intercept_.astype(np.float32)))
     (sc, sw, sb), (cc, cw, cb) = fitted
