@@ -90,10 +90,16 @@ def test_a_worker_backs_off_and_resumes_when_the_database_returns(
             with rt.db.session() as session:
                 enqueue(session, "test.faults.noop", {})
             deadline = time.monotonic() + 15  # the longest backoff after 3 s is under 4 s
-            # the line comes once the round that ran the job has returned (the job marked
-            # done by then): wait for it, not only for the handler to have run
-            while time.monotonic() < deadline and not any(
-                    "worker resumed after" in r.getMessage() for r in caplog.records):
+            # wait for the job to be marked done and for the line: a round may succeed (and
+            # log that the worker resumed) between the schema's creation and the enqueue
+
+            def job_done() -> bool:
+                with rt.db.session(write=False) as session:
+                    return session.scalar(select(OutboxJob.status).where(
+                        OutboxJob.name == "test.faults.noop")) == WorkStatus.DONE
+
+            while time.monotonic() < deadline and not (job_done() and any(
+                    "worker resumed after" in r.getMessage() for r in caplog.records)):
                 time.sleep(0.05)
         assert DONE == ["ran"]
         assert 1 <= len(away_lines) <= 2, [r.getMessage() for r in away_lines]
