@@ -20,6 +20,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+from threadline.bench.metrics import f1, per_class
 from threadline.bench.triage_labelled import bench_labelled
 from threadline.triage import analyze, detect_pii
 from threadline.triage.train import dense_features, fit_head
@@ -52,28 +53,15 @@ ERICSSON_MAP = {
 
 
 # ----------------------------------------------------------------------------- metrics
-def _f1(tp: int, fp: int, fn: int) -> tuple[float, float, float]:
-    p = tp / (tp + fp) if tp + fp else 0.0
-    r = tp / (tp + fn) if tp + fn else 0.0
-    return p, r, (2 * p * r / (p + r) if p + r else 0.0)
-
-
 def _classification(gold: list[str], pred: list[str], labels: tuple[str, ...]) -> dict[str, Any]:
     acc = sum(g == p for g, p in zip(gold, pred, strict=True)) / len(gold)
-    per = {}
-    for lab in labels:
-        tp = sum(g == lab and p == lab for g, p in zip(gold, pred, strict=True))
-        fp = sum(g != lab and p == lab for g, p in zip(gold, pred, strict=True))
-        fn = sum(g == lab and p != lab for g, p in zip(gold, pred, strict=True))
-        per[lab] = round(_f1(tp, fp, fn)[2], 4)
-    recall = {lab: _f1(sum(g == lab and p == lab for g, p in zip(gold, pred, strict=True)),
-                       0, sum(g == lab and p != lab for g, p in zip(gold, pred, strict=True)))[1]
-              for lab in labels}
+    scores = per_class(gold, pred, labels)
+    per = {lab: round(s.f1, 4) for lab, s in scores.items()}
     return {
         "n": len(gold),
         "accuracy": round(acc, 4),
         "macro_f1": round(sum(per.values()) / len(per), 4),
-        "macro_recall": round(sum(recall.values()) / len(recall), 4),
+        "macro_recall": round(sum(s.recall for s in scores.values()) / len(scores), 4),
         "f1": per,
     }
 
@@ -325,7 +313,7 @@ def bench_pii(data: Path) -> dict[str, Any]:
         row = {}
         for system in ("threadline", "presidio"):
             c = counts[system].get(kind, Counter())
-            prec, rec, f1v = _f1(c["tp"], c["fp"], c["fn"])
+            prec, rec, f1v = f1(c["tp"], c["fp"], c["fn"])
             row[system] = {
                 "precision": round(prec, 4),
                 "recall": round(rec, 4),

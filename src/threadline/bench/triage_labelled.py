@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from threadline.bench import labels
+from threadline.bench.metrics import per_class
 from threadline.inbound.enrich import PRIORITY_BY_URGENCY
 from threadline.triage import analyze
 from threadline.triage.types import Triage
@@ -36,16 +37,9 @@ _HANDLE = re.compile(r"@(\w{1,30})")
 def _scores(gold: Sequence[str], pred: Sequence[str],
             classes: Sequence[str]) -> dict[str, Any]:
     """Accuracy, macro-F1 and macro-recall over `classes`, and each class's P/R/F1."""
-    per: dict[str, dict[str, float]] = {}
-    for c in classes:
-        tp = sum(g == c and p == c for g, p in zip(gold, pred, strict=True))
-        fp = sum(g != c and p == c for g, p in zip(gold, pred, strict=True))
-        fn = sum(g == c and p != c for g, p in zip(gold, pred, strict=True))
-        precision = tp / (tp + fp) if tp + fp else 0.0
-        recall = tp / (tp + fn) if tp + fn else 0.0
-        f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
-        per[c] = {"precision": round(precision, 4), "recall": round(recall, 4),
-                  "f1": round(f1, 4), "support": tp + fn}
+    per = {c: {"precision": round(s.precision, 4), "recall": round(s.recall, 4),
+               "f1": round(s.f1, 4), "support": s.support}
+           for c, s in per_class(gold, pred, classes).items()}
     n = len(gold)
     return {"n": n,
             "accuracy": round(sum(g == p for g, p in zip(gold, pred, strict=True)) / n, 4)
@@ -56,12 +50,9 @@ def _scores(gold: Sequence[str], pred: Sequence[str],
 
 
 def _binary(gold: Sequence[bool], pred: Sequence[bool]) -> dict[str, Any]:
-    tp = sum(g and p for g, p in zip(gold, pred, strict=True))
-    fp = sum(p and not g for g, p in zip(gold, pred, strict=True))
-    fn = sum(g and not p for g, p in zip(gold, pred, strict=True))
-    return {"n": len(gold), "positives": tp + fn,
-            "precision": round(tp / (tp + fp), 4) if tp + fp else 0.0,
-            "recall": round(tp / (tp + fn), 4) if tp + fn else 0.0}
+    s = per_class(gold, pred, (True,))[True]
+    return {"n": len(gold), "positives": s.support, "precision": round(s.precision, 4),
+            "recall": round(s.recall, 4)}
 
 
 def brand_of_post(text: str) -> tuple[str, ...]:
@@ -82,11 +73,10 @@ def read_triage(result: Triage) -> dict[str, Any]:
             "language": result.language}
 
 
-def score_rows(rows: Sequence[dict[str, Any]], brands: Callable[[dict[str, Any]], Sequence[str]],
-               vader: Any) -> dict[str, Any]:
-    """Every field of `rows` (label rows with their `text`) against Threadline's triage, and
-    sentiment against VADER's."""
-    ours = [read_triage(analyze(row["text"], brand_handles=brands(row))) for row in rows]
+def score_rows(rows: Sequence[dict[str, Any]], ours: Sequence[dict[str, Any]],
+               theirs: Sequence[str]) -> dict[str, Any]:
+    """Every field of `rows` (label rows with their `text`) against Threadline's readings of
+    them (`read_triage`), and sentiment against VADER's labels."""
     sentiments = ("negative", "neutral", "positive")
     gold_sent = [row["sentiment"] for row in rows]
     return {
@@ -102,31 +92,34 @@ def score_rows(rows: Sequence[dict[str, Any]], brands: Callable[[dict[str, Any]]
                                 [o["urgent"] for o in ours]),
         "sentiment": {"threadline": _scores(gold_sent, [o["sentiment"] for o in ours],
                                             sentiments),
-                      "vader": _scores(gold_sent, [vader(row["text"]) for row in rows],
-                                       sentiments)},
+                      "vader": _scores(gold_sent, theirs, sentiments)},
         "language_right": round(sum(o["language"] == row["language"]
                                     for o, row in zip(ours, rows, strict=True)) / len(rows), 4),
     }
 
 
-def _per_language(rows: Sequence[dict[str, Any]], vader: Any) -> dict[str, Any]:
+def _read_all(rows: Sequence[dict[str, Any]], brands: Callable[[dict[str, Any]], Sequence[str]],
+              vader: Any) -> tuple[list[dict[str, Any]], list[str]]:
+    """Threadline's readings and VADER's sentiment labels of `rows`, once."""
+    return ([read_triage(analyze(row["text"], brand_handles=brands(row))) for row in rows],
+            [vader(row["text"]) for row in rows])
+
+
+def _per_language(rows: Sequence[dict[str, Any]], ours: Sequence[dict[str, Any]],
+                  theirs: Sequence[str]) -> dict[str, Any]:
     out = {}
     for language in labels.MULTILINGUAL_LANGUAGES:
-        mine = [row for row in rows if row["language"] == language]
-        ours = [read_triage(analyze(row["text"], brand_handles=brand_of_post(row["text"])))
-                for row in mine]
+        mine = [(row, o, t) for row, o, t in zip(rows, ours, theirs, strict=True)
+                if row["language"] == language]
         out[language] = {
             "n": len(mine),
-            "language_right": sum(o["language"] == language for o in ours),
-            "sentiment_right": sum(o["sentiment"] == row["sentiment"]
-                                   for o, row in zip(ours, mine, strict=True)),
-            "category_right": sum(o["category"] == row["category"]
-                                  for o, row in zip(ours, mine, strict=True)),
+            "language_right": sum(o["language"] == language for _, o, _ in mine),
+            "sentiment_right": sum(o["sentiment"] == row["sentiment"] for row, o, _ in mine),
+            "category_right": sum(o["category"] == row["category"] for row, o, _ in mine),
             "sentiment_and_category_right": sum(
                 o["sentiment"] == row["sentiment"] and o["category"] == row["category"]
-                for o, row in zip(ours, mine, strict=True)),
-            "vader_sentiment_right": sum(vader(row["text"]) == row["sentiment"]
-                                         for row in mine)}
+                for row, o, _ in mine),
+            "vader_sentiment_right": sum(t == row["sentiment"] for row, _, t in mine)}
     return out
 
 
@@ -136,10 +129,11 @@ def bench_labelled(data: Path, vader: Any) -> dict[str, Any]:
     twcs = labels.join_twcs_text(data / "twcs", split="heldout")
     multilingual = labels.load_multilingual("heldout")
     handles = labels.twcs_brand_handles(data / "twcs")
-    twcs_scores = score_rows(twcs, lambda row: handles.get(row["company"], (row["company"],)),
-                             vader)
-    ml_scores = score_rows(multilingual, lambda row: brand_of_post(row["text"]), vader)
-    per_language = _per_language(multilingual, vader)
+    twcs_scores = score_rows(twcs, *_read_all(
+        twcs, lambda row: handles.get(row["company"], (row["company"],)), vader))
+    ml_read = _read_all(multilingual, lambda row: brand_of_post(row["text"]), vader)
+    ml_scores = score_rows(multilingual, *ml_read)
+    per_language = _per_language(multilingual, *ml_read)
     both = sum(v["sentiment_and_category_right"] for v in per_language.values())
     return {
         "split": "held-out rows only (never read while writing rules or choosing models); "

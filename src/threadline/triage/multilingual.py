@@ -90,12 +90,13 @@ def vectors(texts: Sequence[str]) -> np.ndarray:
     import numpy as np
 
     wanted = [token_ids(t) for t in texts]
-    needed = sorted({i for ids in wanted for i in ids})
+    by_chunk: dict[int, set[int]] = {}
+    for i in {i for ids in wanted for i in ids}:
+        by_chunk.setdefault(i % _CHUNKS, set()).add(i)
     rows: dict[int, np.ndarray] = {}
     for chunk, table in _table_chunks():
-        for i in needed:
-            if i % _CHUNKS == chunk:
-                rows[i] = table[i // _CHUNKS].copy()  # not a view: the chunk can go
+        for i in by_chunk.get(chunk, ()):
+            rows[i] = table[i // _CHUNKS].copy()  # not a view: the chunk can go
     out = np.zeros((len(texts), _DIM), dtype=np.float32)
     for n, ids in enumerate(wanted):
         if ids:
